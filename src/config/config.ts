@@ -1,0 +1,128 @@
+/**
+ * The gateway's configuration: the only module that reads the environment.
+ *
+ * Every variable is parsed and validated once, at start; an invalid value throws a
+ * {@link ConfigError} naming the variable, and `src/server.ts` turns that into a clear exit.
+ * Durations carry their unit in their name.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface UpstreamConfig {
+  /** Base URL of MyPreferences (ends with `/Profiles/`); undefined = start the built-in simulator. */
+  baseUrl: URL | undefined;
+  /** Time allowed to open a TCP/TLS connection. */
+  connectTimeoutMs: number;
+  /** Time allowed between sending a request and receiving the response headers. */
+  headersTimeoutMs: number;
+  /** Time allowed between two chunks of a response body. */
+  bodyTimeoutMs: number;
+  /** Keep-alive connections kept open to the upstream origin. */
+  connections: number;
+  /** Largest Stage request the gateway forwards (the upstream answers 413 above its own limit). */
+  maxStageBytes: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  /** Status poll interval while an import is QUEUED or PROCESSING. */
+  pollIntervalMs: number;
+  /** Most records one `stageImport` call may carry. */
+  maxRecordsPerStage: number;
+  upstream: UpstreamConfig;
+  /** Settings of the built-in simulator, used only when `upstream.baseUrl` is undefined. */
+  simulator: { recordsPerSecond: number };
+}
+
+/** A configuration value that cannot be used; `variable` names the environment variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the whole configuration from `env` (default: `process.env`). */
+export function loadConfig(env: Env = process.env): Config {
+  const read = reader(env);
+  return {
+    port: read.integer('PORT', 4000, { min: 0, max: 65535 }),
+    host: read.string('HOST', '0.0.0.0'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    pollIntervalMs: read.integer('POLL_INTERVAL_MS', 2000, { min: 100, max: 3_600_000 }),
+    maxRecordsPerStage: read.integer('STAGE_MAX_RECORDS', 10_000, { min: 1, max: 1_000_000 }),
+    upstream: {
+      baseUrl: read.baseUrl('MYPREFERENCES_BASE_URL'),
+      connectTimeoutMs: read.integer('UPSTREAM_CONNECT_TIMEOUT_MS', 5_000, { min: 1, max: 120_000 }),
+      headersTimeoutMs: read.integer('UPSTREAM_HEADERS_TIMEOUT_MS', 15_000, { min: 1, max: 600_000 }),
+      bodyTimeoutMs: read.integer('UPSTREAM_BODY_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
+      connections: read.integer('UPSTREAM_CONNECTIONS', 32, { min: 1, max: 1024 }),
+      maxStageBytes: read.integer('UPSTREAM_MAX_STAGE_BYTES', 25 * 1024 * 1024, { min: 1024, max: 28 * 1024 * 1024 }),
+    },
+    simulator: {
+      recordsPerSecond: read.integer('SIMULATOR_RECORDS_PER_SECOND', 2500, { min: 1, max: 100_000_000 }),
+    },
+  };
+}
+
+function reader(env: Env) {
+  /** Unset and empty both mean "use the default". */
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  return {
+    string(name: string, fallback: string): string {
+      return raw(name) ?? fallback;
+    },
+
+    integer(name: string, fallback: number, range: { min: number; max: number }): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+      const parsed = Number(value);
+      if (parsed < range.min || parsed > range.max) {
+        throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
+      }
+      return parsed;
+    },
+
+    oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!(allowed as readonly string[]).includes(value)) {
+        throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
+      }
+      return value as T;
+    },
+
+    baseUrl(name: string): URL | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new ConfigError(name, 'must be an absolute http(s) URL');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ConfigError(name, 'must be an http or https URL');
+      }
+      // Credentials in the URL would end up in logs and errors; they belong in Authorization.
+      if (url.username || url.password) throw new ConfigError(name, 'must not contain credentials');
+      if (url.search || url.hash) throw new ConfigError(name, 'must not have a query string or fragment');
+      // Route paths are relative to the base: without the trailing slash, `/Profiles` would be replaced.
+      if (!url.pathname.endsWith('/')) url.pathname += '/';
+      return url;
+    },
+  };
+}

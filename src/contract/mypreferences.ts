@@ -1,0 +1,121 @@
+/**
+ * The MyPreferences Bulk Import contract, as the gateway's upstream client and the built-in
+ * simulator both understand it (`docs/upstream-contract.md` explains each rule).
+ *
+ * Everything here is data shared by both sides; nothing here does I/O. Choices the public
+ * documentation does not make are marked DECIDED so they are easy to find and change when a real
+ * account shows otherwise.
+ */
+
+/** The five routes of the workflow. */
+export type RouteName = 'initiate' | 'stage' | 'execute' | 'status' | 'exceptions';
+
+export const ROUTE_NAMES: readonly RouteName[] = ['initiate', 'stage', 'execute', 'status', 'exceptions'];
+
+/**
+ * Route table, relative to the base URL (which ends with `/Profiles/`). `{clientId}` and
+ * `{accessToken}` are each exactly one percent-encoded path segment. Paths are DECIDED except
+ * Execute's.
+ */
+export const ROUTES: Readonly<Record<RouteName, { method: 'GET' | 'POST'; path: string }>> = {
+  initiate: { method: 'POST', path: 'Async/{clientId}/Import' },
+  stage: { method: 'POST', path: 'Async/{clientId}/Import/{accessToken}/Stage' },
+  execute: { method: 'POST', path: 'Async/{clientId}/Import/{accessToken}/Execute' },
+  status: { method: 'GET', path: 'Async/{clientId}/Import/{accessToken}/Status' },
+  exceptions: { method: 'GET', path: 'Async/{clientId}/Import/{accessToken}/Exceptions' },
+};
+
+export const UPSTREAM_STATUSES = ['Initiated', 'Staging', 'Queued', 'Processing', 'Completed', 'Failed'] as const;
+export type UpstreamStatus = (typeof UPSTREAM_STATUSES)[number];
+
+export const IMPORT_ACTIONS = ['Add', 'Delete'] as const;
+export type UpstreamImportAction = (typeof IMPORT_ACTIONS)[number];
+
+/** The only match criteria the service supports. */
+export const MATCH_CRITERIA_ALTERNATE_ID_TYPE = 'AlternateIdType';
+
+export const EXCEPTION_PHASES = ['Staging', 'Execution'] as const;
+export type UpstreamExceptionPhase = (typeof EXCEPTION_PHASES)[number];
+
+/** The settings an import is initiated with; echoed back in every status response. */
+export interface UpstreamImportSettings {
+  Name: string;
+  DataStageDuration: number;
+  ImportAction: UpstreamImportAction;
+  MatchCriteria: string | null;
+  MatchValue: string | null;
+  RefreshAlternateIds: boolean;
+  RefreshContacts: boolean;
+  RefreshCustomFields: boolean;
+  RefreshGroups: boolean;
+  RefreshTags: boolean;
+  AllowPriorConsents: boolean;
+}
+
+/** Body of Initiate: `Name` is required, every other setting is optional. */
+export type UpstreamInitiateRequest = Pick<UpstreamImportSettings, 'Name'> &
+  Partial<Omit<UpstreamImportSettings, 'Name'>>;
+
+/** Body of Stage. */
+export interface UpstreamStageRequest {
+  UserProfilePreferences: Record<string, unknown>[];
+}
+
+/** BulkImportStatus: the response of Initiate, Stage, Execute and Status. */
+export interface UpstreamImportState extends UpstreamImportSettings {
+  TotalRecordsReceived: number;
+  ValidationSuccessful: number;
+  ValidationFailed: number;
+  Processed: number;
+  Pending: number;
+  Exceptions: number;
+  NotHonored: number;
+  AccessToken: number;
+  Status: UpstreamStatus;
+  /** ISO-8601 UTC. */
+  Expires: string | null;
+}
+
+export interface UpstreamException {
+  Phase: UpstreamExceptionPhase;
+  ExceptionMessage: string | null;
+  ProfileId: string | null;
+  Record: Record<string, unknown> | null;
+}
+
+/** One page of failed records (field names DECIDED where the documentation is cut off). */
+export interface UpstreamExceptionPage {
+  Count: number;
+  HasMore: boolean;
+  Limit: number;
+  Offset: number;
+  TotalResults: number;
+  BulkUserProfilePreferenceExceptions: UpstreamException[];
+}
+
+/** ASP.NET-style error body (DECIDED). */
+export interface UpstreamErrorBody {
+  Message: string;
+  ModelState?: Record<string, string[]>;
+}
+
+export const LIMITS = {
+  /** Default per-request Stage payload limit. */
+  stageBytesDefault: 25 * 1024 * 1024,
+  /** Hard maximum an account can be configured to (DECIDED: above it, 413 always). */
+  stageBytesHardMax: 28 * 1024 * 1024,
+  /** About ten million records per import. */
+  recordsPerImport: 10_000_000,
+  exceptionsLimitDefault: 1000,
+  exceptionsLimitMax: 1000,
+  exceptionsOffsetDefault: 1,
+  nameMaxLength: 100,
+  dataStageDurationMax: 10,
+  dataStageDurationDefault: 3,
+  /** DECIDED: an access token lives 12 hours. */
+  accessTokenLifetimeMs: 12 * 60 * 60 * 1000,
+  /** The import quota is counted over a rolling 24 hours. */
+  quotaWindowMs: 24 * 60 * 60 * 1000,
+} as const;
+
+export const TERMINAL_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Completed', 'Failed']);

@@ -1,0 +1,105 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { attachWebSocketTransport } from '../transport/websocket.js';
+import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
+import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
+
+export interface GatewayOptions {
+  config: Config;
+  /** The upstream base URL; overrides `config.upstream.baseUrl` (the embedded simulator's). */
+  upstreamBaseUrl: URL;
+  logger: Logger;
+  /** Prefilled in GraphiQL (the embedded simulator's demo credential). */
+  graphiqlAuthorization?: string;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly yoga: GatewayYoga;
+  readonly upstream: UpstreamClient;
+  /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
+  start(): Promise<{ port: number; url: string }>;
+  /** Stops accepting work, closes every connection and the upstream pool. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the whole gateway — upstream client, yoga (HTTP and SSE), graphql-ws, health routes —
+ * without touching `process`; `src/server.ts` and the tests both use it.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config, logger } = options;
+  const upstream = createUpstreamClient({
+    ...config.upstream,
+    baseUrl: options.upstreamBaseUrl,
+    logger: logger.child({ component: 'upstream' }),
+  });
+  const yoga = createGatewayYoga({
+    upstream,
+    limits: { maxRecordsPerStage: config.maxRecordsPerStage },
+    logger: logger.child({ component: 'graphql' }),
+    ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
+  });
+
+  let ready = false;
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/healthz') return sendHealth(response, 200, 'ok');
+    if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
+    if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
+    return yoga(request as IncomingMessage, response as ServerResponse);
+  });
+  const websocket = attachWebSocketTransport({
+    server,
+    yoga,
+    logger: logger.child({ component: 'websocket' }),
+    // A stage request's records travel in one message; leave room for the envelope around them.
+    maxPayloadBytes: config.upstream.maxStageBytes + 1024 * 1024,
+  });
+
+  let stopping: Promise<void> | undefined;
+
+  return {
+    server,
+    yoga,
+    upstream,
+
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      ready = true;
+      const { port } = server.address() as AddressInfo;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}` };
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        await websocket.dispose();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // Requests still in flight get a short grace period; then their sockets are cut.
+        const cut = setTimeout(() => server.closeAllConnections(), 2_000);
+        cut.unref();
+        await closed;
+        clearTimeout(cut);
+        await upstream.close();
+        await yoga.dispose();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function sendHealth(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  response.end(JSON.stringify({ status: text }));
+}

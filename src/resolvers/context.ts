@@ -1,0 +1,15 @@
+import type { CredentialSource } from '../credentials/extract.js';
+import type { UpstreamClient } from '../upstream/client.js';
+
+/** What every resolver receives, built once per operation by the transport (HTTP, SSE or WebSocket). */
+export interface GatewayContext {
+  /** The caller's MyPreferences credential; throws UNAUTHENTICATED when none was supplied. */
+  credential: CredentialSource;
+  upstream: UpstreamClient;
+  limits: GatewayLimits;
+}
+
+export interface GatewayLimits {
+  /** Most records one `stageImport` call may carry. */
+  maxRecordsPerStage: number;
+}

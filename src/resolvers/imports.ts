@@ -1,0 +1,59 @@
+import { toBulkImport, toFailedRecordPage, type BulkImport, type FailedRecordPage } from './bulk-import.js';
+import type { GatewayContext } from './context.js';
+import {
+  clientIdArg,
+  failedRecordsPageArgs,
+  importRefArgs,
+  initiateRequestOf,
+  recordsArg,
+  type InitiateImportInput,
+} from './validation.js';
+
+/**
+ * The bulk-import operations as plain functions of `(args, ctx)`. Each validates its arguments,
+ * asks for the caller's credential, and makes exactly one upstream call.
+ */
+
+interface ImportArgs {
+  clientId: string;
+  accessToken: string;
+}
+
+export async function importSummary(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
+  const ref = importRefArgs(args);
+  const state = await ctx.upstream.status(ctx.credential(), ref);
+  return toBulkImport(ref.clientId, ref.accessToken, state);
+}
+
+export async function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: GatewayContext): Promise<BulkImport> {
+  const clientId = clientIdArg(args.clientId);
+  const request = initiateRequestOf(args.input);
+  const state = await ctx.upstream.initiate(ctx.credential(), clientId, request);
+  return toBulkImport(clientId, String(state.AccessToken), state);
+}
+
+export async function stageImport(
+  args: ImportArgs & { records: readonly Record<string, unknown>[] },
+  ctx: GatewayContext,
+): Promise<BulkImport> {
+  const ref = importRefArgs(args);
+  const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
+  const state = await ctx.upstream.stage(ctx.credential(), ref, records);
+  return toBulkImport(ref.clientId, ref.accessToken, state);
+}
+
+export async function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
+  const ref = importRefArgs(args);
+  const state = await ctx.upstream.execute(ctx.credential(), ref);
+  return toBulkImport(ref.clientId, ref.accessToken, state);
+}
+
+export async function failedRecords(
+  parent: Pick<BulkImport, 'clientId' | 'accessToken'>,
+  args: { limit?: number | null; offset?: number | null },
+  ctx: GatewayContext,
+): Promise<FailedRecordPage> {
+  const page = failedRecordsPageArgs(args);
+  const result = await ctx.upstream.exceptions(ctx.credential(), parent, page);
+  return toFailedRecordPage(result);
+}

@@ -1,0 +1,176 @@
+import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../resolvers/bulk-import.js';
+import * as resolvers from '../resolvers/imports.js';
+import { builder } from './builder.js';
+
+/** The bulk-import domain: its types and its query and mutation fields. Resolvers live in `src/resolvers/`. */
+
+export const ImportStatusEnum = builder.enumType('ImportStatus', {
+  description: 'Where an import is in its lifecycle.',
+  values: {
+    INITIATED: { description: 'Created by initiateImport; nothing staged yet.' },
+    STAGING: { description: 'Records are being staged; more stageImport calls are allowed.' },
+    QUEUED: { description: 'Executed and waiting for MyPreferences to start processing.' },
+    PROCESSING: { description: 'MyPreferences is importing the validated records.' },
+    COMPLETED: { description: 'Finished: every validated record was processed. Terminal.' },
+    FAILED: { description: 'The import failed and nothing was imported. Terminal.' },
+  } as const,
+});
+
+const ImportActionEnum = builder.enumType('ImportAction', {
+  description: 'Whether the import adds or deletes profiles.',
+  values: {
+    ADD: { description: 'Add or update profiles (the default).' },
+    DELETE: { description: 'Delete profiles.' },
+  } as const,
+});
+
+const MatchCriteriaEnum = builder.enumType('MatchCriteria', {
+  description: 'How records are matched to profiles when they carry no profile id.',
+  values: {
+    ALTERNATE_ID_TYPE: { description: 'Match on an alternate id of the type named by matchValue.' },
+  } as const,
+});
+
+const ImportPhaseEnum = builder.enumType('ImportPhase', {
+  description: 'When a record failed.',
+  values: {
+    STAGING: { description: 'The record failed validation while staging and was never imported.' },
+    EXECUTION: { description: 'The record hit an exception while the import was executing.' },
+  } as const,
+});
+
+const ImportSettingsRef = builder.objectRef<ImportSettings>('ImportSettings').implement({
+  description: 'The settings an import was initiated with.',
+  fields: (t) => ({
+    dataStageDuration: t.exposeInt('dataStageDuration', { description: 'Days staged data is kept before it is deleted (0–10).' }),
+    importAction: t.expose('importAction', { type: ImportActionEnum, description: 'Whether profiles are added or deleted.' }),
+    matchCriteria: t.expose('matchCriteria', { type: MatchCriteriaEnum, nullable: true, description: 'How records without a profile id are matched, if at all.' }),
+    matchValue: t.exposeString('matchValue', { nullable: true, description: 'The alternate id type name used with matchCriteria.' }),
+    refreshAlternateIds: t.exposeBoolean('refreshAlternateIds', { description: 'Existing alternate ids not in the import are deactivated.' }),
+    refreshContacts: t.exposeBoolean('refreshContacts', { description: 'Existing contact elements not in the import are deactivated, with their preferences.' }),
+    refreshCustomFields: t.exposeBoolean('refreshCustomFields', { description: 'Existing custom fields not in the import are deleted.' }),
+    refreshGroups: t.exposeBoolean('refreshGroups', { description: 'Existing groups not in the import are deactivated.' }),
+    refreshTags: t.exposeBoolean('refreshTags', { description: 'Existing tags not in the import are deleted.' }),
+    allowPriorConsents: t.exposeBoolean('allowPriorConsents', { description: 'Older versions of a consent may be added when no newer one exists.' }),
+  }),
+});
+
+const FailedRecordRef = builder.objectRef<FailedRecord>('FailedRecord').implement({
+  description: 'A record that failed validation or hit an exception during execution.',
+  fields: (t) => ({
+    phase: t.expose('phase', { type: ImportPhaseEnum, description: 'When the record failed.' }),
+    message: t.exposeString('message', { nullable: true, description: 'Why it failed, in MyPreferences\' words.' }),
+    profileId: t.exposeString('profileId', { nullable: true, description: 'The record\'s profile id, when it had one.' }),
+    record: t.expose('record', { type: 'JSONObject', nullable: true, description: 'The record as it was staged.' }),
+  }),
+});
+
+const FailedRecordPageRef = builder.objectRef<FailedRecordPage>('FailedRecordPage').implement({
+  description: 'One page of an import\'s failed records.',
+  fields: (t) => ({
+    count: t.exposeInt('count', { description: 'Records on this page.' }),
+    hasMore: t.exposeBoolean('hasMore', { description: 'True when more records follow this page.' }),
+    limit: t.exposeInt('limit', { description: 'Page size that was applied.' }),
+    offset: t.exposeInt('offset', { description: '1-based position of the first record of this page.' }),
+    totalResults: t.exposeInt('totalResults', { description: 'Failed records over all pages.' }),
+    records: t.expose('records', { type: [FailedRecordRef], description: 'The failed records of this page.' }),
+  }),
+});
+
+export const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').implement({
+  description: 'A MyPreferences bulk import, identified by its clientId and accessToken.',
+  fields: (t) => ({
+    clientId: t.exposeID('clientId', { description: 'The MyPreferences account the import belongs to.' }),
+    accessToken: t.exposeID('accessToken', { description: 'The import handle returned by initiateImport (a positive integer). It identifies the import; it is not a credential.' }),
+    name: t.exposeString('name', { description: 'The name given at initiation.' }),
+    status: t.expose('status', { type: ImportStatusEnum, description: 'Where the import is in its lifecycle.' }),
+    isTerminal: t.exposeBoolean('isTerminal', { description: 'True when status is COMPLETED or FAILED: nothing will change any more.' }),
+    expires: t.expose('expires', { type: 'DateTime', nullable: true, description: 'When the access token expires.' }),
+    totalRecordsReceived: t.exposeInt('totalRecordsReceived', { description: 'Records staged so far, over all stageImport calls.' }),
+    validationSuccessful: t.exposeInt('validationSuccessful', { description: 'Staged records that passed validation and will be imported on execute.' }),
+    validationFailed: t.exposeInt('validationFailed', { description: 'Staged records that failed validation; they are never imported.' }),
+    processed: t.exposeInt('processed', { description: 'Records imported. 0 until the import is executed.' }),
+    pending: t.exposeInt('pending', { description: 'Records waiting to be processed.' }),
+    exceptions: t.exposeInt('exceptions', { description: 'Records that hit an exception during execution. 0 until executed.' }),
+    notHonored: t.exposeInt('notHonored', { description: 'Records the system did not honour. 0 until executed.' }),
+    progress: t.exposeFloat('progress', {
+      description:
+        'From 0 to 1: 0 before execute; (processed + exceptions + notHonored) / validationSuccessful while QUEUED or PROCESSING; 1 when COMPLETED; the last known value when FAILED.',
+    }),
+    settings: t.expose('settings', { type: ImportSettingsRef, description: 'The settings the import was initiated with.' }),
+    failedRecords: t.field({
+      type: FailedRecordPageRef,
+      description: 'Records that failed validation while staging, then those that hit an exception during execution, one page at a time.',
+      args: {
+        limit: t.arg.int({ defaultValue: 100, description: 'Page size, 1 to 1000.' }),
+        offset: t.arg.int({ defaultValue: 1, description: '1-based position of the first record to return.' }),
+      },
+      resolve: (parent, args, ctx) => resolvers.failedRecords(parent, args, ctx),
+    }),
+  }),
+});
+
+const InitiateImportInputRef = builder.inputType('InitiateImportInput', {
+  description: 'Settings of a new import. Only name is required.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'A name for the import, 1 to 100 characters.' }),
+    dataStageDuration: t.int({ description: 'Days staged data is kept, 0 to 10. Default 3.' }),
+    importAction: t.field({ type: ImportActionEnum, description: 'Add or delete profiles. Default ADD.' }),
+    matchCriteria: t.field({ type: MatchCriteriaEnum, description: 'Match records to profiles by alternate id instead of profile id.' }),
+    matchValue: t.string({ description: 'The alternate id type name; required when matchCriteria is set.' }),
+    refreshAlternateIds: t.boolean({ description: 'Deactivate existing alternate ids not in the import. Default false.' }),
+    refreshContacts: t.boolean({ description: 'Deactivate existing contact elements not in the import. Default false.' }),
+    refreshCustomFields: t.boolean({ description: 'Delete existing custom fields not in the import. Default false.' }),
+    refreshGroups: t.boolean({ description: 'Deactivate existing groups not in the import. Default false.' }),
+    refreshTags: t.boolean({ description: 'Delete existing tags not in the import. Default false.' }),
+    allowPriorConsents: t.boolean({ description: 'Allow adding older versions of consents. Default false.' }),
+  }),
+});
+
+/** The two arguments that name an import. */
+const importRefArgs = builder.args((t) => ({
+  clientId: t.id({ required: true, description: 'The MyPreferences account id.' }),
+  accessToken: t.id({ required: true, description: 'The import handle returned by initiateImport (a positive integer).' }),
+}));
+
+builder.queryField('importSummary', (t) =>
+  t.field({
+    type: BulkImportRef,
+    description: 'The current state of an import, read from MyPreferences.',
+    args: importRefArgs,
+    resolve: (_root, args, ctx) => resolvers.importSummary(args, ctx),
+  }),
+);
+
+builder.mutationField('initiateImport', (t) =>
+  t.field({
+    type: BulkImportRef,
+    description: 'Creates an import and returns it with its accessToken, in status INITIATED.',
+    args: {
+      clientId: t.arg.id({ required: true, description: 'The MyPreferences account id.' }),
+      input: t.arg({ type: InitiateImportInputRef, required: true, description: 'The import\'s settings.' }),
+    },
+    resolve: (_root, args, ctx) => resolvers.initiateImport(args, ctx),
+  }),
+);
+
+builder.mutationField('stageImport', (t) =>
+  t.field({
+    type: BulkImportRef,
+    description: 'Adds records to an INITIATED or STAGING import; call it as many times as needed. Counters are cumulative.',
+    args: {
+      ...importRefArgs,
+      records: t.arg({ type: ['JSONObject'], required: true, description: 'The records (profiles with their preferences and consents), at least one.' }),
+    },
+    resolve: (_root, args, ctx) => resolvers.stageImport(args, ctx),
+  }),
+);
+
+builder.mutationField('executeImport', (t) =>
+  t.field({
+    type: BulkImportRef,
+    description: 'Starts importing the validated records. Allowed once; the import becomes QUEUED, then PROCESSING, then COMPLETED or FAILED.',
+    args: importRefArgs,
+    resolve: (_root, args, ctx) => resolvers.executeImport(args, ctx),
+  }),
+);

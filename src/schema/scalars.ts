@@ -1,0 +1,84 @@
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+
+/**
+ * The two custom scalars of the public API. Written here rather than taken from a scalar
+ * library: each is a few lines, and owning them keeps their error messages and limits ours.
+ */
+
+/**
+ * Input that a scalar refuses. graphql-js wraps it in the variable or literal error and keeps
+ * its extensions, so the caller sees BAD_USER_INPUT rather than a masked error.
+ */
+function invalid(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+export const DateTimeScalar = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  description: 'A moment in time, as an ISO-8601 string in UTC (for example `2026-11-29T12:00:00.000Z`).',
+  serialize(value) {
+    const date = value instanceof Date ? value : new Date(String(value));
+    if (Number.isNaN(date.getTime())) throw new TypeError('DateTime cannot represent an invalid date.');
+    return date.toISOString();
+  },
+  parseValue(value) {
+    return parseDateTime(value);
+  },
+  parseLiteral(ast) {
+    return parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined);
+  },
+});
+
+function parseDateTime(value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) throw invalid('DateTime must be an ISO-8601 date-time string.');
+  return date;
+}
+
+type JsonObject = Record<string, unknown>;
+
+export const JSONObjectScalar = new GraphQLScalarType<JsonObject, JsonObject>({
+  name: 'JSONObject',
+  description: 'Any JSON object (not an array, string or null), passed through unchanged.',
+  serialize(value) {
+    if (!isObject(value)) throw new TypeError('JSONObject cannot represent a non-object value.');
+    return value;
+  },
+  parseValue(value) {
+    return asObject(value);
+  },
+  parseLiteral(ast, variables) {
+    if (ast.kind !== Kind.OBJECT) throw invalid('JSONObject must be an object.');
+    return literalValue(ast, variables) as JsonObject;
+  },
+});
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asObject(value: unknown): JsonObject {
+  if (!isObject(value)) throw invalid('JSONObject must be an object.');
+  return value;
+}
+
+/** A JSON value from an inline GraphQL literal, with `$variables` substituted. */
+function literalValue(ast: ValueNode, variables: Readonly<Record<string, unknown>> | null | undefined): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+    case Kind.ENUM:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map((item) => literalValue(item, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((field) => [field.name.value, literalValue(field.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[ast.name.value];
+  }
+}

@@ -1,0 +1,83 @@
+import type { Server } from 'node:http';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../logging/logger.js';
+import { GRAPHQL_PATH, type GatewayYoga, type WebSocketInitialContext } from './yoga.js';
+
+export interface WebSocketOptions {
+  server: Server;
+  yoga: GatewayYoga;
+  logger: Logger;
+  /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
+  maxPayloadBytes: number;
+  /** Close connections that send no `connection_init` within this time (close code 4408). */
+  connectionInitTimeoutMs?: number;
+  /** Ping interval; a peer that misses a pong is terminated. */
+  keepAliveMs?: number;
+}
+
+export interface WebSocketTransport {
+  /** Closes every connection (1001 Going Away) and the WebSocket server. */
+  dispose(): Promise<void>;
+}
+
+/** The operations an enveloped execution carries in its rootValue. */
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * graphql-ws (`graphql-transport-ws`) on the HTTP server's `/graphql`. Every operation runs
+ * through `yoga.getEnveloped`, so context, credentials, validation and error masking are the
+ * same code as over HTTP and SSE.
+ */
+export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
+  const { yoga, logger } = options;
+  const wss = new WebSocketServer({ server: options.server, path: GRAPHQL_PATH, maxPayload: options.maxPayloadBytes });
+
+  const disposable = useServer(
+    {
+      isProd: true,
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs ?? 3_000,
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const initial: WebSocketInitialContext = {
+          connectionParams: ctx.connectionParams,
+          upgradeHeaders: ctx.extra.request.headers,
+        };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          // A syntax error is the client's mistake: answer it as an error message, not a close.
+          return [error as never];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        const root: EnvelopedRoot = { execute, subscribe };
+        return {
+          schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: root,
+        };
+      },
+    },
+    wss,
+    options.keepAliveMs ?? 12_000,
+  );
+
+  wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
+
+  return {
+    async dispose() {
+      await disposable.dispose();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { createYoga, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
+import { credentialFromRequest, credentialFromWebSocket } from '../credentials/extract.js';
+import type { Logger } from '../logging/logger.js';
+import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
+import { schema } from '../schema/index.js';
+import type { UpstreamClient } from '../upstream/client.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * What the WebSocket transport hands to `yoga.getEnveloped`: the graphql-ws connection's
+ * parameters and the upgrade request's headers, from which the context takes the credential.
+ */
+export interface WebSocketInitialContext {
+  connectionParams: Readonly<Record<string, unknown>> | undefined;
+  upgradeHeaders: IncomingHttpHeaders;
+}
+
+type InitialContext = YogaInitialContext & Partial<WebSocketInitialContext>;
+
+export interface YogaOptions {
+  upstream: UpstreamClient;
+  limits: GatewayLimits;
+  logger: Logger;
+  /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
+  graphiqlAuthorization?: string;
+}
+
+export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
+
+/**
+ * The yoga instance serving HTTP and SSE, and the envelop (context, validation, masking) that
+ * the WebSocket transport reuses: one code path for every transport.
+ */
+export function createGatewayYoga(options: YogaOptions): GatewayYoga {
+  const { upstream, limits, logger } = options;
+  return createYoga<Record<string, never>, GatewayContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    // Never attach original errors or stacks, whatever NODE_ENV says.
+    maskedErrors: { isDev: false },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error({ err: args.find((arg) => arg instanceof Error) }, 'graphql error'),
+    },
+    graphiql: {
+      title: 'Bulk-import gateway',
+      ...(options.graphiqlAuthorization && {
+        headers: JSON.stringify({ Authorization: options.graphiqlAuthorization }),
+      }),
+    },
+    context: (initial: InitialContext): GatewayContext => ({
+      credential: initial.upgradeHeaders
+        ? credentialFromWebSocket(initial.connectionParams, initial.upgradeHeaders)
+        : credentialFromRequest(initial.request.headers),
+      upstream,
+      limits,
+    }),
+  });
+}

@@ -1,0 +1,219 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import type {
+  RouteName,
+  UpstreamExceptionPage,
+  UpstreamImportState,
+  UpstreamInitiateRequest,
+} from '../contract/mypreferences.js';
+import { ROUTES } from '../contract/mypreferences.js';
+import type { Credential } from '../credentials/credential.js';
+import { badUserInput } from '../errors/gateway-error.js';
+import type { Logger } from '../logging/logger.js';
+import { parseExceptionPage, parseImportState, ResponseShapeError } from './parse.js';
+import { routePath, type RouteParams } from './paths.js';
+import {
+  errorFromResponse,
+  errorFromTransport,
+  malformedResponse,
+  oversizedResponse,
+  transportErrorCode,
+} from './upstream-errors.js';
+
+/** Identifies one import: the account and the handle Initiate returned. */
+export interface ImportRef {
+  clientId: string;
+  /** A positive integer, kept as its decimal string. */
+  accessToken: string;
+}
+
+export interface CallOptions {
+  /** Cancels the request (and its body read); the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** The MyPreferences Bulk Import API, one method per route. Every failure is a GatewayError. */
+export interface UpstreamClient {
+  initiate(credential: Credential, clientId: string, request: UpstreamInitiateRequest, options?: CallOptions): Promise<UpstreamImportState>;
+  stage(credential: Credential, ref: ImportRef, records: readonly Record<string, unknown>[], options?: CallOptions): Promise<UpstreamImportState>;
+  execute(credential: Credential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
+  status(credential: Credential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
+  exceptions(credential: Credential, ref: ImportRef, page: { limit: number; offset: number }, options?: CallOptions): Promise<UpstreamExceptionPage>;
+  /** Lets in-flight requests finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface UpstreamClientOptions {
+  /** Base URL, ending with `/Profiles/`. */
+  baseUrl: URL;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Keep-alive connections to the upstream origin. */
+  connections: number;
+  /** Largest Stage body sent; larger ones are refused as BAD_USER_INPUT without a request. */
+  maxStageBytes: number;
+  logger: Logger;
+  /** Replaces the connection pool (tests); the client then does not close it. */
+  dispatcher?: Dispatcher;
+}
+
+/** A successful body is at most this large (an Exceptions page of 1,000 full records fits). */
+const MAX_SUCCESS_BODY_BYTES = 64 * 1024 * 1024;
+/** Error bodies are read only for their `Message`. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+class BodyTooLarge extends Error {}
+
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const { baseUrl, logger } = options;
+  const origin = baseUrl.origin;
+  const basePath = baseUrl.pathname;
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ??
+    new Pool(origin, {
+      connections: options.connections,
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs,
+    });
+
+  async function call<T>(
+    route: RouteName,
+    credential: Credential,
+    params: RouteParams,
+    parse: (json: unknown) => T,
+    request: { body?: string; query?: Record<string, number>; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
+    const path = routePath(basePath, route, params, request.query);
+    const headers: Record<string, string> = { authorization: credential.authorization, accept: 'application/json' };
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    const started = performance.now();
+
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await dispatcher.request({
+        origin,
+        path,
+        method: ROUTES[route].method,
+        headers,
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+      });
+    } catch (error) {
+      throw failure(route, error, request.signal, started);
+    }
+
+    const { statusCode } = response;
+    const ok = statusCode >= 200 && statusCode < 300;
+    let text: string;
+    try {
+      text = await readBody(response.body, ok ? MAX_SUCCESS_BODY_BYTES : MAX_ERROR_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        // An oversized error body is still an error response: its status says what happened.
+        if (!ok) text = '';
+        else throw oversizedResponse(statusCode);
+      } else {
+        throw failure(route, error, request.signal, started);
+      }
+    }
+    logger.debug({ route, upstreamStatus: statusCode, ms: elapsed(started) }, 'upstream call');
+
+    if (!ok) {
+      throw errorFromResponse({
+        status: statusCode,
+        retryAfter: firstHeader(response.headers, 'retry-after'),
+        upstreamMessage: messageOf(text),
+        authorization: credential.authorization,
+      });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw malformedResponse(statusCode, 'not JSON');
+    }
+    try {
+      return parse(json);
+    } catch (error) {
+      if (error instanceof ResponseShapeError) throw malformedResponse(statusCode, error.message);
+      throw error;
+    }
+  }
+
+  /** A request that produced no usable response: cancelled by the caller, or a transport fault. */
+  function failure(route: RouteName, error: unknown, signal: AbortSignal | undefined, started: number): unknown {
+    if (signal?.aborted) return signal.reason ?? error;
+    const mapped = errorFromTransport(error);
+    logger.warn({ route, cause: transportErrorCode(error) ?? 'unknown', ms: elapsed(started) }, 'upstream call failed');
+    return mapped;
+  }
+
+  return {
+    initiate: (credential, clientId, request, { signal } = {}) =>
+      call('initiate', credential, { clientId }, parseImportState, { body: JSON.stringify(request), signal }),
+
+    stage(credential, ref, records, { signal } = {}) {
+      const body = JSON.stringify({ UserProfilePreferences: records });
+      if (Buffer.byteLength(body) > options.maxStageBytes) {
+        return Promise.reject(
+          badUserInput(
+            `The records add up to more than ${options.maxStageBytes} bytes, the most one stage request may carry; stage them in smaller batches.`,
+            'records',
+          ),
+        );
+      }
+      return call('stage', credential, ref, parseImportState, { body, signal });
+    },
+
+    execute: (credential, ref, { signal } = {}) => call('execute', credential, ref, parseImportState, { signal }),
+
+    status: (credential, ref, { signal } = {}) => call('status', credential, ref, parseImportState, { signal }),
+
+    exceptions: (credential, ref, page, { signal } = {}) =>
+      call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal }),
+
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+/** Reads the whole body (so the connection returns to the pool), refusing more than `limit` bytes. */
+async function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new BodyTooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The `Message` of an ASP.NET-style error body, if the body is one. */
+function messageOf(text: string): string | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    const message = (json as { Message?: unknown } | null)?.Message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

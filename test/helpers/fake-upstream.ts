@@ -1,0 +1,94 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  /** The path exactly as it reached the server, before any decoding. */
+  rawPath: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+export type FakeHandler = (request: RecordedRequest, response: ServerResponse) => void;
+
+export interface FakeUpstream {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Replaces how the next requests are answered. */
+  respond(handler: FakeHandler): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A local HTTP server standing in for MyPreferences when a test needs an answer the simulator
+ * would never give (an unusual status, a Retry-After date, a half-filled body). It records every
+ * request as received.
+ */
+export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstream> {
+  const requests: RecordedRequest[] = [];
+  let current = handler;
+  const server = createServer((request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const recorded: RecordedRequest = {
+        method: request.method ?? '',
+        rawPath: request.url ?? '',
+        authorization: request.headers.authorization,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(recorded);
+      current(recorded, response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/Profiles/`,
+    requests,
+    respond(next) {
+      current = next;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers with `status` and a JSON body. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): FakeHandler {
+  return (_request, response) => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  };
+}
+
+/** A complete, valid BulkImportStatus body with the given overrides. */
+export function importState(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    TotalRecordsReceived: 0,
+    ValidationSuccessful: 0,
+    ValidationFailed: 0,
+    Processed: 0,
+    Pending: 0,
+    Exceptions: 0,
+    NotHonored: 0,
+    AccessToken: 4242,
+    Status: 'Initiated',
+    Expires: '2026-11-30T00:00:00Z',
+    Name: 'fake import',
+    DataStageDuration: 3,
+    ImportAction: 'Add',
+    MatchCriteria: null,
+    MatchValue: null,
+    RefreshAlternateIds: false,
+    RefreshContacts: false,
+    RefreshCustomFields: false,
+    RefreshGroups: false,
+    RefreshTags: false,
+    AllowPriorConsents: false,
+    ...overrides,
+  };
+}

@@ -1,0 +1,29 @@
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
+import { silentLogger } from '../../src/logging/logger.js';
+
+export interface RunningGateway {
+  gateway: Gateway;
+  /** `http://127.0.0.1:PORT/graphql` */
+  url: string;
+  /** `ws://127.0.0.1:PORT/graphql` */
+  wsUrl: string;
+  origin: string;
+}
+
+/**
+ * Starts a real gateway on a free loopback port in front of `upstreamBaseUrl`. `env` sets any
+ * configuration variable, exactly as the process environment would.
+ */
+export async function startGateway(
+  upstreamBaseUrl: string,
+  env: Record<string, string> = {},
+  register?: (dispose: () => unknown) => void,
+): Promise<RunningGateway> {
+  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
+  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: silentLogger() });
+  const { port } = await gateway.start();
+  register?.(() => gateway.stop());
+  const origin = `http://127.0.0.1:${port}`;
+  return { gateway, url: `${origin}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, origin };
+}
