@@ -52,6 +52,20 @@ export interface UpstreamImportSettings {
   AllowPriorConsents: boolean;
 }
 
+/** The settings an import gets for everything its Initiate body leaves out. */
+export const DEFAULT_IMPORT_SETTINGS: Readonly<Omit<UpstreamImportSettings, 'Name'>> = {
+  DataStageDuration: 3,
+  ImportAction: 'Add',
+  MatchCriteria: null,
+  MatchValue: null,
+  RefreshAlternateIds: false,
+  RefreshContacts: false,
+  RefreshCustomFields: false,
+  RefreshGroups: false,
+  RefreshTags: false,
+  AllowPriorConsents: false,
+};
+
 /** Body of Initiate: `Name` is required, every other setting is optional. */
 export type UpstreamInitiateRequest = Pick<UpstreamImportSettings, 'Name'> &
   Partial<Omit<UpstreamImportSettings, 'Name'>>;

@@ -59,8 +59,16 @@ export interface FailedRecord {
   record: Record<string, unknown> | null;
 }
 
-/** Maps an upstream BulkImportStatus to the GraphQL view. */
-export function toBulkImport(clientId: string, accessToken: string, state: UpstreamImportState): BulkImport {
+/**
+ * Maps an upstream BulkImportStatus to the GraphQL view. `lastKnownProgress` is the progress the
+ * caller saw before (the status engine keeps it), used when the import has FAILED.
+ */
+export function toBulkImport(
+  clientId: string,
+  accessToken: string,
+  state: UpstreamImportState,
+  lastKnownProgress?: number,
+): BulkImport {
   const status = state.Status.toUpperCase() as ImportStatus;
   const counters = {
     totalRecordsReceived: state.TotalRecordsReceived,
@@ -79,7 +87,7 @@ export function toBulkImport(clientId: string, accessToken: string, state: Upstr
     isTerminal: TERMINAL_STATUSES.has(state.Status),
     expires: state.Expires === null ? null : new Date(state.Expires),
     ...counters,
-    progress: progressOf(status, counters),
+    progress: status === 'FAILED' && lastKnownProgress !== undefined ? lastKnownProgress : progressOf(status, counters),
     settings: {
       dataStageDuration: state.DataStageDuration,
       importAction: state.ImportAction === 'Delete' ? 'DELETE' : 'ADD',
@@ -99,8 +107,8 @@ export function toBulkImport(clientId: string, accessToken: string, state: Upstr
 /**
  * `progress` as the public API defines it: 0 before Execute; the share of validated records
  * already handled while QUEUED/PROCESSING; 1 when COMPLETED. For FAILED the API promises the last
- * known value: the counters of a failed import are frozen at the moment it failed, so the same
- * formula over them gives exactly that value.
+ * known value: without one (a first look at an already failed import), the same formula over the
+ * counters the upstream froze when it failed is the best estimate.
  */
 export function progressOf(
   status: ImportStatus,

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -39,6 +40,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    plugins: [useCodedRequestErrors()],
     // Never attach original errors or stacks, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
     logging: {

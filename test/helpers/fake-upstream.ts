@@ -1,3 +1,4 @@
+import { DEFAULT_IMPORT_SETTINGS } from '../../src/contract/mypreferences.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -79,16 +80,7 @@ export function importState(overrides: Record<string, unknown> = {}): Record<str
     Status: 'Initiated',
     Expires: '2026-11-30T00:00:00Z',
     Name: 'fake import',
-    DataStageDuration: 3,
-    ImportAction: 'Add',
-    MatchCriteria: null,
-    MatchValue: null,
-    RefreshAlternateIds: false,
-    RefreshContacts: false,
-    RefreshCustomFields: false,
-    RefreshGroups: false,
-    RefreshTags: false,
-    AllowPriorConsents: false,
+    ...DEFAULT_IMPORT_SETTINGS,
     ...overrides,
   };
 }

@@ -1,0 +1,66 @@
+/**
+ * The standalone simulator's environment variables, read and checked in one place.
+ *
+ * | Variable | Default | Meaning |
+ * |---|---|---|
+ * | `SIMULATOR_PORT` | 4010 | port to listen on (0: any free port) |
+ * | `SIMULATOR_HOST` | 127.0.0.1 | interface to listen on |
+ * | `SIMULATOR_RECORDS_PER_SECOND` | 2500 | processing speed of executed imports |
+ * | `SIMULATOR_CONTROL_ROUTES` | false | `true`/`1` serves the `/__simulator/` control routes |
+ */
+import type { SimulatorOptions } from './index.js';
+
+/** An environment variable with an unusable value. */
+export class SimulatorEnvError extends Error {
+  override readonly name = 'SimulatorEnvError';
+  readonly code = 'SIMULATOR_INVALID_ENV';
+  readonly variable: string;
+
+  constructor(variable: string, message: string) {
+    super(`${variable} ${message}`);
+    this.variable = variable;
+  }
+}
+
+/** The CLI's default port. */
+export const DEFAULT_CLI_PORT = 4010;
+
+/** Reads the simulator's variables from `env`; throws {@link SimulatorEnvError} naming the first bad one. */
+export function readSimulatorEnv(env: Readonly<Record<string, string | undefined>>): SimulatorOptions {
+  const options: SimulatorOptions = { port: DEFAULT_CLI_PORT, host: '127.0.0.1', controlRoutes: false };
+
+  const port = nonEmpty(env['SIMULATOR_PORT']);
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) > 65535) {
+      throw new SimulatorEnvError('SIMULATOR_PORT', `must be an integer from 0 to 65535, got ${JSON.stringify(port)}`);
+    }
+    options.port = Number(port);
+  }
+
+  const host = nonEmpty(env['SIMULATOR_HOST']);
+  if (host !== undefined) options.host = host;
+
+  const speed = nonEmpty(env['SIMULATOR_RECORDS_PER_SECOND']);
+  if (speed !== undefined) {
+    const value = Number(speed);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new SimulatorEnvError('SIMULATOR_RECORDS_PER_SECOND', `must be a positive number, got ${JSON.stringify(speed)}`);
+    }
+    options.recordsPerSecond = value;
+  }
+
+  const control = nonEmpty(env['SIMULATOR_CONTROL_ROUTES'])?.toLowerCase();
+  if (control !== undefined) {
+    if (control === 'true' || control === '1') options.controlRoutes = true;
+    else if (control === 'false' || control === '0') options.controlRoutes = false;
+    else {
+      throw new SimulatorEnvError('SIMULATOR_CONTROL_ROUTES', `must be true, 1, false or 0, got ${JSON.stringify(control)}`);
+    }
+  }
+  return options;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === '' ? undefined : trimmed;
+}

@@ -1,0 +1,125 @@
+/**
+ * The built-in MyPreferences Bulk Import simulator: an HTTP server that follows
+ * `docs/mypreferences-bulk-import.md` (routes, checks, lifecycle, errors), with fault injection
+ * and a request log for tests. It imports nothing of the gateway but the shared contract.
+ *
+ * ```ts
+ * const simulator = await startSimulator({ clock: { now: () => t } });
+ * await fetch(`${simulator.baseUrl}Async/demo/Import`, { method: 'POST', headers: { authorization: 'Bearer demo-import-token' }, body: '{"Name":"x"}' });
+ * await simulator.stop();
+ * ```
+ */
+import { LIMITS, ROUTE_NAMES, type RouteName } from '../contract/mypreferences.js';
+import { DEMO_ACCOUNT, resolveAccounts, type SimulatorAccount } from './accounts.js';
+import { systemClock, type Clock } from './clock.js';
+import { FaultQueue, type FaultInjector } from './faults.js';
+import { deriveState } from './lifecycle.js';
+import { MemoryRequestLog, type RequestLog } from './request-log.js';
+import { SimulatorServer, type SimulatorLog } from './server.js';
+import { ImportStore } from './store.js';
+
+export { DEMO_ACCOUNT, type SimulatorAccount, type SimulatorAccountCredential } from './accounts.js';
+export type { Clock } from './clock.js';
+export type { Fault, FaultInjector, FaultRoute } from './faults.js';
+export type { LoggedRequest, RequestLog } from './request-log.js';
+export type { SimulatorLog } from './server.js';
+export { ROUTE_NAMES, type RouteName };
+
+/** Options of {@link startSimulator}; every one is optional. */
+export interface SimulatorOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Processing speed after the queue delay. @default 2500 (10,000 records take 4 s) */
+  recordsPerSecond?: number;
+  /** Time an executed import stays Queued before Processing. @default 500 */
+  queueDelayMs?: number;
+  /** @default LIMITS.accessTokenLifetimeMs (12 h) */
+  accessTokenLifetimeMs?: number;
+  /** The source of time for expiry, quota and lifecycle. @default the wall clock */
+  clock?: Clock;
+  /** @default [DEMO_ACCOUNT] */
+  accounts?: readonly SimulatorAccount[];
+  /** Serve the `/__simulator/` control routes (see `control-routes.ts`). @default false */
+  controlRoutes?: boolean;
+  /** Receives the simulator's own notices (never credentials). @default no logging */
+  log?: SimulatorLog;
+}
+
+/** A running simulator. */
+export interface Simulator {
+  /** e.g. `http://127.0.0.1:43121/Profiles/`; always ends with `/Profiles/`. */
+  readonly baseUrl: string;
+  readonly port: number;
+  /** Queue failures for upcoming requests. */
+  readonly faults: FaultInjector;
+  /** Every request answered (or reset). */
+  readonly requests: RequestLog;
+  /**
+   * Forces an import to Failed from the current clock time, counters frozen at that moment.
+   * An import not yet executed fails too (nothing imported); a Completed or Failed one stays as it is.
+   * Throws if the client has no import with this access token.
+   */
+  failImport(clientId: string, accessToken: number): void;
+  /** Closes the server, destroys every open socket and cancels pending delays. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Default processing speed: 10,000 records take 4 s. */
+export const DEFAULT_RECORDS_PER_SECOND = 2500;
+/** Default time spent Queued. */
+export const DEFAULT_QUEUE_DELAY_MS = 500;
+
+/**
+ * Starts a simulator. Every option is checked first: an invalid one throws a `TypeError` or
+ * `RangeError` naming it before anything listens.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    recordsPerSecond = DEFAULT_RECORDS_PER_SECOND,
+    queueDelayMs = DEFAULT_QUEUE_DELAY_MS,
+    accessTokenLifetimeMs = LIMITS.accessTokenLifetimeMs,
+    clock = systemClock,
+    accounts = [DEMO_ACCOUNT],
+    controlRoutes = false,
+    log = () => {},
+  } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('port must be an integer from 0 to 65535');
+  if (typeof host !== 'string' || host === '') throw new TypeError('host must be a non-empty string');
+  if (!Number.isFinite(recordsPerSecond) || recordsPerSecond <= 0) throw new RangeError('recordsPerSecond must be a positive number');
+  if (!Number.isFinite(queueDelayMs) || queueDelayMs < 0) throw new RangeError('queueDelayMs must be a number >= 0');
+  if (!Number.isFinite(accessTokenLifetimeMs) || accessTokenLifetimeMs <= 0) {
+    throw new RangeError('accessTokenLifetimeMs must be a positive number');
+  }
+  if (typeof clock?.now !== 'function') throw new TypeError('clock must have a now() method');
+
+  const store = new ImportStore(resolveAccounts(accounts), accessTokenLifetimeMs);
+  const faults = new FaultQueue();
+  const requests = new MemoryRequestLog();
+  const timing = { queueDelayMs, recordsPerSecond };
+  const server = new SimulatorServer({ store, clock, timing, faults, requests, controlRoutes, log });
+  const boundPort = await server.listen(port, host);
+  // An IPv6 literal needs brackets in a URL.
+  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/Profiles/`;
+  log('simulator listening', { baseUrl, controlRoutes });
+
+  return {
+    baseUrl,
+    port: boundPort,
+    faults,
+    requests,
+    failImport(clientId: string, accessToken: number): void {
+      const imp = store.import(accessToken);
+      if (!imp || imp.clientId !== clientId) {
+        throw new Error(`The simulator has no import ${accessToken} of client ${JSON.stringify(clientId)}`);
+      }
+      const now = clock.now();
+      const { status } = deriveState(imp, now, timing);
+      if (status !== 'Completed' && status !== 'Failed') store.fail(imp, now);
+    },
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface StartedProcess {
+  child: ChildProcess;
+  /** Resolves with the first JSON log line matching `predicate`. */
+  waitForLog(predicate: (line: Record<string, any>) => boolean): Promise<Record<string, any>>;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+  stdout(): string;
+}
+
+const TSX = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
+
+/** Runs a TypeScript entry point as its own process, the way `npm start` does. */
+export function startTsProcess(entry: string, env: Record<string, string>, register: (dispose: () => unknown) => void): StartedProcess {
+  const child = spawn(TSX, [entry], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: Array<{ predicate: (line: Record<string, any>) => boolean; resolve: (line: Record<string, any>) => void }> = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    out += `${text}\n`;
+    let line: Record<string, any>;
+    try {
+      line = JSON.parse(text) as Record<string, any>;
+    } catch {
+      return;
+    }
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  register(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return {
+    child,
+    exited,
+    stderr: () => err,
+    stdout: () => out,
+    waitForLog: (predicate) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ predicate, resolve });
+        void exited.then(({ code }) => reject(new Error(`process exited (${code}) before the log line; stderr: ${err}`)));
+      }),
+  };
+}
