@@ -24,12 +24,37 @@ export interface UpstreamConfig {
   maxStageBytes: number;
 }
 
+/** The importStatus engine (see `src/status/`). */
+export interface StatusConfig {
+  /** Status poll interval while an import is QUEUED or PROCESSING. */
+  pollIntervalMs: number;
+  /** Status poll interval while an import is INITIATED or STAGING (executeImport refreshes at once). */
+  idlePollIntervalMs: number;
+  /** First retry delay after a transient failure; it doubles up to `backoffMaxMs` (with jitter). */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Transient upstream failures lasting this long end subscriptions with UPSTREAM_UNAVAILABLE. */
+  giveUpAfterMs: number;
+  /** Secret of the credential fingerprint (HMAC); replicas that share pollers must share it. Random when unset. */
+  fingerprintSecret: string | undefined;
+}
+
+/** The graphql-ws endpoint's limits. */
+export interface WebSocketConfig {
+  /** A connection that sends no `connection_init` within this time is closed with 4408. */
+  connectionInitTimeoutMs: number;
+  /** Ping interval; a peer that does not answer in time is terminated. */
+  keepAliveMs: number;
+  /** Most concurrent subscriptions on one connection. */
+  maxSubscriptionsPerConnection: number;
+}
+
 export interface Config {
   port: number;
   host: string;
   logLevel: LogLevel;
-  /** Status poll interval while an import is QUEUED or PROCESSING. */
-  pollIntervalMs: number;
+  status: StatusConfig;
+  webSocket: WebSocketConfig;
   /** Most records one `stageImport` call may carry. */
   maxRecordsPerStage: number;
   upstream: UpstreamConfig;
@@ -57,7 +82,19 @@ export function loadConfig(env: Env = process.env): Config {
     port: read.integer('PORT', 4000, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    pollIntervalMs: read.integer('POLL_INTERVAL_MS', 2000, { min: 100, max: 3_600_000 }),
+    status: {
+      pollIntervalMs: read.integer('POLL_INTERVAL_MS', 2000, { min: 50, max: 3_600_000 }),
+      idlePollIntervalMs: read.integer('IDLE_POLL_INTERVAL_MS', 10_000, { min: 50, max: 3_600_000 }),
+      backoffBaseMs: read.integer('STATUS_BACKOFF_BASE_MS', 1_000, { min: 1, max: 600_000 }),
+      backoffMaxMs: read.integer('STATUS_BACKOFF_MAX_MS', 30_000, { min: 1, max: 3_600_000 }),
+      giveUpAfterMs: read.integer('STATUS_GIVE_UP_AFTER_MS', 300_000, { min: 1, max: 86_400_000 }),
+      fingerprintSecret: read.optionalSecret('CREDENTIAL_FINGERPRINT_SECRET', 16),
+    },
+    webSocket: {
+      connectionInitTimeoutMs: read.integer('WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 1, max: 60_000 }),
+      keepAliveMs: read.integer('WS_KEEPALIVE_MS', 12_000, { min: 1, max: 600_000 }),
+      maxSubscriptionsPerConnection: read.integer('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, { min: 1, max: 100_000 }),
+    },
     maxRecordsPerStage: read.integer('STAGE_MAX_RECORDS', 10_000, { min: 1, max: 1_000_000 }),
     upstream: {
       baseUrl: read.baseUrl('MYPREFERENCES_BASE_URL'),
@@ -103,6 +140,13 @@ function reader(env: Env) {
         throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
       }
       return value as T;
+    },
+
+    /** A secret is never echoed back, not even in the error about it. */
+    optionalSecret(name: string, minLength: number): string | undefined {
+      const value = raw(name);
+      if (value !== undefined && value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters long`);
+      return value;
     },
 
     baseUrl(name: string): URL | undefined {

@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'RATE_LIMITED',
   'UPSTREAM_UNAVAILABLE',
+  // Added to the public table: a WebSocket connection asked for more concurrent operations than allowed.
+  'TOO_MANY_SUBSCRIPTIONS',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/config.js';
+import { createFingerprinter } from '../credentials/fingerprint.js';
 import type { Logger } from '../logging/logger.js';
+import { StatusHub } from '../status/status-hub.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
@@ -19,6 +21,7 @@ export interface Gateway {
   readonly server: Server;
   readonly yoga: GatewayYoga;
   readonly upstream: UpstreamClient;
+  readonly statusHub: StatusHub;
   /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
   start(): Promise<{ port: number; url: string }>;
   /** Stops accepting work, closes every connection and the upstream pool. Idempotent. */
@@ -36,8 +39,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     baseUrl: options.upstreamBaseUrl,
     logger: logger.child({ component: 'upstream' }),
   });
+  const statusHub = new StatusHub({
+    fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal }),
+    fingerprint: createFingerprinter(config.status.fingerprintSecret),
+    timing: {
+      activeIntervalMs: config.status.pollIntervalMs,
+      idleIntervalMs: config.status.idlePollIntervalMs,
+      jitterRatio: 0.1,
+      backoffBaseMs: config.status.backoffBaseMs,
+      backoffMaxMs: config.status.backoffMaxMs,
+      giveUpAfterMs: config.status.giveUpAfterMs,
+    },
+    logger: logger.child({ component: 'status' }),
+  });
   const yoga = createGatewayYoga({
     upstream,
+    statusHub,
     limits: { maxRecordsPerStage: config.maxRecordsPerStage },
     logger: logger.child({ component: 'graphql' }),
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
@@ -57,6 +74,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'websocket' }),
     // A stage request's records travel in one message; leave room for the envelope around them.
     maxPayloadBytes: config.upstream.maxStageBytes + 1024 * 1024,
+    connectionInitTimeoutMs: config.webSocket.connectionInitTimeoutMs,
+    keepAliveMs: config.webSocket.keepAliveMs,
+    maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
   });
 
   let stopping: Promise<void> | undefined;
@@ -65,6 +85,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     server,
     yoga,
     upstream,
+    statusHub,
 
     async start() {
       await new Promise<void>((resolve, reject) => {
@@ -83,6 +104,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     stop() {
       stopping ??= (async () => {
         ready = false;
+        // Subscribers get a coded "shutting down" error and completion before their sockets close.
+        statusHub.close();
         await websocket.dispose();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

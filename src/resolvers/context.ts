@@ -1,4 +1,5 @@
 import type { CredentialSource } from '../credentials/extract.js';
+import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
 
 /** What every resolver receives, built once per operation by the transport (HTTP, SSE or WebSocket). */
@@ -6,6 +7,8 @@ export interface GatewayContext {
   /** The caller's MyPreferences credential; throws UNAUTHENTICATED when none was supplied. */
   credential: CredentialSource;
   upstream: UpstreamClient;
+  /** The importStatus engine: shared pollers, one per import and credential. */
+  statusHub: StatusHub;
   limits: GatewayLimits;
 }
 

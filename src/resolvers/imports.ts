@@ -44,7 +44,10 @@ export async function stageImport(
 
 export async function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
-  const state = await ctx.upstream.execute(ctx.credential(), ref);
+  const credential = ctx.credential();
+  const state = await ctx.upstream.execute(credential, ref);
+  // Subscribers see QUEUED now rather than at their poller's next interval.
+  ctx.statusHub.importChanged(ref, credential, state);
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 

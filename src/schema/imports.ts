@@ -1,4 +1,5 @@
 import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../resolvers/bulk-import.js';
+import { importStatusEvents, importStatusPayload } from '../resolvers/import-status.js';
 import * as resolvers from '../resolvers/imports.js';
 import { builder } from './builder.js';
 
@@ -172,5 +173,20 @@ builder.mutationField('executeImport', (t) =>
     description: 'Starts importing the validated records. Allowed once; the import becomes QUEUED, then PROCESSING, then COMPLETED or FAILED.',
     args: importRefArgs,
     resolve: (_root, args, ctx) => resolvers.executeImport(args, ctx),
+  }),
+);
+
+builder.subscriptionType({ description: 'Watch bulk imports change.' });
+
+builder.subscriptionField('importStatus', (t) =>
+  t.field({
+    type: BulkImportRef,
+    description:
+      'The import\'s state: first its current state, then every change, until COMPLETED or FAILED (sent, then the subscription completes). ' +
+      'The gateway polls MyPreferences once per interval however many subscribers there are. Upstream 401/403/404 end the subscription with that error; ' +
+      'transient failures are retried with backoff, and end it with UPSTREAM_UNAVAILABLE only after a configured time.',
+    args: importRefArgs,
+    subscribe: (_root, args, ctx) => importStatusEvents(args, ctx),
+    resolve: (event) => importStatusPayload(event),
   }),
 );

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import { GRAPHQL_PATH, type GatewayYoga, type WebSocketInitialContext } from './yoga.js';
 
@@ -12,9 +13,11 @@ export interface WebSocketOptions {
   /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
   maxPayloadBytes: number;
   /** Close connections that send no `connection_init` within this time (close code 4408). */
-  connectionInitTimeoutMs?: number;
+  connectionInitTimeoutMs: number;
   /** Ping interval; a peer that misses a pong is terminated. */
-  keepAliveMs?: number;
+  keepAliveMs: number;
+  /** Most concurrent operations (subscriptions, and queries in progress) on one connection. */
+  maxSubscriptionsPerConnection: number;
 }
 
 export interface WebSocketTransport {
@@ -40,10 +43,19 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
   const disposable = useServer(
     {
       isProd: true,
-      connectionInitWaitTimeout: options.connectionInitTimeoutMs ?? 3_000,
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has already registered this operation, so the count includes it.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+          return [
+            new GatewayError(
+              'TOO_MANY_SUBSCRIPTIONS',
+              `At most ${options.maxSubscriptionsPerConnection} operations may run at once on one WebSocket connection; complete some first.`,
+            ),
+          ];
+        }
         const initial: WebSocketInitialContext = {
           connectionParams: ctx.connectionParams,
           upgradeHeaders: ctx.extra.request.headers,
@@ -70,7 +82,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       },
     },
     wss,
-    options.keepAliveMs ?? 12_000,
+    options.keepAliveMs,
   );
 
   wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));

@@ -4,6 +4,7 @@ import { credentialFromRequest, credentialFromWebSocket } from '../credentials/e
 import type { Logger } from '../logging/logger.js';
 import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
+import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
 
@@ -22,6 +23,7 @@ type InitialContext = YogaInitialContext & Partial<WebSocketInitialContext>;
 
 export interface YogaOptions {
   upstream: UpstreamClient;
+  statusHub: StatusHub;
   limits: GatewayLimits;
   logger: Logger;
   /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
@@ -35,7 +37,7 @@ export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayConte
  * the WebSocket transport reuses: one code path for every transport.
  */
 export function createGatewayYoga(options: YogaOptions): GatewayYoga {
-  const { upstream, limits, logger } = options;
+  const { upstream, statusHub, limits, logger } = options;
   return createYoga<Record<string, never>, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -60,6 +62,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         ? credentialFromWebSocket(initial.connectionParams, initial.upgradeHeaders)
         : credentialFromRequest(initial.request.headers),
       upstream,
+      statusHub,
       limits,
     }),
   });

@@ -5,7 +5,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { importState, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../helpers/operations.js';
+import { operation } from '../../operations/load.js';
 
 /**
  * Answers the simulator never gives, from a local fake upstream over real HTTP: the gateway's

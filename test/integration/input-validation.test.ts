@@ -3,7 +3,7 @@ import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/s
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../helpers/operations.js';
+import { operation } from '../../operations/load.js';
 import { validRecord } from '../helpers/records.js';
 
 /**

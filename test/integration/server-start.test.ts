@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.js';
 import { postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../helpers/operations.js';
+import { operation } from '../../operations/load.js';
 import { startTsProcess } from '../helpers/process.js';
 
 /** `npm start` with nothing configured: the real entry point as its own process. */

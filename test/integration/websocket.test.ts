@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { operation } from '../helpers/operations.js';
+import { operation } from '../../operations/load.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
 
 /** Queries and mutations over graphql-ws take the same path as HTTP: context, credentials, validation, masking. */

@@ -3,7 +3,7 @@ import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../helpers/operations.js';
+import { operation } from '../../operations/load.js';
 import { recordWithBadEmail, recordWithoutProfileId, recordWithPriorConsent, validRecord } from '../helpers/records.js';
 
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;

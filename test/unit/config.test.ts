@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config/config.js';
 describe('loadConfig', () => {
   it('runs with nothing configured', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '0.0.0.0', logLevel: 'info', pollIntervalMs: 2000 });
+    expect(config).toMatchObject({ port: 4000, host: '0.0.0.0', logLevel: 'info', status: { pollIntervalMs: 2000 } });
     expect(config.upstream.baseUrl).toBeUndefined();
     expect(config.upstream.headersTimeoutMs).toBeGreaterThan(0);
   });
@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       MYPREFERENCES_BASE_URL: 'https://pmstg.mypreferences.com/Profiles/',
       UPSTREAM_HEADERS_TIMEOUT_MS: '1234',
     });
-    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', logLevel: 'debug', pollIntervalMs: 500 });
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', logLevel: 'debug', status: { pollIntervalMs: 500 } });
     expect(config.upstream.baseUrl?.href).toBe('https://pmstg.mypreferences.com/Profiles/');
     expect(config.upstream.headersTimeoutMs).toBe(1234);
   });
@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     ['MYPREFERENCES_BASE_URL', 'ftp://example.com/Profiles/'],
     ['MYPREFERENCES_BASE_URL', 'https://user:secret@example.com/Profiles/'],
     ['UPSTREAM_CONNECT_TIMEOUT_MS', '0'],
+    ['CREDENTIAL_FINGERPRINT_SECRET', 'short'],
+    ['WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', '0'],
   ])('refuses %s=%s, naming the variable', (variable, value) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

@@ -1,0 +1,136 @@
+/**
+ * `npm run demo`: what a frontend does with the gateway, end to end.
+ *
+ * It initiates an import, stages a few thousand synthetic records (some invalid on purpose),
+ * subscribes to `importStatus` over graphql-ws, executes, draws a live progress bar from the
+ * pushed states, then prints the summary and the first failed records. Copy the idea: subscribe
+ * first, then execute, and render whatever arrives — the gateway does the polling.
+ *
+ * Settings (environment): GATEWAY_URL (default http://localhost:4000/graphql), AUTHORIZATION
+ * (default the simulator's demo credential), CLIENT_ID (default demo), RECORDS (default 3000).
+ */
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { operation } from '../operations/load.js';
+
+const gatewayUrl = process.env['GATEWAY_URL'] ?? 'http://localhost:4000/graphql';
+const authorization = process.env['AUTHORIZATION'] ?? 'Bearer demo-import-token';
+const clientId = process.env['CLIENT_ID'] ?? 'demo';
+const recordCount = Number(process.env['RECORDS'] ?? 3000);
+const STAGE_BATCH = 1000;
+
+type ImportState = {
+  accessToken: string;
+  status: string;
+  progress: number;
+  totalRecordsReceived: number;
+  validationSuccessful: number;
+  validationFailed: number;
+  processed: number;
+  pending: number;
+  exceptions: number;
+  notHonored: number;
+};
+
+/** One GraphQL request over HTTP; a GraphQL error becomes an exception carrying its code. */
+async function request<T>(name: string, variables: Record<string, unknown>): Promise<T> {
+  const response = await fetch(gatewayUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization },
+    body: JSON.stringify({ query: operation(name), variables }),
+  });
+  const body = (await response.json()) as { data?: Record<string, T>; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  if (body.errors?.length) {
+    const [error] = body.errors;
+    throw new Error(`${name} failed: ${error!.extensions?.code ?? 'ERROR'}: ${error!.message}`);
+  }
+  return Object.values(body.data!)[0]!;
+}
+
+/** Synthetic records: mostly valid, with every kind of failure the simulator knows. */
+function syntheticRecord(i: number): Record<string, unknown> {
+  if (i % 41 === 0) return { Emails: [{ EmailAddress: `anonymous${i}@example.com` }] }; // no ProfileId
+  if (i % 23 === 0) return { ProfileId: `p-${i}`, Emails: [{ EmailAddress: `broken-address-${i}` }] }; // invalid e-mail
+  if (i % 37 === 0) return { ProfileId: `p-${i}`, Consents: [{ Name: 'Marketing', Prior: true }] }; // exception on execute
+  return { ProfileId: `p-${i}`, Emails: [{ EmailAddress: `person${i}@example.com` }], Preferences: [{ Name: 'Newsletter', Value: 'Yes' }] };
+}
+
+function progressBar(state: ImportState): string {
+  const width = 30;
+  const filled = Math.round(state.progress * width);
+  const percent = `${Math.floor(state.progress * 100)}%`.padStart(4);
+  return (
+    `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${percent} ${state.status.padEnd(10)} ` +
+    `processed ${state.processed}  exceptions ${state.exceptions}  not honoured ${state.notHonored}  pending ${state.pending}`
+  );
+}
+
+/** Redraws in place on a terminal; writes one line per state elsewhere (CI, pipes). */
+function render(line: string): void {
+  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
+  else process.stdout.write(`${line}\n`);
+}
+
+/** Subscribes to importStatus; resolves with the final state when the subscription completes. */
+function watch(accessToken: string, onState: (state: ImportState) => void): { finished: Promise<ImportState>; dispose: () => Promise<void> } {
+  const client = createClient({
+    url: gatewayUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization },
+  });
+  let last: ImportState | undefined;
+  const finished = new Promise<ImportState>((resolve, reject) => {
+    client.subscribe<{ importStatus: ImportState }>(
+      { query: operation('ImportStatus'), variables: { clientId, accessToken } },
+      {
+        next: ({ data, errors }) => {
+          if (errors?.length) return reject(new Error(`importStatus: ${errors[0]!.extensions?.['code']}: ${errors[0]!.message}`));
+          last = data!.importStatus;
+          onState(last);
+        },
+        error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
+        complete: () => (last ? resolve(last) : reject(new Error('importStatus completed without a state'))),
+      },
+    );
+  });
+  return { finished, dispose: () => client.dispose() as Promise<void> };
+}
+
+async function main(): Promise<void> {
+  console.log(`Gateway ${gatewayUrl}, client ${clientId}`);
+  const initiated = await request<ImportState>('InitiateImport', { clientId, input: { name: `Demo import ${new Date().toISOString()}` } });
+  const { accessToken } = initiated;
+  console.log(`Initiated import ${accessToken}`);
+
+  let staged = initiated;
+  for (let start = 0; start < recordCount; start += STAGE_BATCH) {
+    const records = Array.from({ length: Math.min(STAGE_BATCH, recordCount - start) }, (_, i) => syntheticRecord(start + i + 1));
+    staged = await request<ImportState>('StageImport', { clientId, accessToken, records });
+  }
+  console.log(`Staged ${staged.totalRecordsReceived} records: ${staged.validationSuccessful} valid, ${staged.validationFailed} failed validation`);
+
+  // Subscribe before executing, so no state is missed; the first event is the current state.
+  const watcher = watch(accessToken, (state) => render(progressBar(state)));
+  try {
+    await request<ImportState>('ExecuteImport', { clientId, accessToken });
+    const final = await watcher.finished;
+    if (process.stdout.isTTY) process.stdout.write('\n');
+    console.log(`\n${final.status}: ${final.processed} imported, ${final.exceptions} exceptions, ${final.notHonored} not honoured, ${final.validationFailed} failed validation`);
+  } finally {
+    await watcher.dispose();
+  }
+
+  const page = await request<{ failedRecords: { totalResults: number; records: Array<{ phase: string; message: string | null; profileId: string | null }> } }>(
+    'FailedRecords',
+    { clientId, accessToken, limit: 5, offset: 1 },
+  );
+  console.log(`\nFirst failed records (${page.failedRecords.totalResults} in all):`);
+  for (const failed of page.failedRecords.records) {
+    console.log(`  ${failed.phase.padEnd(9)} ${(failed.profileId ?? '(no profile id)').padEnd(16)} ${failed.message ?? ''}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`\nDemo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,24 @@
+import type { StatusEvent } from '../status/poller.js';
+import type { BulkImport } from './bulk-import.js';
+import type { GatewayContext } from './context.js';
+import { importRefArgs } from './validation.js';
+
+/**
+ * The importStatus subscription: the source stream comes from the status hub (one shared poller
+ * per import and credential); each event becomes one payload.
+ */
+
+export function importStatusEvents(args: { clientId: string; accessToken: string }, ctx: GatewayContext): AsyncIterableIterator<StatusEvent> {
+  const ref = importRefArgs(args);
+  return ctx.statusHub.subscribe(ref, ctx.credential());
+}
+
+/**
+ * An error event ends the subscription with that error: thrown here, it goes through the same
+ * masking as any resolver error and reaches the client as a result with `errors` (its code
+ * intact), followed by completion.
+ */
+export function importStatusPayload(event: StatusEvent): BulkImport {
+  if (event.kind === 'error') throw event.error;
+  return event.state;
+}

@@ -1,0 +1,32 @@
+import type { ImportStatus } from '../resolvers/bulk-import.js';
+
+/** How often the status engine polls, and how it backs off. All in milliseconds. */
+export interface PollTiming {
+  /** While QUEUED or PROCESSING: things move, subscribers want to see them. */
+  activeIntervalMs: number;
+  /** While INITIATED or STAGING: only stageImport/executeImport change it, and executeImport refreshes at once. */
+  idleIntervalMs: number;
+  /** ± share of an interval added at random, so that many pollers do not align. */
+  jitterRatio: number;
+  /** First retry delay after a transient failure; doubles each time up to `backoffMaxMs`. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Transient failures lasting this long end the subscriptions with UPSTREAM_UNAVAILABLE. */
+  giveUpAfterMs: number;
+}
+
+/** Delay before the next poll after a successful one. */
+export function nextPollDelay(status: ImportStatus | undefined, timing: PollTiming, random: () => number): number {
+  const interval = status === 'INITIATED' || status === 'STAGING' ? timing.idleIntervalMs : timing.activeIntervalMs;
+  return Math.round(interval * (1 - timing.jitterRatio + 2 * timing.jitterRatio * random()));
+}
+
+/**
+ * Delay before retrying after the `failures`-th consecutive transient failure: exponential with
+ * "equal jitter" (half fixed, half random), and never sooner than the upstream's Retry-After.
+ */
+export function retryDelay(failures: number, retryAfterSeconds: number | undefined, timing: PollTiming, random: () => number): number {
+  const ceiling = Math.min(timing.backoffMaxMs, timing.backoffBaseMs * 2 ** Math.min(failures - 1, 30));
+  const backoff = Math.round(ceiling / 2 + (ceiling / 2) * random());
+  return Math.max(backoff, (retryAfterSeconds ?? 0) * 1000);
+}
