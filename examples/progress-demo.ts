@@ -9,9 +9,18 @@
  * Settings (environment): GATEWAY_URL (default http://localhost:4000/graphql), AUTHORIZATION
  * (default the simulator's demo credential), CLIENT_ID (default demo), RECORDS (default 3000).
  */
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { operation } from '../operations/load.js';
+import {
+  ExecuteImportDocument,
+  FailedRecordsDocument,
+  ImportStatusDocument,
+  InitiateImportDocument,
+  StageImportDocument,
+  type ImportCountersFragment,
+} from '../operations/generated.js';
 
 const gatewayUrl = process.env['GATEWAY_URL'] ?? 'http://localhost:4000/graphql';
 const authorization = process.env['AUTHORIZATION'] ?? 'Bearer demo-import-token';
@@ -19,32 +28,25 @@ const clientId = process.env['CLIENT_ID'] ?? 'demo';
 const recordCount = Number(process.env['RECORDS'] ?? 3000);
 const STAGE_BATCH = 1000;
 
-type ImportState = {
-  accessToken: string;
-  status: string;
-  progress: number;
-  totalRecordsReceived: number;
-  validationSuccessful: number;
-  validationFailed: number;
-  processed: number;
-  pending: number;
-  exceptions: number;
-  notHonored: number;
-};
+type ImportState = ImportCountersFragment;
 
-/** One GraphQL request over HTTP; a GraphQL error becomes an exception carrying its code. */
-async function request<T>(name: string, variables: Record<string, unknown>): Promise<T> {
+/**
+ * One GraphQL request over HTTP with a typed document from `operations/generated.ts` (GraphQL
+ * Code Generator): variables and result are checked by TypeScript. A GraphQL error becomes an
+ * exception carrying its code.
+ */
+async function request<TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables: TVariables): Promise<TData> {
   const response = await fetch(gatewayUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization },
-    body: JSON.stringify({ query: operation(name), variables }),
+    body: JSON.stringify({ query: print(document), variables }),
   });
-  const body = (await response.json()) as { data?: Record<string, T>; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  const body = (await response.json()) as { data?: TData; errors?: Array<{ message: string; extensions?: { code?: string } }> };
   if (body.errors?.length) {
     const [error] = body.errors;
-    throw new Error(`${name} failed: ${error!.extensions?.code ?? 'ERROR'}: ${error!.message}`);
+    throw new Error(`${error!.extensions?.code ?? 'ERROR'}: ${error!.message}`);
   }
-  return Object.values(body.data!)[0]!;
+  return body.data!;
 }
 
 /** Synthetic records: mostly valid, with every kind of failure the simulator knows. */
@@ -81,7 +83,7 @@ function watch(accessToken: string, onState: (state: ImportState) => void): { fi
   let last: ImportState | undefined;
   const finished = new Promise<ImportState>((resolve, reject) => {
     client.subscribe<{ importStatus: ImportState }>(
-      { query: operation('ImportStatus'), variables: { clientId, accessToken } },
+      { query: print(ImportStatusDocument), variables: { clientId, accessToken } },
       {
         next: ({ data, errors }) => {
           if (errors?.length) return reject(new Error(`importStatus: ${errors[0]!.extensions?.['code']}: ${errors[0]!.message}`));
@@ -98,21 +100,24 @@ function watch(accessToken: string, onState: (state: ImportState) => void): { fi
 
 async function main(): Promise<void> {
   console.log(`Gateway ${gatewayUrl}, client ${clientId}`);
-  const initiated = await request<ImportState>('InitiateImport', { clientId, input: { name: `Demo import ${new Date().toISOString()}` } });
+  const { initiateImport: initiated } = await request(InitiateImportDocument, {
+    clientId,
+    input: { name: `Demo import ${new Date().toISOString()}` },
+  });
   const { accessToken } = initiated;
   console.log(`Initiated import ${accessToken}`);
 
-  let staged = initiated;
+  let staged: ImportState = initiated;
   for (let start = 0; start < recordCount; start += STAGE_BATCH) {
     const records = Array.from({ length: Math.min(STAGE_BATCH, recordCount - start) }, (_, i) => syntheticRecord(start + i + 1));
-    staged = await request<ImportState>('StageImport', { clientId, accessToken, records });
+    ({ stageImport: staged } = await request(StageImportDocument, { clientId, accessToken, records }));
   }
   console.log(`Staged ${staged.totalRecordsReceived} records: ${staged.validationSuccessful} valid, ${staged.validationFailed} failed validation`);
 
   // Subscribe before executing, so no state is missed; the first event is the current state.
   const watcher = watch(accessToken, (state) => render(progressBar(state)));
   try {
-    await request<ImportState>('ExecuteImport', { clientId, accessToken });
+    await request(ExecuteImportDocument, { clientId, accessToken });
     const final = await watcher.finished;
     if (process.stdout.isTTY) process.stdout.write('\n');
     console.log(`\n${final.status}: ${final.processed} imported, ${final.exceptions} exceptions, ${final.notHonored} not honoured, ${final.validationFailed} failed validation`);
@@ -120,12 +125,10 @@ async function main(): Promise<void> {
     await watcher.dispose();
   }
 
-  const page = await request<{ failedRecords: { totalResults: number; records: Array<{ phase: string; message: string | null; profileId: string | null }> } }>(
-    'FailedRecords',
-    { clientId, accessToken, limit: 5, offset: 1 },
-  );
-  console.log(`\nFirst failed records (${page.failedRecords.totalResults} in all):`);
-  for (const failed of page.failedRecords.records) {
+  const { importSummary } = await request(FailedRecordsDocument, { clientId, accessToken, limit: 5, offset: 1 });
+  const page = importSummary.failedRecords;
+  console.log(`\nFirst failed records (${page.totalResults} in all):`);
+  for (const failed of page.records) {
     console.log(`  ${failed.phase.padEnd(9)} ${(failed.profileId ?? '(no profile id)').padEnd(16)} ${failed.message ?? ''}`);
   }
 }

@@ -1,4 +1,7 @@
 import SchemaBuilder from '@pothos/core';
+// Order matters: the federation plugin needs the directives plugin before it, or `@key` vanishes.
+import DirectivePlugin from '@pothos/plugin-directives';
+import FederationPlugin from '@pothos/plugin-federation';
 import type { GatewayContext } from '../resolvers/context.js';
 import { DateTimeScalar, JSONObjectScalar } from './scalars.js';
 
@@ -12,6 +15,7 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
+  plugins: [DirectivePlugin, FederationPlugin],
   defaultFieldNullability: false,
 });
 

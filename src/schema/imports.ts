@@ -111,6 +111,15 @@ export const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').impleme
   }),
 });
 
+/**
+ * In the supergraph, other subgraphs reference an import by its key and get its fields from here,
+ * read upstream with the caller's forwarded credential (errors coded as everywhere else).
+ */
+builder.asEntity(BulkImportRef, {
+  key: builder.selection<{ clientId: string; accessToken: string }>('clientId accessToken'),
+  resolveReference: (reference, ctx) => resolvers.importSummary(reference, ctx),
+});
+
 const InitiateImportInputRef = builder.inputType('InitiateImportInput', {
   description: 'Settings of a new import. Only name is required.',
   fields: (t) => ({

@@ -1,5 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
 import type { Client } from 'graphql-ws';
+import { queryText, type Operation } from './graphql.js';
 
 export interface Recorded {
   results: FormattedExecutionResult<Record<string, any>, unknown>[];
@@ -12,13 +13,13 @@ export interface Recorded {
 }
 
 /** Subscribes over graphql-ws and records every result, for tests that wait on events. */
-export function record(client: Client, query: string, variables: Record<string, unknown>): Recorded {
+export function record(client: Client, operation: Operation, variables: Record<string, unknown>): Recorded {
   const results: Recorded['results'] = [];
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   let unsubscribe = () => {};
   const done = new Promise<void>((resolve, reject) => {
     unsubscribe = client.subscribe<Record<string, any>>(
-      { query, variables },
+      { query: queryText(operation), variables },
       {
         next: (result) => {
           results.push(result);

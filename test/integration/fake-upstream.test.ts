@@ -5,7 +5,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { importState, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../../operations/load.js';
+import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 
 /**
  * Answers the simulator never gives, from a local fake upstream over real HTTP: the gateway's
@@ -27,7 +27,7 @@ describe('gateway against a fake upstream', () => {
 
   it('forwards the Authorization header unchanged and reads missing counters as 0', async () => {
     const { upstream, gateway } = await setup(json(200, { AccessToken: 4242, Status: 'Processing', Name: 'sparse', Processed: 3, ValidationSuccessful: 6 }));
-    const response = await postGraphQL(gateway.url, operation('ImportSummary'), ref, credential);
+    const response = await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential);
     expect(response.errors).toBeUndefined();
     expect(response.data?.['importSummary']).toMatchObject({ status: 'PROCESSING', processed: 3, pending: 0, exceptions: 0, progress: 0.5, expires: null });
     expect(upstream.requests).toHaveLength(1);
@@ -37,7 +37,7 @@ describe('gateway against a fake upstream', () => {
   it('reads Retry-After given as an HTTP date', async () => {
     const inNinetySeconds = new Date(Date.now() + 90_000).toUTCString();
     const { gateway } = await setup(json(429, { Message: 'Quota exceeded' }, { 'retry-after': inNinetySeconds }));
-    const error = onlyError(await postGraphQL(gateway.url, operation('ImportSummary'), ref, credential));
+    const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
     expect(error.extensions).toMatchObject({ code: 'RATE_LIMITED', upstreamStatus: 429 });
     expect(error.extensions?.['retryAfterSeconds']).toBeGreaterThanOrEqual(88);
     expect(error.extensions?.['retryAfterSeconds']).toBeLessThanOrEqual(90);
@@ -45,20 +45,20 @@ describe('gateway against a fake upstream', () => {
 
   it('calls a body that is valid JSON but not the contract malformed', async () => {
     const { gateway } = await setup(json(200, { Status: 'Processing' }));
-    const error = onlyError(await postGraphQL(gateway.url, operation('ImportSummary'), ref, credential));
+    const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 200, reason: 'MALFORMED_RESPONSE' });
   });
 
   it('gives up on an upstream that never answers after the headers timeout', async () => {
     const { gateway } = await setup(() => undefined, { UPSTREAM_HEADERS_TIMEOUT_MS: '150' });
-    const error = onlyError(await postGraphQL(gateway.url, operation('ImportSummary'), ref, credential));
+    const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'TIMEOUT' });
   });
 
   it('reports a refused connection without the upstream address', async () => {
     const port = await closedPort();
     const gateway = await startGateway(`http://127.0.0.1:${port}/Profiles/`, {}, cleanup);
-    const error = onlyError(await postGraphQL(gateway.url, operation('ImportSummary'), ref, credential));
+    const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_REFUSED' });
     expect(JSON.stringify(error)).not.toContain(String(port));
   });
@@ -67,7 +67,7 @@ describe('gateway against a fake upstream', () => {
     const { upstream, gateway } = await setup(json(200, importState()));
     const response = await postGraphQL(
       gateway.url,
-      operation('InitiateImport'),
+      InitiateImportDocument,
       { clientId: 'acme', input: { name: 'Spring', importAction: 'DELETE', matchCriteria: 'ALTERNATE_ID_TYPE', matchValue: 'CRM', refreshTags: true } },
       credential,
     );

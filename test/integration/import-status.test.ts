@@ -3,8 +3,8 @@ import WebSocket from 'ws';
 import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../../operations/load.js';
+import { postGraphQL, queryText } from '../helpers/graphql.js';
+import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
 import { record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
@@ -31,19 +31,19 @@ describe('importStatus', () => {
 
   /** An import staged through the gateway with `valid` good records (and one invalid). */
   async function stagedImport(gateway: RunningGateway, valid: number, authorization = importer.value) {
-    const initiated = await postGraphQL(gateway.url, operation('InitiateImport'), { clientId, input: { name: 'watched' } }, authorization);
+    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'watched' } }, authorization);
     const ref = { clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
     const records = [...Array.from({ length: valid }, (_, i) => validRecord(i)), recordWithoutProfileId()];
-    await postGraphQL(gateway.url, operation('StageImport'), { ...ref, records }, authorization);
+    await postGraphQL(gateway.url, StageImportDocument, { ...ref, records }, authorization);
     return ref;
   }
 
   const execute = (gateway: RunningGateway, ref: Record<string, unknown>, authorization = importer.value) =>
-    postGraphQL(gateway.url, operation('ExecuteImport'), ref, authorization);
+    postGraphQL(gateway.url, ExecuteImportDocument, ref, authorization);
 
   function subscriber(gateway: RunningGateway, ref: Record<string, unknown>, authorization = importer.value): Recorded {
     const client = wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup);
-    return record(client, operation('ImportStatus'), ref);
+    return record(client, ImportStatusDocument, ref);
   }
 
   it('100 subscribers: one status request per interval upstream, and all see the same distinct states to COMPLETED', async () => {
@@ -104,7 +104,7 @@ describe('importStatus', () => {
     await simulator.requests.waitFor(() => simulator.requests.count('status') >= polled + 5);
     expect(statusSequence(watcher)).toEqual(['STAGING:0']);
 
-    await postGraphQL(gateway.url, operation('StageImport'), { ...ref, records: [validRecord(99)] }, importer.value);
+    await postGraphQL(gateway.url, StageImportDocument, { ...ref, records: [validRecord(99)] }, importer.value);
     await watcher.received(2);
     expect(watcher.results[1]!.data!['importStatus']).toMatchObject({ status: 'STAGING', totalRecordsReceived: 4 });
     watcher.unsubscribe();
@@ -128,7 +128,7 @@ describe('importStatus', () => {
     await new Promise((resolve) => raw.once('open', resolve));
     raw.send(JSON.stringify({ type: 'connection_init', payload: { authorization: importer.value } }));
     await new Promise((resolve) => raw.once('message', resolve));
-    raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: operation('ImportStatus'), variables: ref } }));
+    raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: queryText(ImportStatusDocument), variables: ref } }));
     await new Promise((resolve) => raw.once('message', resolve));
     expect(hub.stats().pollers).toBe(1);
     raw.terminate();
@@ -152,10 +152,10 @@ describe('importStatus', () => {
     const { gateway } = await setup({}, { WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '200' });
     const ref = await stagedImport(gateway, 2);
     const client = wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value } }, cleanup);
-    const keeper = record(client, operation('ImportStatus'), ref);
+    const keeper = record(client, ImportStatusDocument, ref);
     await keeper.received(1);
     for (let batch = 0; batch < 10; batch++) {
-      const cycle = Array.from({ length: 100 }, () => record(client, operation('ImportStatus'), ref));
+      const cycle = Array.from({ length: 100 }, () => record(client, ImportStatusDocument, ref));
       await Promise.all(cycle.map((s) => s.received(1)));
       for (const s of cycle) s.unsubscribe();
     }
@@ -233,11 +233,11 @@ describe('importStatus', () => {
     const { gateway } = await setup({ queueDelayMs: 0, recordsPerSecond: 50 }, { POLL_INTERVAL_MS: '50' });
     // 300 failed records of 4 KB each make every event of the heavy document about 1.2 MB, so a
     // client that stops reading fills the socket buffers after a few events.
-    const initiated = await postGraphQL(gateway.url, operation('InitiateImport'), { clientId, input: { name: 'heavy' } }, importer.value);
+    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'heavy' } }, importer.value);
     const ref = { clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
     const padding = 'x'.repeat(4096);
     const records = [...Array.from({ length: 100 }, (_, i) => validRecord(i)), ...Array.from({ length: 300 }, () => ({ Note: padding }))];
-    await postGraphQL(gateway.url, operation('StageImport'), { ...ref, records }, importer.value);
+    await postGraphQL(gateway.url, StageImportDocument, { ...ref, records }, importer.value);
 
     const paused = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
     cleanup(() => paused.terminate());
@@ -277,7 +277,7 @@ describe('importStatus', () => {
     const response = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: importer.value },
-      body: JSON.stringify({ query: operation('ImportStatus'), variables: ref }),
+      body: JSON.stringify({ query: queryText(ImportStatusDocument), variables: ref }),
     });
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const text = await response.text(); // the stream ends when the subscription completes
@@ -299,10 +299,10 @@ describe('importStatus', () => {
     const { gateway } = await setup({}, { WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' });
     const ref = await stagedImport(gateway, 1);
     const client = wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value } }, cleanup);
-    const first = record(client, operation('ImportStatus'), ref);
-    const second = record(client, operation('ImportStatus'), ref);
+    const first = record(client, ImportStatusDocument, ref);
+    const second = record(client, ImportStatusDocument, ref);
     await Promise.all([first.received(1), second.received(1)]);
-    const third = record(client, operation('ImportStatus'), ref);
+    const third = record(client, ImportStatusDocument, ref);
     const error = await third.done.then(
       () => undefined,
       (reason: Error) => reason,

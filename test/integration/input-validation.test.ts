@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { onlyError, postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../../operations/load.js';
+import { onlyError, postGraphQL, type Operation } from '../helpers/graphql.js';
+import { ExecuteImportDocument, FailedRecordsDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { validRecord } from '../helpers/records.js';
 
 /**
@@ -22,8 +22,8 @@ describe('input validation and credentials', () => {
     const simulator = await startSimulator(options);
     cleanup(() => simulator.stop());
     const gateway = await startGateway(simulator.baseUrl, env, cleanup);
-    const send = (name: string, variables: Record<string, unknown>, credential: string | null = authorization) =>
-      postGraphQL(gateway.url, operation(name), variables, credential ?? undefined);
+    const send = (document: Operation, variables: Record<string, unknown>, credential: string | null = authorization) =>
+      postGraphQL(gateway.url, document, variables, credential ?? undefined);
     return { simulator, gateway, send };
   }
 
@@ -35,7 +35,7 @@ describe('input validation and credentials', () => {
     ['x/../../Async/demo/Import', 'x%2F..%2F..%2FAsync%2Fdemo%2FImport'],
   ])('clientId %j stays one path segment (%s) and reaches no other route', async (hostile, encoded) => {
     const { simulator, send } = await setup();
-    const error = onlyError(await send('ImportSummary', { clientId: hostile, accessToken: '1000' }));
+    const error = onlyError(await send(ImportSummaryDocument, { clientId: hostile, accessToken: '1000' }));
     expect(error.extensions?.['code']).toBe('NOT_FOUND');
     expect(simulator.requests.entries.map((entry) => entry.rawPath)).toEqual([`/Profiles/Async/${encoded}/Import/1000/Status`]);
     expect(simulator.requests.entries[0]!.route).toBe('status');
@@ -44,15 +44,15 @@ describe('input validation and credentials', () => {
   it('an account whose id needs encoding works end to end', async () => {
     const slashed = { ...DEMO_ACCOUNT, clientId: 'a/b' };
     const { send } = await setup({ accounts: [slashed] });
-    const initiated = await send('InitiateImport', { clientId: 'a/b', input: { name: 'slashed' } });
+    const initiated = await send(InitiateImportDocument, { clientId: 'a/b', input: { name: 'slashed' } });
     expect(initiated.errors).toBeUndefined();
-    const summary = await send('ImportSummary', { clientId: 'a/b', accessToken: initiated.data!['initiateImport'].accessToken });
+    const summary = await send(ImportSummaryDocument, { clientId: 'a/b', accessToken: initiated.data!['initiateImport'].accessToken });
     expect(summary.data!['importSummary']).toMatchObject({ clientId: 'a/b', status: 'INITIATED' });
   });
 
   it.each(['..', '.', '', 'tab\there', 'x'.repeat(201)])('clientId %j is BAD_USER_INPUT before any upstream request', async (clientIdArg) => {
     const { simulator, send } = await setup();
-    const error = onlyError(await send('ImportSummary', { clientId: clientIdArg, accessToken: '1000' }));
+    const error = onlyError(await send(ImportSummaryDocument, { clientId: clientIdArg, accessToken: '1000' }));
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'clientId' });
     expect(simulator.requests.count()).toBe(0);
   });
@@ -61,7 +61,7 @@ describe('input validation and credentials', () => {
     'accessToken %j is BAD_USER_INPUT before any upstream request',
     async (accessToken) => {
       const { simulator, send } = await setup();
-      const error = onlyError(await send('ImportSummary', { clientId, accessToken }));
+      const error = onlyError(await send(ImportSummaryDocument, { clientId, accessToken }));
       expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'accessToken' });
       expect(simulator.requests.count()).toBe(0);
     },
@@ -69,23 +69,23 @@ describe('input validation and credentials', () => {
 
   it('accepts accessToken as a number as well as a string', async () => {
     const { gateway, send } = await setup();
-    const initiated = await send('InitiateImport', { clientId, input: { name: 'numeric' } });
+    const initiated = await send(InitiateImportDocument, { clientId, input: { name: 'numeric' } });
     const token = Number(initiated.data!['initiateImport'].accessToken);
-    const asNumber = await postGraphQL(gateway.url, operation('ImportSummary'), { clientId, accessToken: token }, authorization);
+    const asNumber = await postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: token }, authorization);
     const inline = await postGraphQL(gateway.url, `{ importSummary(clientId: "demo", accessToken: ${token}) { accessToken } }`, {}, authorization);
     expect(asNumber.data!['importSummary']).toMatchObject({ accessToken: String(token), status: 'INITIATED' });
     expect(inline.data!['importSummary']).toEqual({ accessToken: String(token) });
   });
 
   it.each([
-    ['ImportSummary', { clientId, accessToken: '1000' }],
-    ['InitiateImport', { clientId, input: { name: 'x' } }],
-    ['StageImport', { clientId, accessToken: '1000', records: [validRecord(1)] }],
-    ['ExecuteImport', { clientId, accessToken: '1000' }],
-  ])('%s without a credential is UNAUTHENTICATED before any upstream request', async (name, variables) => {
+    ['ImportSummary', ImportSummaryDocument, { clientId, accessToken: '1000' }],
+    ['InitiateImport', InitiateImportDocument, { clientId, input: { name: 'x' } }],
+    ['StageImport', StageImportDocument, { clientId, accessToken: '1000', records: [validRecord(1)] }],
+    ['ExecuteImport', ExecuteImportDocument, { clientId, accessToken: '1000' }],
+  ] as const)('%s without a credential is UNAUTHENTICATED before any upstream request', async (_name, document, variables) => {
     const { simulator, send } = await setup();
     for (const credential of [null, '', '   ']) {
-      const error = onlyError(await send(name, variables, credential));
+      const error = onlyError(await send(document, variables, credential));
       expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
       expect(error.extensions?.['upstreamStatus']).toBeUndefined();
     }
@@ -102,14 +102,14 @@ describe('input validation and credentials', () => {
     ['matchValue without matchCriteria', { name: 'x', matchValue: 'CRM' }, 'input.matchValue'],
   ])('initiateImport with %s is BAD_USER_INPUT before any upstream request', async (_what, input, argument) => {
     const { simulator, send } = await setup();
-    const error = onlyError(await send('InitiateImport', { clientId, input }));
+    const error = onlyError(await send(InitiateImportDocument, { clientId, input }));
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument });
     expect(simulator.requests.count()).toBe(0);
   });
 
   it('accepts a 100-character name', async () => {
     const { send } = await setup();
-    const response = await send('InitiateImport', { clientId, input: { name: 'n'.repeat(100) } });
+    const response = await send(InitiateImportDocument, { clientId, input: { name: 'n'.repeat(100) } });
     expect(response.errors).toBeUndefined();
   });
 
@@ -119,14 +119,14 @@ describe('input validation and credentials', () => {
     ['records larger than UPSTREAM_MAX_STAGE_BYTES', Array.from({ length: 30 }, (_, i) => validRecord(i)), { UPSTREAM_MAX_STAGE_BYTES: '2048' }],
   ])('stageImport with %s is BAD_USER_INPUT before any upstream request', async (_what, records, env) => {
     const { simulator, send } = await setup({}, env);
-    const error = onlyError(await send('StageImport', { clientId, accessToken: '1000', records }));
+    const error = onlyError(await send(StageImportDocument, { clientId, accessToken: '1000', records }));
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'records' });
     expect(simulator.requests.count()).toBe(0);
   });
 
   it.each([[[1]], [['text']], [[null]], [[[]]], ['not a list'], [null]])('stageImport with records %j is BAD_USER_INPUT', async (records) => {
     const { simulator, send } = await setup();
-    const error = onlyError(await send('StageImport', { clientId, accessToken: '1000', records }));
+    const error = onlyError(await send(StageImportDocument, { clientId, accessToken: '1000', records }));
     expect(error.extensions?.['code']).toBe('BAD_USER_INPUT');
     expect(simulator.requests.count()).toBe(0);
   });
@@ -137,9 +137,9 @@ describe('input validation and credentials', () => {
     [{ offset: 0 }, 'offset'],
   ])('failedRecords(%o) is BAD_USER_INPUT without asking for exceptions', async (page, argument) => {
     const { simulator, send } = await setup();
-    const initiated = await send('InitiateImport', { clientId, input: { name: 'paging' } });
+    const initiated = await send(InitiateImportDocument, { clientId, input: { name: 'paging' } });
     const ref = { clientId, accessToken: initiated.data!['initiateImport'].accessToken };
-    const response = await send('FailedRecords', { ...ref, ...page });
+    const response = await send(FailedRecordsDocument, { ...ref, ...page });
     expect(onlyError(response).extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument });
     expect(simulator.requests.count('exceptions')).toBe(0);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.js';
 import { postGraphQL } from '../helpers/graphql.js';
-import { operation } from '../../operations/load.js';
+import { InitiateImportDocument } from '../../operations/generated.js';
 import { startTsProcess } from '../helpers/process.js';
 
 /** `npm start` with nothing configured: the real entry point as its own process. */
@@ -23,7 +23,7 @@ describe('src/server.ts', () => {
     const graphiql = await fetch(url, { headers: { accept: 'text/html' } });
     expect(graphiql.headers.get('content-type')).toMatch(/text\/html/);
 
-    const initiated = await postGraphQL(url, operation('InitiateImport'), { clientId: 'demo', input: { name: 'from npm start' } }, notice['demoAuthorization']);
+    const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'from npm start' } }, notice['demoAuthorization']);
     expect(initiated.data?.['initiateImport']).toMatchObject({ status: 'INITIATED' });
 
     server.child.kill('SIGTERM');

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT, startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { onlyError, postGraphQL, type GraphQLResponse } from '../helpers/graphql.js';
-import { operation } from '../../operations/load.js';
+import { onlyError, postGraphQL, type GraphQLResponse, type Operation } from '../helpers/graphql.js';
+import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { validRecord } from '../helpers/records.js';
 
 /**
@@ -22,10 +22,10 @@ describe('upstream failures become coded errors', () => {
     const simulator = await startSimulator(options);
     cleanup(() => simulator.stop());
     const gateway = await startGateway(simulator.baseUrl, env, cleanup);
-    const send = (name: string, variables: Record<string, unknown>, authorization = importer.value) =>
-      postGraphQL(gateway.url, operation(name), variables, authorization);
+    const send = (document: Operation, variables: Record<string, unknown>, authorization = importer.value) =>
+      postGraphQL(gateway.url, document, variables, authorization);
     const initiate = async () => {
-      const response = await send('InitiateImport', { clientId, input: { name: 'errors' } });
+      const response = await send(InitiateImportDocument, { clientId, input: { name: 'errors' } });
       return { clientId, accessToken: response.data!['initiateImport'].accessToken as string };
     };
     return { simulator, send, initiate };
@@ -45,9 +45,9 @@ describe('upstream failures become coded errors', () => {
   it('400: executing twice is BAD_USER_INPUT with the upstream reason', async () => {
     const { simulator, send, initiate } = await setup();
     const ref = await initiate();
-    await send('StageImport', { ...ref, records: [validRecord(1)] });
-    expect((await send('ExecuteImport', ref)).errors).toBeUndefined();
-    const error = codedError(await send('ExecuteImport', ref), simulator);
+    await send(StageImportDocument, { ...ref, records: [validRecord(1)] });
+    expect((await send(ExecuteImportDocument, ref)).errors).toBeUndefined();
+    const error = codedError(await send(ExecuteImportDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', upstreamStatus: 400 });
     expect(error.message).toMatch(/^MyPreferences rejected the request/);
   });
@@ -55,22 +55,22 @@ describe('upstream failures become coded errors', () => {
   it('400: staging after execute is BAD_USER_INPUT', async () => {
     const { simulator, send, initiate } = await setup();
     const ref = await initiate();
-    await send('StageImport', { ...ref, records: [validRecord(1)] });
-    await send('ExecuteImport', ref);
-    const error = codedError(await send('StageImport', { ...ref, records: [validRecord(2)] }), simulator);
+    await send(StageImportDocument, { ...ref, records: [validRecord(1)] });
+    await send(ExecuteImportDocument, ref);
+    const error = codedError(await send(StageImportDocument, { ...ref, records: [validRecord(2)] }), simulator);
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', upstreamStatus: 400 });
   });
 
   it('401: a credential the upstream does not know is UNAUTHENTICATED', async () => {
     const { simulator, send, initiate } = await setup();
     const ref = await initiate();
-    const error = codedError(await send('ImportSummary', ref, 'Bearer not-a-real-token'), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref, 'Bearer not-a-real-token'), simulator);
     expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
   });
 
   it('401: an access token the upstream does not know is UNAUTHENTICATED', async () => {
     const { simulator, send } = await setup();
-    const error = codedError(await send('ImportSummary', { clientId, accessToken: '987654321' }), simulator);
+    const error = codedError(await send(ImportSummaryDocument, { clientId, accessToken: '987654321' }), simulator);
     expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
   });
 
@@ -79,29 +79,29 @@ describe('upstream failures become coded errors', () => {
     const { simulator, send, initiate } = await setup({ clock: { now: () => now } });
     const ref = await initiate();
     now += 12 * 3600 * 1000 + 1;
-    const error = codedError(await send('ImportSummary', ref), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
   });
 
   it('403: a credential without import permission is FORBIDDEN', async () => {
     const { simulator, send } = await setup();
-    const error = codedError(await send('InitiateImport', { clientId, input: { name: 'x' } }, readOnly.value), simulator);
+    const error = codedError(await send(InitiateImportDocument, { clientId, input: { name: 'x' } }, readOnly.value), simulator);
     expect(error.extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403 });
   });
 
   it('404: an unknown clientId is NOT_FOUND', async () => {
     const { simulator, send } = await setup();
-    const error = codedError(await send('InitiateImport', { clientId: 'nobody', input: { name: 'x' } }), simulator);
+    const error = codedError(await send(InitiateImportDocument, { clientId: 'nobody', input: { name: 'x' } }), simulator);
     expect(error.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
   });
 
   it('413: a stage request over the upstream\'s size limit is BAD_USER_INPUT', async () => {
     const small = { ...DEMO_ACCOUNT, clientId: 'small', maxStageBytes: 2048 };
     const { simulator, send } = await setup({ accounts: [small] });
-    const initiated = await send('InitiateImport', { clientId: 'small', input: { name: 'big' } });
+    const initiated = await send(InitiateImportDocument, { clientId: 'small', input: { name: 'big' } });
     const ref = { clientId: 'small', accessToken: initiated.data!['initiateImport'].accessToken };
     const records = Array.from({ length: 40 }, (_, i) => validRecord(i));
-    const error = codedError(await send('StageImport', { ...ref, records }), simulator);
+    const error = codedError(await send(StageImportDocument, { ...ref, records }), simulator);
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', upstreamStatus: 413 });
   });
 
@@ -109,9 +109,9 @@ describe('upstream failures become coded errors', () => {
     let now = Date.parse('2026-11-29T08:00:00Z');
     const limited = { ...DEMO_ACCOUNT, clientId: 'limited', dailyImportQuota: 1 };
     const { simulator, send } = await setup({ accounts: [limited], clock: { now: () => now } });
-    expect((await send('InitiateImport', { clientId: 'limited', input: { name: 'first' } })).errors).toBeUndefined();
+    expect((await send(InitiateImportDocument, { clientId: 'limited', input: { name: 'first' } })).errors).toBeUndefined();
     now += 3600 * 1000;
-    const error = codedError(await send('InitiateImport', { clientId: 'limited', input: { name: 'second' } }), simulator);
+    const error = codedError(await send(InitiateImportDocument, { clientId: 'limited', input: { name: 'second' } }), simulator);
     expect(error.extensions).toMatchObject({ code: 'RATE_LIMITED', upstreamStatus: 429, retryAfterSeconds: 23 * 3600 });
   });
 
@@ -119,7 +119,7 @@ describe('upstream failures become coded errors', () => {
     const { simulator, send, initiate } = await setup();
     const ref = await initiate();
     simulator.faults.inject('status', { kind: 'status', status, body: { Message: `boom at ${simulator.baseUrl}` } });
-    const error = codedError(await send('ImportSummary', ref), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: status });
   });
 
@@ -127,7 +127,7 @@ describe('upstream failures become coded errors', () => {
     const { simulator, send, initiate } = await setup({}, { UPSTREAM_HEADERS_TIMEOUT_MS: '200' });
     const ref = await initiate();
     simulator.faults.inject('status', { kind: 'delay', ms: 10_000 });
-    const error = codedError(await send('ImportSummary', ref), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'TIMEOUT' });
   });
 
@@ -135,7 +135,7 @@ describe('upstream failures become coded errors', () => {
     const { simulator, send, initiate } = await setup();
     const ref = await initiate();
     simulator.faults.inject('status', { kind: 'malformed' });
-    const error = codedError(await send('ImportSummary', ref), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 200, reason: 'MALFORMED_RESPONSE' });
   });
 
@@ -143,7 +143,7 @@ describe('upstream failures become coded errors', () => {
     const { simulator, send, initiate } = await setup();
     const ref = await initiate();
     simulator.faults.inject('status', { kind: 'reset' });
-    const error = codedError(await send('ImportSummary', ref), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_RESET' });
   });
 
@@ -151,7 +151,7 @@ describe('upstream failures become coded errors', () => {
     const { simulator, send, initiate } = await setup({}, { UPSTREAM_BODY_TIMEOUT_MS: '200' });
     const ref = await initiate();
     simulator.faults.inject('status', { kind: 'stall-body' });
-    const error = codedError(await send('ImportSummary', ref), simulator);
+    const error = codedError(await send(ImportSummaryDocument, ref), simulator);
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'TIMEOUT' });
   });
 
@@ -160,9 +160,9 @@ describe('upstream failures become coded errors', () => {
     const ref = await initiate();
     simulator.faults.inject('status', { kind: 'reset' });
     simulator.faults.inject('status', { kind: 'malformed' });
-    await send('ImportSummary', ref);
-    await send('ImportSummary', ref);
-    const healthy = await send('ImportSummary', ref);
+    await send(ImportSummaryDocument, ref);
+    await send(ImportSummaryDocument, ref);
+    const healthy = await send(ImportSummaryDocument, ref);
     expect(healthy.errors).toBeUndefined();
     expect(healthy.data!['importSummary'].status).toBe('INITIATED');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { operation } from '../../operations/load.js';
+import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
 
 /** Queries and mutations over graphql-ws take the same path as HTTP: context, credentials, validation, masking. */
@@ -26,7 +26,7 @@ describe('GraphQL over WebSocket', () => {
   ])('takes the credential from %s', async (_where, options) => {
     const { simulator, gateway } = await setup();
     const client = wsClient(gateway.wsUrl, options, cleanup);
-    const result = await execute(client, operation('InitiateImport'), { clientId, input: { name: 'over ws' } });
+    const result = await execute(client, InitiateImportDocument, { clientId, input: { name: 'over ws' } });
     expect(result.errors).toBeUndefined();
     expect(result.data!['initiateImport']).toMatchObject({ status: 'INITIATED', name: 'over ws' });
     expect(simulator.requests.entries[0]).toMatchObject({ route: 'initiate', credentialLabel: DEMO_ACCOUNT.credentials[0]!.label });
@@ -36,7 +36,7 @@ describe('GraphQL over WebSocket', () => {
     const { simulator, gateway } = await setup();
     const readOnly = DEMO_ACCOUNT.credentials[1]!;
     const client = wsClient(gateway.wsUrl, { connectionParams: { authorization: readOnly.value }, headers: { authorization } }, cleanup);
-    const result = await execute(client, operation('InitiateImport'), { clientId, input: { name: 'x' } });
+    const result = await execute(client, InitiateImportDocument, { clientId, input: { name: 'x' } });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403 });
     expect(simulator.requests.entries[0]?.credentialLabel).toBe(readOnly.label);
   });
@@ -44,7 +44,7 @@ describe('GraphQL over WebSocket', () => {
   it('answers a missing credential with UNAUTHENTICATED and no upstream request', async () => {
     const { simulator, gateway } = await setup();
     const client = wsClient(gateway.wsUrl, {}, cleanup);
-    const result = await execute(client, operation('ImportSummary'), { clientId, accessToken: '1000' });
+    const result = await execute(client, ImportSummaryDocument, { clientId, accessToken: '1000' });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(simulator.requests.count()).toBe(0);
   });
@@ -56,14 +56,14 @@ describe('GraphQL over WebSocket', () => {
     const unknownField = await execute(client, '{ nothingHere }');
     expect(syntax.errors?.[0]?.message).toMatch(/Syntax Error/);
     expect(unknownField.errors?.[0]?.message).toMatch(/nothingHere/);
-    const result = await execute(client, operation('InitiateImport'), { clientId, input: { name: 'still open' } });
+    const result = await execute(client, InitiateImportDocument, { clientId, input: { name: 'still open' } });
     expect(result.errors).toBeUndefined();
   });
 
   it('applies the same argument validation as HTTP', async () => {
     const { simulator, gateway } = await setup();
     const client = wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup);
-    const result = await execute(client, operation('ImportSummary'), { clientId: '..', accessToken: 'abc' });
+    const result = await execute(client, ImportSummaryDocument, { clientId: '..', accessToken: 'abc' });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(simulator.requests.count()).toBe(0);
   });
