@@ -49,12 +49,23 @@ export interface WebSocketConfig {
   maxSubscriptionsPerConnection: number;
 }
 
+/** Cluster mode: replicas share one poller per key through Redis. */
+export interface ClusterConfig {
+  /** Unset: a single process polls for its own subscribers (no Redis). */
+  redisUrl: string | undefined;
+  /** A lease not renewed for this long expires and another replica takes over. */
+  leaseMs: number;
+  /** How long a key's latest state stays in Redis for new subscribers. */
+  stateTtlMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
   logLevel: LogLevel;
   status: StatusConfig;
   webSocket: WebSocketConfig;
+  cluster: ClusterConfig;
   /** Most records one `stageImport` call may carry. */
   maxRecordsPerStage: number;
   upstream: UpstreamConfig;
@@ -78,7 +89,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Reads and validates the whole configuration from `env` (default: `process.env`). */
 export function loadConfig(env: Env = process.env): Config {
   const read = reader(env);
-  return {
+  const config: Config = {
     port: read.integer('PORT', 4000, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -104,10 +115,21 @@ export function loadConfig(env: Env = process.env): Config {
       connections: read.integer('UPSTREAM_CONNECTIONS', 32, { min: 1, max: 1024 }),
       maxStageBytes: read.integer('UPSTREAM_MAX_STAGE_BYTES', 25 * 1024 * 1024, { min: 1024, max: 28 * 1024 * 1024 }),
     },
+    cluster: {
+      redisUrl: read.redisUrl('REDIS_URL'),
+      leaseMs: read.integer('CLUSTER_LEASE_MS', 5_000, { min: 100, max: 600_000 }),
+      stateTtlMs: read.integer('CLUSTER_STATE_TTL_MS', 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
+    },
     simulator: {
       recordsPerSecond: read.integer('SIMULATOR_RECORDS_PER_SECOND', 2500, { min: 1, max: 100_000_000 }),
     },
   };
+  // Replicas find each other's pollers by key, and keys hold the credential's fingerprint: every
+  // replica must compute the same one, so the secret must be shared, not random per process.
+  if (config.cluster.redisUrl && !config.status.fingerprintSecret) {
+    throw new ConfigError('CREDENTIAL_FINGERPRINT_SECRET', 'must be set (the same on every replica) when REDIS_URL is set');
+  }
+  return config;
 }
 
 function reader(env: Env) {
@@ -146,6 +168,20 @@ function reader(env: Env) {
     optionalSecret(name: string, minLength: number): string | undefined {
       const value = raw(name);
       if (value !== undefined && value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters long`);
+      return value;
+    },
+
+    /** Never echoed: a Redis URL may carry a password. */
+    redisUrl(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new ConfigError(name, 'must be a redis:// or rediss:// URL');
+      }
+      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(name, 'must be a redis:// or rediss:// URL');
       return value;
     },
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import { createFingerprinter } from '../credentials/fingerprint.js';
 import type { Logger } from '../logging/logger.js';
@@ -22,6 +23,8 @@ export interface Gateway {
   readonly yoga: GatewayYoga;
   readonly upstream: UpstreamClient;
   readonly statusHub: StatusHub;
+  /** Present in cluster mode (REDIS_URL set). */
+  readonly cluster: ClusterCoordinator | undefined;
   /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
   start(): Promise<{ port: number; url: string }>;
   /** Stops accepting work, closes every connection and the upstream pool. Idempotent. */
@@ -39,7 +42,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     baseUrl: options.upstreamBaseUrl,
     logger: logger.child({ component: 'upstream' }),
   });
+  const cluster = config.cluster.redisUrl
+    ? new ClusterCoordinator({
+        redisUrl: config.cluster.redisUrl,
+        leaseMs: config.cluster.leaseMs,
+        stateTtlMs: config.cluster.stateTtlMs,
+        logger: logger.child({ component: 'cluster' }),
+      })
+    : undefined;
   const statusHub = new StatusHub({
+    ...(cluster && {
+      createSource: (target, createLocalPoller) => cluster.createSource(target, createLocalPoller),
+      announceChange: (ref) => cluster.importChanged(ref),
+    }),
     fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal }),
     fingerprint: createFingerprinter(config.status.fingerprintSecret),
     timing: {
@@ -63,7 +78,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let ready = false;
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
-    if (path === '/healthz') return sendHealth(response, 200, 'ok');
+    if (path === '/healthz') return sendHealth(response, 200, 'ok', cluster && { cluster: cluster.stats() });
     if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
     if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
     return yoga(request as IncomingMessage, response as ServerResponse);
@@ -86,8 +101,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     yoga,
     upstream,
     statusHub,
+    cluster,
 
     async start() {
+      await cluster?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -114,6 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         cut.unref();
         await closed;
         clearTimeout(cut);
+        await cluster?.close();
         await upstream.close();
         await yoga.dispose();
       })();
@@ -122,7 +140,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 }
 
-function sendHealth(response: ServerResponse, status: number, text: string): void {
+function sendHealth(response: ServerResponse, status: number, text: string, details?: object): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  response.end(JSON.stringify({ status: text }));
+  response.end(JSON.stringify({ status: text, ...details }));
 }

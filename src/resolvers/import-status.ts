@@ -1,4 +1,4 @@
-import type { StatusEvent } from '../status/poller.js';
+import type { StatusEvent } from '../status/status-event.js';
 import type { BulkImport } from './bulk-import.js';
 import type { GatewayContext } from './context.js';
 import { importRefArgs } from './validation.js';

@@ -2,15 +2,10 @@ import type { UpstreamImportState } from '../contract/mypreferences.js';
 import type { Credential } from '../credentials/credential.js';
 import { GatewayError, type ErrorCode } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
-import { toBulkImport, type BulkImport } from '../resolvers/bulk-import.js';
+import { toBulkImport, type ImportStatus } from '../resolvers/bulk-import.js';
 import type { ImportRef } from '../upstream/client.js';
-import type { LatestValueListener } from './latest-value-listener.js';
+import type { StatusEvent } from './status-event.js';
 import { nextPollDelay, retryDelay, type PollTiming } from './timing.js';
-
-/** What a subscriber receives: a state, or the error that ends its subscription. */
-export type StatusEvent = { kind: 'state'; state: BulkImport } | { kind: 'error'; error: GatewayError };
-
-export type StatusListener = LatestValueListener<StatusEvent>;
 
 /** Fetches an import's status upstream (the upstream client's `status`). */
 export type FetchStatus = (credential: Credential, ref: ImportRef, signal: AbortSignal) => Promise<UpstreamImportState>;
@@ -36,73 +31,43 @@ export interface PollerOptions {
   timers: Timers;
   random: () => number;
   logger: Logger;
-  /** Called once when the poller has stopped for good; `final` is the terminal state, if it reached one. */
-  onStopped: (poller: Poller, final: BulkImport | undefined) => void;
+  /** Each change of the import's state, or the error that ends the polling. */
+  onEvent: (event: StatusEvent) => void;
 }
 
 /** Upstream answers that no amount of retrying will change: they end the subscriptions. */
 const FATAL_CODES: ReadonlySet<ErrorCode> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT']);
 
 /**
- * Polls one import's status with one credential and fans each change out to its listeners.
+ * Polls one import's status with one credential and reports each change.
  *
- * It owns the credential (in memory only), the last snapshot, one timer and its backoff state.
- * It pushes only when the normalised upstream snapshot changed, and stops itself when the import
- * is terminal, when a fatal error arrives, when transient errors have lasted too long, or when
- * its last listener leaves.
+ * It owns the credential (in memory only), the last snapshot, one timer, at most one request in
+ * flight and its backoff state. It reports a state only when the normalised upstream snapshot
+ * changed, and stops by itself after a terminal state, a fatal error, or transient errors that
+ * lasted too long (reporting that error). `stop()` cancels everything at once.
  */
 export class Poller {
-  readonly ref: ImportRef;
   readonly #options: PollerOptions;
-  readonly #listeners = new Set<StatusListener>();
-  #last: { snapshot: string; state: BulkImport } | undefined;
+  #last: { snapshot: string; progress: number; status: ImportStatus } | undefined;
   #timer: unknown;
   #inFlight: AbortController | undefined;
-  /** Bumped when a state arrives from outside (executeImport): older in-flight polls are stale. */
+  /** Bumped when a state arrives from outside (executeImport): polls already in flight are stale. */
   #epoch = 0;
   #pollAgain = false;
   #failingSince: number | undefined;
   #failures = 0;
   #stopped = false;
-  /** Coalesced counts of listeners that have left. */
-  #coalesced = 0;
 
   constructor(options: PollerOptions) {
     this.#options = options;
-    this.ref = options.ref;
-  }
-
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
-  /** States replaced before a slow listener read them, over this poller's listeners. */
-  get coalesced(): number {
-    return this.#coalesced + [...this.#listeners].reduce((sum, listener) => sum + listener.coalesced, 0);
   }
 
   get stopped(): boolean {
     return this.#stopped;
   }
 
-  get lastState(): BulkImport | undefined {
-    return this.#last?.state;
-  }
-
   start(): void {
     void this.#poll();
-  }
-
-  /** A new listener gets the last known state at once, without an upstream call. */
-  addListener(listener: StatusListener): void {
-    this.#listeners.add(listener);
-    if (this.#last) listener.push({ kind: 'state', state: this.#last.state });
-  }
-
-  removeListener(listener: StatusListener): void {
-    if (!this.#listeners.delete(listener)) return;
-    this.#coalesced += listener.coalesced;
-    if (this.#listeners.size === 0) this.#stop(undefined);
   }
 
   /**
@@ -121,11 +86,12 @@ export class Poller {
     }
   }
 
-  /** Ends every listener with `error` and stops (used when the gateway shuts down, too). */
-  fail(error: GatewayError): void {
+  stop(): void {
     if (this.#stopped) return;
-    this.#broadcast({ kind: 'error', error });
-    this.#stop(undefined);
+    this.#stopped = true;
+    this.#clearTimer();
+    this.#inFlight?.abort();
+    this.#inFlight = undefined;
   }
 
   async #poll(): Promise<void> {
@@ -136,7 +102,7 @@ export class Poller {
     this.#inFlight = controller;
     let state: UpstreamImportState;
     try {
-      state = await this.#options.fetchStatus(this.#options.credential, this.ref, controller.signal);
+      state = await this.#options.fetchStatus(this.#options.credential, this.#options.ref, controller.signal);
     } catch (error) {
       if (controller.signal.aborted) return;
       this.#inFlight = undefined;
@@ -154,13 +120,14 @@ export class Poller {
     this.#failures = 0;
     // The normalised snapshot: the parsed upstream fields in a fixed order, unknown ones dropped.
     const snapshot = JSON.stringify(state);
+    const { ref } = this.#options;
+    const view = toBulkImport(ref.clientId, ref.accessToken, state, this.#last?.progress);
     if (snapshot !== this.#last?.snapshot) {
-      const view = toBulkImport(this.ref.clientId, this.ref.accessToken, state, this.#last?.state.progress);
-      this.#last = { snapshot, state: view };
-      this.#broadcast({ kind: 'state', state: view });
+      this.#last = { snapshot, progress: view.progress, status: view.status };
+      if (view.isTerminal) this.stop();
+      this.#options.onEvent({ kind: 'state', state: view });
     }
-    if (this.#last!.state.isTerminal) this.#stop(this.#last!.state);
-    else this.#scheduleNext();
+    if (!view.isTerminal) this.#scheduleNext();
   }
 
   #onFailure(error: unknown): void {
@@ -170,7 +137,7 @@ export class Poller {
         : new GatewayError('UPSTREAM_UNAVAILABLE', 'Reading the import status failed.', { reason: 'INTERNAL' });
     if (!(error instanceof GatewayError)) this.#options.logger.error({ err: error }, 'status poll failed unexpectedly');
     if (FATAL_CODES.has(failure.code)) {
-      this.fail(failure);
+      this.#end(failure);
       return;
     }
     const { timers, timing } = this.#options;
@@ -178,11 +145,12 @@ export class Poller {
     this.#failures++;
     const failingForMs = timers.now() - this.#failingSince;
     if (failingForMs >= timing.giveUpAfterMs) {
-      this.fail(
+      const { reason, upstreamStatus } = failure.details;
+      this.#end(
         new GatewayError(
           'UPSTREAM_UNAVAILABLE',
           `MyPreferences has not answered the status of this import for ${Math.round(failingForMs / 1000)} s; stopped watching it.`,
-          { reason: failure.details.reason ?? 'UPSTREAM_ERROR', ...(failure.details.upstreamStatus !== undefined && { upstreamStatus: failure.details.upstreamStatus }) },
+          { reason: reason ?? 'UPSTREAM_ERROR', ...(upstreamStatus !== undefined && { upstreamStatus }) },
         ),
       );
       return;
@@ -191,13 +159,18 @@ export class Poller {
     this.#schedule(retryDelay(this.#failures, failure.details.retryAfterSeconds, timing, this.#options.random));
   }
 
+  #end(error: GatewayError): void {
+    this.stop();
+    this.#options.onEvent({ kind: 'error', error });
+  }
+
   #scheduleNext(): void {
     if (this.#pollAgain) {
       this.#pollAgain = false;
       void this.#poll();
       return;
     }
-    this.#schedule(nextPollDelay(this.#last?.state.status, this.#options.timing, this.#options.random));
+    this.#schedule(nextPollDelay(this.#last?.status, this.#options.timing, this.#options.random));
   }
 
   #schedule(delayMs: number): void {
@@ -212,24 +185,5 @@ export class Poller {
   #clearTimer(): void {
     if (this.#timer !== undefined) this.#options.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
-  }
-
-  #broadcast(event: StatusEvent): void {
-    for (const listener of this.#listeners) listener.push(event);
-  }
-
-  #stop(final: BulkImport | undefined): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#clearTimer();
-    this.#inFlight?.abort();
-    this.#inFlight = undefined;
-    const listeners = [...this.#listeners];
-    this.#listeners.clear();
-    for (const listener of listeners) {
-      this.#coalesced += listener.coalesced;
-      listener.end();
-    }
-    this.#options.onStopped(this, final);
   }
 }

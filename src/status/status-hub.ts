@@ -5,8 +5,10 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { BulkImport } from '../resolvers/bulk-import.js';
 import type { ImportRef } from '../upstream/client.js';
+import { Feed, type FeedSource, type FeedSourceFactory, type FeedTarget } from './feed.js';
 import { LatestValueListener } from './latest-value-listener.js';
-import { Poller, systemTimers, type FetchStatus, type StatusEvent, type StatusListener, type Timers } from './poller.js';
+import { Poller, systemTimers, type FetchStatus, type Timers } from './poller.js';
+import type { StatusEvent, StatusListener } from './status-event.js';
 import { ExpiringLruCache } from './terminal-cache.js';
 import type { PollTiming } from './timing.js';
 
@@ -19,38 +21,44 @@ export interface StatusHubOptions {
   random?: () => number;
   /** Finished imports remembered for late subscribers. */
   terminalCache?: { maxEntries: number; ttlMs: number };
+  /**
+   * Decides who polls for a key. Default: this process, with a local poller. The cluster mode
+   * (`src/cluster/`) passes one that polls only while it holds the key's lease in Redis.
+   */
+  createSource?: (target: FeedTarget, createLocalPoller: FeedSourceFactory) => FeedSource;
+  /** Tells other processes that an import changed here (cluster mode: a refresh through Redis). */
+  announceChange?: (ref: ImportRef) => void;
 }
 
 /** What operators and tests can see of the engine; no credential, raw or hashed, appears. */
 export interface StatusHubStats {
+  /** Poller keys with subscribers on this process. */
   pollers: number;
   listeners: number;
-  /** Status requests made upstream since the hub started. */
+  /** Status requests this process made upstream since it started. */
   upstreamCalls: number;
   terminalCached: number;
   /** States replaced before a slow subscriber read them (latest-wins), since the hub started. */
   coalesced: number;
-  /** One entry per poller. */
   imports: Array<{ clientId: string; accessToken: string; listeners: number; status: string | undefined }>;
 }
 
 /**
- * The importStatus engine: import → one ref-counted poller per (clientId, accessToken, credential
- * fingerprint) → many latest-value listeners.
+ * The importStatus engine: import → one feed per (clientId, accessToken, credential fingerprint)
+ * → many latest-value listeners.
  *
- * The first subscriber of a key starts its poller, the last one leaving stops it; subscribers of
- * a finished import are answered from a bounded cache. Pollers are keyed by credential
- * fingerprint, so data fetched with one credential never reaches a holder of another.
+ * The first subscriber of a key starts its feed, the last one leaving stops it; subscribers of
+ * a finished import are answered from a bounded cache. Keys carry the credential fingerprint, so
+ * data fetched with one credential never reaches a holder of another.
  */
 export class StatusHub {
   readonly #options: StatusHubOptions;
   readonly #timers: Timers;
-  readonly #pollers = new Map<string, Poller>();
-  /** Pollers of one import, whatever their credential: executeImport refreshes them all. */
-  readonly #pollersByImport = new Map<string, Set<Poller>>();
+  readonly #feeds = new Map<string, Feed>();
+  /** Feeds of one import, whatever their credential: executeImport refreshes them all. */
+  readonly #feedsByImport = new Map<string, Set<Feed>>();
   readonly #terminal: ExpiringLruCache<string, BulkImport>;
   #upstreamCalls = 0;
-  /** Coalesced counts of pollers that have stopped. */
   #coalesced = 0;
   #closed = false;
 
@@ -63,7 +71,7 @@ export class StatusHub {
 
   /** The events of one import for one subscriber. The iterator's `return()` unsubscribes at once. */
   subscribe(ref: ImportRef, credential: Credential): AsyncIterableIterator<StatusEvent> {
-    if (this.#closed) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down.', { reason: 'SHUTTING_DOWN' });
+    if (this.#closed) throw shuttingDown();
     const key = pollerKey(ref, this.#options.fingerprint(credential));
 
     const finished = this.#terminal.get(key);
@@ -74,59 +82,79 @@ export class StatusHub {
       return listener;
     }
 
-    let poller = this.#pollers.get(key);
-    const isNew = poller === undefined;
-    poller ??= this.#createPoller(key, ref, credential);
-    const owner = poller;
-    const listener: StatusListener = new LatestValueListener((detached) => owner.removeListener(detached));
-    owner.addListener(listener);
-    if (isNew) owner.start();
+    const feed = this.#feeds.get(key) ?? this.#createFeed(key, ref, credential);
+    const listener: StatusListener = new LatestValueListener((detached) => feed.remove(detached));
+    feed.add(listener);
     return listener;
   }
 
   /**
-   * An import changed through this gateway (executeImport). The poller of the credential that
-   * made the change takes its response as the newest state; pollers of other credentials re-poll
+   * An import changed through this gateway (executeImport). The feed of the credential that made
+   * the change takes its response as the newest state; feeds of other credentials ask upstream
    * at once rather than receive data fetched with somebody else's credential.
    */
   importChanged(ref: ImportRef, credential: Credential, state: UpstreamImportState): void {
+    this.#options.announceChange?.(ref);
     const key = pollerKey(ref, this.#options.fingerprint(credential));
-    for (const poller of this.#pollersByImport.get(importKey(ref)) ?? []) {
-      if (this.#pollers.get(key) === poller) poller.refresh(state);
-      else poller.refresh();
+    for (const feed of this.#feedsByImport.get(importKey(ref)) ?? []) {
+      if (feed.key === key) feed.refresh(state);
+      else feed.refresh();
     }
   }
 
   stats(): StatusHubStats {
-    const pollers = [...this.#pollers.values()];
+    const feeds = [...this.#feeds.values()];
     return {
-      pollers: pollers.length,
-      listeners: pollers.reduce((sum, poller) => sum + poller.listenerCount, 0),
+      pollers: feeds.length,
+      listeners: feeds.reduce((sum, feed) => sum + feed.listenerCount, 0),
       upstreamCalls: this.#upstreamCalls,
       terminalCached: this.#terminal.size,
-      coalesced: this.#coalesced + pollers.reduce((sum, poller) => sum + poller.coalesced, 0),
-      imports: pollers.map((poller) => ({
-        clientId: poller.ref.clientId,
-        accessToken: poller.ref.accessToken,
-        listeners: poller.listenerCount,
-        status: poller.lastState?.status,
+      coalesced: this.#coalesced + feeds.reduce((sum, feed) => sum + feed.coalesced, 0),
+      imports: feeds.map((feed) => ({
+        clientId: feed.ref.clientId,
+        accessToken: feed.ref.accessToken,
+        listeners: feed.listenerCount,
+        status: feed.lastState?.status,
       })),
     };
   }
 
-  /** Ends every subscription (with UPSTREAM_UNAVAILABLE, reason SHUTTING_DOWN) and stops all polling. */
+  /** Ends every subscription (UPSTREAM_UNAVAILABLE, reason SHUTTING_DOWN) and stops all polling. */
   close(): void {
     this.#closed = true;
-    const shuttingDown = new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down; subscribe again.', { reason: 'SHUTTING_DOWN' });
-    for (const poller of [...this.#pollers.values()]) poller.fail(shuttingDown);
+    for (const feed of [...this.#feeds.values()]) feed.fail({ kind: 'error', error: shuttingDown() });
     this.#terminal.clear();
   }
 
-  #createPoller(key: string, ref: ImportRef, credential: Credential): Poller {
-    const { fetchStatus, timing, logger } = this.#options;
-    const poller = new Poller({
+  #createFeed(key: string, ref: ImportRef, credential: Credential): Feed {
+    const feed = new Feed({
+      key,
       ref,
       credential,
+      createSource: (target) =>
+        this.#options.createSource ? this.#options.createSource(target, this.#createLocalPoller) : this.#createLocalPoller(target),
+      onClosed: (closed, final) => {
+        this.#coalesced += closed.coalesced;
+        this.#feeds.delete(key);
+        const siblings = this.#feedsByImport.get(importKey(ref));
+        siblings?.delete(closed);
+        if (siblings?.size === 0) this.#feedsByImport.delete(importKey(ref));
+        if (final) this.#terminal.set(key, final);
+      },
+    });
+    this.#feeds.set(key, feed);
+    const siblings = this.#feedsByImport.get(importKey(ref)) ?? new Set<Feed>();
+    siblings.add(feed);
+    this.#feedsByImport.set(importKey(ref), siblings);
+    return feed;
+  }
+
+  /** A poller on this process that polls upstream with the feed's own credential. */
+  readonly #createLocalPoller: FeedSourceFactory = (target) => {
+    const { fetchStatus, timing, logger } = this.#options;
+    const poller = new Poller({
+      ref: target.ref,
+      credential: target.credential,
       timing,
       timers: this.#timers,
       random: this.#options.random ?? Math.random,
@@ -135,21 +163,15 @@ export class StatusHub {
         this.#upstreamCalls++;
         return fetchStatus(...args);
       },
-      onStopped: (stopped, final) => {
-        this.#coalesced += stopped.coalesced;
-        this.#pollers.delete(key);
-        const siblings = this.#pollersByImport.get(importKey(ref));
-        siblings?.delete(stopped);
-        if (siblings?.size === 0) this.#pollersByImport.delete(importKey(ref));
-        if (final) this.#terminal.set(key, final);
-      },
+      onEvent: (event) => target.deliver(event),
     });
-    this.#pollers.set(key, poller);
-    const siblings = this.#pollersByImport.get(importKey(ref)) ?? new Set<Poller>();
-    siblings.add(poller);
-    this.#pollersByImport.set(importKey(ref), siblings);
+    poller.start();
     return poller;
-  }
+  };
+}
+
+function shuttingDown(): GatewayError {
+  return new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down; subscribe again.', { reason: 'SHUTTING_DOWN' });
 }
 
 /** JSON arrays keep keys unambiguous whatever characters a clientId holds. */

@@ -50,3 +50,12 @@ export function statusSequence(recorded: Recorded): string[] {
     return state ? `${state.status}:${state.processed}` : `error:${result.errors?.[0]?.extensions?.['code']}`;
   });
 }
+
+/**
+ * Whether a `statusSequence` never repeats a state and never goes back in processed records:
+ * what every subscriber must see, whatever faults or failovers happened on the way.
+ */
+export function isForwardOnly(sequence: readonly string[]): boolean {
+  const processed = sequence.map((entry) => Number(entry.split(':')[1]));
+  return new Set(sequence).size === sequence.length && processed.every((value, i) => i === 0 || value >= processed[i - 1]!);
+}

@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.js';
 import { importState, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
+import { freePort } from '../helpers/ports.js';
 import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 
 /**
@@ -56,7 +55,7 @@ describe('gateway against a fake upstream', () => {
   });
 
   it('reports a refused connection without the upstream address', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const gateway = await startGateway(`http://127.0.0.1:${port}/Profiles/`, {}, cleanup);
     const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_REFUSED' });
@@ -76,12 +75,3 @@ describe('gateway against a fake upstream', () => {
     expect(response.data?.['initiateImport']).toMatchObject({ accessToken: '4242', status: 'INITIATED' });
   });
 });
-
-/** A port on loopback that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

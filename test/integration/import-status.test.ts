@@ -6,7 +6,7 @@ import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { postGraphQL, queryText } from '../helpers/graphql.js';
 import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
-import { record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
+import { isForwardOnly, record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -186,9 +186,7 @@ describe('importStatus', () => {
     await watcher.done;
     const sequence = statusSequence(watcher);
     expect(sequence.at(-1)).toBe('COMPLETED:10');
-    expect(new Set(sequence).size).toBe(sequence.length);
-    const processed = sequence.map((entry) => Number(entry.split(':')[1]));
-    expect(processed).toEqual([...processed].sort((a, b) => a - b));
+    expect(isForwardOnly(sequence)).toBe(true);
   });
 
   it('honours Retry-After on 429: no poll before it elapses', async () => {

@@ -39,10 +39,16 @@ describe('loadConfig', () => {
     ['UPSTREAM_CONNECT_TIMEOUT_MS', '0'],
     ['CREDENTIAL_FINGERPRINT_SECRET', 'short'],
     ['WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', '0'],
+    ['REDIS_URL', 'http://localhost:6379'],
   ])('refuses %s=%s, naming the variable', (variable, value) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(new RegExp(`^${variable} `));
+  });
+
+  it('requires a shared fingerprint secret in cluster mode', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^CREDENTIAL_FINGERPRINT_SECRET must be set/);
+    expect(loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }).cluster.redisUrl).toBe('redis://:pw@127.0.0.1:6379');
   });
 
   it('never echoes a base URL that may carry a secret', () => {

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Names of everything the cluster keeps in Redis. A poller key (clientId, accessToken, HMAC
+ * fingerprint of the credential) appears only as a SHA-256 of itself, an import only as a
+ * SHA-256 of (clientId, accessToken): nothing in Redis can be checked against a guessed
+ * credential, and nothing names a customer.
+ */
+const PREFIX = 'bulk-import-gateway';
+
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+export interface KeyNames {
+  /** The lease: who polls this key; value `replicaId:fence`, with an expiry. */
+  lease: string;
+  /** Counter handing out fencing tokens. */
+  fence: string;
+  /** The latest event and its sequence number, with a TTL, for new subscribers. */
+  state: string;
+  /** Counter of the key's events. */
+  sequence: string;
+  /** Pub/sub channel of the key's events. */
+  events: string;
+}
+
+export function keyNames(pollerKey: string): KeyNames {
+  const id = digest(pollerKey);
+  return {
+    lease: `${PREFIX}:lease:${id}`,
+    fence: `${PREFIX}:fence:${id}`,
+    state: `${PREFIX}:state:${id}`,
+    sequence: `${PREFIX}:seq:${id}`,
+    events: `${PREFIX}:events:${id}`,
+  };
+}
+
+/** Pub/sub channel on which any replica asks the holders of an import's keys to poll now. */
+export function refreshChannel(importKey: string): string {
+  return `${PREFIX}:refresh:${digest(importKey)}`;
+}

@@ -1,0 +1,124 @@
+import type { UpstreamImportState } from '../contract/mypreferences.js';
+import type { Credential } from '../credentials/credential.js';
+import type { BulkImport } from '../resolvers/bulk-import.js';
+import type { ImportRef } from '../upstream/client.js';
+import { movesForward, type StatusEvent, type StatusListener } from './status-event.js';
+
+/** Where a feed's events come from: a local poller, or the cluster through Redis. */
+export interface FeedSource {
+  /** The import changed through this gateway: take `state` (fetched with the feed's credential) or ask upstream now. */
+  refresh(state?: UpstreamImportState): void;
+  /** Stops for good: no more events, nothing left running. */
+  stop(): void;
+}
+
+/** What a source needs to know of its feed. */
+export interface FeedTarget {
+  /** The poller key: (clientId, accessToken, credential fingerprint), unambiguous. */
+  key: string;
+  ref: ImportRef;
+  credential: Credential;
+  deliver(event: StatusEvent): void;
+}
+
+export type FeedSourceFactory = (target: FeedTarget) => FeedSource;
+
+/**
+ * The subscribers of one poller key on this process, and the one source feeding them. It hands
+ * a joining listener the last state at once, passes on only states that changed and move
+ * forward, ends every listener after a terminal state or an error, and stops its source when
+ * its last listener leaves.
+ */
+export class Feed {
+  readonly key: string;
+  readonly ref: ImportRef;
+  readonly #listeners = new Set<StatusListener>();
+  readonly #source: FeedSource;
+  readonly #onClosed: (feed: Feed, final: BulkImport | undefined) => void;
+  #last: { state: BulkImport; snapshot: string } | undefined;
+  #closed = false;
+  /** Coalesced counts of listeners that have left. */
+  #coalesced = 0;
+
+  constructor(options: {
+    key: string;
+    ref: ImportRef;
+    credential: Credential;
+    createSource: FeedSourceFactory;
+    onClosed: (feed: Feed, final: BulkImport | undefined) => void;
+  }) {
+    this.key = options.key;
+    this.ref = options.ref;
+    this.#onClosed = options.onClosed;
+    this.#source = options.createSource({
+      key: options.key,
+      ref: options.ref,
+      credential: options.credential,
+      deliver: (event) => this.#deliver(event),
+    });
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  get lastState(): BulkImport | undefined {
+    return this.#last?.state;
+  }
+
+  /** States replaced before a slow listener read them. */
+  get coalesced(): number {
+    return this.#coalesced + [...this.#listeners].reduce((sum, listener) => sum + listener.coalesced, 0);
+  }
+
+  add(listener: StatusListener): void {
+    this.#listeners.add(listener);
+    if (this.#last) listener.push({ kind: 'state', state: this.#last.state });
+  }
+
+  remove(listener: StatusListener): void {
+    if (!this.#listeners.delete(listener)) return;
+    this.#coalesced += listener.coalesced;
+    if (this.#listeners.size === 0) this.#close(undefined);
+  }
+
+  refresh(state?: UpstreamImportState): void {
+    if (!this.#closed) this.#source.refresh(state);
+  }
+
+  /** Ends every listener with `event` (an error) and stops. */
+  fail(event: Extract<StatusEvent, { kind: 'error' }>): void {
+    this.#deliver(event);
+  }
+
+  #deliver(event: StatusEvent): void {
+    if (this.#closed) return;
+    if (event.kind === 'error') {
+      this.#broadcast(event);
+      this.#close(undefined);
+      return;
+    }
+    const snapshot = JSON.stringify(event.state);
+    if (this.#last && (snapshot === this.#last.snapshot || !movesForward(this.#last.state, event.state))) return;
+    this.#last = { state: event.state, snapshot };
+    this.#broadcast(event);
+    if (event.state.isTerminal) this.#close(event.state);
+  }
+
+  #broadcast(event: StatusEvent): void {
+    for (const listener of this.#listeners) listener.push(event);
+  }
+
+  #close(final: BulkImport | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#source.stop();
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) {
+      this.#coalesced += listener.coalesced;
+      listener.end();
+    }
+    this.#onClosed(this, final);
+  }
+}
