@@ -11,11 +11,12 @@ export interface StartedProcess {
   stdout(): string;
 }
 
-const TSX = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
-
-/** Runs a TypeScript entry point as its own process, the way `npm start` does. */
+/**
+ * Runs a TypeScript entry point as its own process, the way `npm start` does: one node process
+ * with tsx's loader (no wrapper process), so a signal, SIGKILL included, reaches the program.
+ */
 export function startTsProcess(entry: string, env: Record<string, string>, register: (dispose: () => unknown) => void): StartedProcess {
-  const child = spawn(TSX, [entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readSimulatorEnv, SimulatorEnvError } from '../../src/simulator/cli-config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+
 
 describe('readSimulatorEnv', () => {
   it('applies the defaults', () => {
@@ -52,7 +52,7 @@ describe('npm run simulator', () => {
   });
 
   function run(env: Record<string, string>) {
-    const child = spawn(tsx, ['src/simulator/cli.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
