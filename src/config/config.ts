@@ -22,6 +22,12 @@ export interface UpstreamConfig {
   connections: number;
   /** Largest Stage request the gateway forwards (the upstream answers 413 above its own limit). */
   maxStageBytes: number;
+  /** Retries of idempotent reads (status, exceptions) on 5xx, 429, timeouts and connection errors. */
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
+  /** Circuit breaker for the upstream origin. */
+  breaker: { failureThreshold: number; openMs: number };
+  /** Caps on what the gateway asks of the upstream, whatever its own clients ask of it. */
+  budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
 }
 
 /** The importStatus engine (see `src/status/`). */
@@ -114,6 +120,21 @@ export function loadConfig(env: Env = process.env): Config {
       bodyTimeoutMs: read.integer('UPSTREAM_BODY_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
       connections: read.integer('UPSTREAM_CONNECTIONS', 32, { min: 1, max: 1024 }),
       maxStageBytes: read.integer('UPSTREAM_MAX_STAGE_BYTES', 25 * 1024 * 1024, { min: 1024, max: 28 * 1024 * 1024 }),
+      retry: {
+        maxAttempts: read.integer('UPSTREAM_RETRY_ATTEMPTS', 3, { min: 1, max: 10 }),
+        baseDelayMs: read.integer('UPSTREAM_RETRY_BASE_MS', 200, { min: 1, max: 60_000 }),
+        maxDelayMs: read.integer('UPSTREAM_RETRY_MAX_MS', 2_000, { min: 1, max: 600_000 }),
+        deadlineMs: read.integer('UPSTREAM_RETRY_DEADLINE_MS', 10_000, { min: 1, max: 600_000 }),
+      },
+      breaker: {
+        failureThreshold: read.integer('UPSTREAM_BREAKER_THRESHOLD', 5, { min: 1, max: 1_000 }),
+        openMs: read.integer('UPSTREAM_BREAKER_OPEN_MS', 10_000, { min: 1, max: 600_000 }),
+      },
+      budget: {
+        maxConcurrent: read.integer('UPSTREAM_MAX_CONCURRENT', 32, { min: 1, max: 10_000 }),
+        maxPerSecond: read.integer('UPSTREAM_MAX_PER_SECOND', 200, { min: 1, max: 100_000 }),
+        interactiveWaitMs: read.integer('UPSTREAM_QUEUE_TIMEOUT_MS', 2_000, { min: 1, max: 120_000 }),
+      },
     },
     cluster: {
       redisUrl: read.redisUrl('REDIS_URL'),

@@ -50,13 +50,14 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger: logger.child({ component: 'cluster' }),
       })
     : undefined;
+  const fingerprint = createFingerprinter(config.status.fingerprintSecret);
   const statusHub = new StatusHub({
     ...(cluster && {
       createSource: (target, createLocalPoller) => cluster.createSource(target, createLocalPoller),
       announceChange: (ref) => cluster.importChanged(ref),
     }),
-    fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal }),
-    fingerprint: createFingerprinter(config.status.fingerprintSecret),
+    fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
+    fingerprint,
     timing: {
       activeIntervalMs: config.status.pollIntervalMs,
       idleIntervalMs: config.status.idlePollIntervalMs,
@@ -70,6 +71,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const yoga = createGatewayYoga({
     upstream,
     statusHub,
+    fingerprint,
     limits: { maxRecordsPerStage: config.maxRecordsPerStage },
     logger: logger.child({ component: 'graphql' }),
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),

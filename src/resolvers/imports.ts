@@ -1,3 +1,5 @@
+import type { UpstreamStatus } from '../contract/mypreferences.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import { toBulkImport, toFailedRecordPage, type BulkImport, type FailedRecordPage } from './bulk-import.js';
 import type { GatewayContext } from './context.js';
 import {
@@ -42,14 +44,32 @@ export async function stageImport(
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 
+/**
+ * Idempotent: concurrent identical calls (same import, same credential) share one upstream
+ * Execute, and executing an import that is already executed answers its current state instead
+ * of the upstream's 400 — the caller's intent, "this import runs", holds either way.
+ */
 export async function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
   const credential = ctx.credential();
-  const state = await ctx.upstream.execute(credential, ref);
-  // Subscribers see QUEUED now rather than at their poller's next interval.
-  ctx.statusHub.importChanged(ref, credential, state);
+  const key = JSON.stringify([ref.clientId, ref.accessToken, ctx.fingerprint(credential)]);
+  const state = await ctx.executions.run(key, async () => {
+    try {
+      const executed = await ctx.upstream.execute(credential, ref);
+      // Subscribers see QUEUED now rather than at their poller's next interval.
+      ctx.statusHub.importChanged(ref, credential, executed);
+      return executed;
+    } catch (error) {
+      if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
+      const current = await ctx.upstream.status(credential, ref);
+      if (!EXECUTED_STATUSES.has(current.Status)) throw error;
+      return current;
+    }
+  });
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
+
+const EXECUTED_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Queued', 'Processing', 'Completed', 'Failed']);
 
 export async function failedRecords(
   parent: Pick<BulkImport, 'clientId' | 'accessToken'>,

@@ -1,4 +1,5 @@
 import type { ImportStatus } from '../resolvers/bulk-import.js';
+import { backoffDelay } from '../upstream/resilience/retry.js';
 
 /** How often the status engine polls, and how it backs off. All in milliseconds. */
 export interface PollTiming {
@@ -21,12 +22,7 @@ export function nextPollDelay(status: ImportStatus | undefined, timing: PollTimi
   return Math.round(interval * (1 - timing.jitterRatio + 2 * timing.jitterRatio * random()));
 }
 
-/**
- * Delay before retrying after the `failures`-th consecutive transient failure: exponential with
- * "equal jitter" (half fixed, half random), and never sooner than the upstream's Retry-After.
- */
+/** Delay before polling again after the `failures`-th consecutive transient failure. */
 export function retryDelay(failures: number, retryAfterSeconds: number | undefined, timing: PollTiming, random: () => number): number {
-  const ceiling = Math.min(timing.backoffMaxMs, timing.backoffBaseMs * 2 ** Math.min(failures - 1, 30));
-  const backoff = Math.round(ceiling / 2 + (ceiling / 2) * random());
-  return Math.max(backoff, (retryAfterSeconds ?? 0) * 1000);
+  return backoffDelay(failures, timing.backoffBaseMs, timing.backoffMaxMs, retryAfterSeconds, random);
 }

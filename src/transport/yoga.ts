@@ -5,6 +5,9 @@ import type { Logger } from '../logging/logger.js';
 import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import type { StatusHub } from '../status/status-hub.js';
+import type { UpstreamImportState } from '../contract/mypreferences.js';
+import type { Fingerprinter } from '../credentials/fingerprint.js';
+import { SingleFlight } from '../resolvers/single-flight.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
 
@@ -24,6 +27,7 @@ type InitialContext = YogaInitialContext & Partial<WebSocketInitialContext>;
 export interface YogaOptions {
   upstream: UpstreamClient;
   statusHub: StatusHub;
+  fingerprint: Fingerprinter;
   limits: GatewayLimits;
   logger: Logger;
   /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
@@ -37,7 +41,8 @@ export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayConte
  * the WebSocket transport reuses: one code path for every transport.
  */
 export function createGatewayYoga(options: YogaOptions): GatewayYoga {
-  const { upstream, statusHub, limits, logger } = options;
+  const { upstream, statusHub, limits, logger, fingerprint } = options;
+  const executions = new SingleFlight<UpstreamImportState>();
   return createYoga<Record<string, never>, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -64,6 +69,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       upstream,
       statusHub,
       limits,
+      fingerprint,
+      executions,
     }),
   });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type {
@@ -8,10 +9,13 @@ import type {
 } from '../contract/mypreferences.js';
 import { ROUTES } from '../contract/mypreferences.js';
 import type { Credential } from '../credentials/credential.js';
-import { badUserInput } from '../errors/gateway-error.js';
+import { badUserInput, GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import { parseExceptionPage, parseImportState, ResponseShapeError } from './parse.js';
 import { routePath, type RouteParams } from './paths.js';
+import { UpstreamBudget, type Priority } from './resilience/budget.js';
+import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
+import { backoffDelay, isTransient, isUpstreamFault, neverSent } from './resilience/retry.js';
 import {
   errorFromResponse,
   errorFromTransport,
@@ -30,6 +34,21 @@ export interface ImportRef {
 export interface CallOptions {
   /** Cancels the request (and its body read); the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * `interactive` (default): someone waits; queued first, fails after `budget.interactiveWaitMs`.
+   * `poll`: the status engine; waits for budget as long as needed and is not retried here (the
+   * poller has its own backoff).
+   */
+  priority?: Priority;
+}
+
+/** What operators see of the upstream seam. */
+export interface UpstreamStats {
+  circuit: CircuitState;
+  circuitOpened: number;
+  inFlight: number;
+  peakInFlight: number;
+  waiting: number;
 }
 
 /** The MyPreferences Bulk Import API, one method per route. Every failure is a GatewayError. */
@@ -39,6 +58,7 @@ export interface UpstreamClient {
   execute(credential: Credential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
   status(credential: Credential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
   exceptions(credential: Credential, ref: ImportRef, page: { limit: number; offset: number }, options?: CallOptions): Promise<UpstreamExceptionPage>;
+  stats(): UpstreamStats;
   /** Lets in-flight requests finish, then closes every connection. */
   close(): Promise<void>;
 }
@@ -54,8 +74,14 @@ export interface UpstreamClientOptions {
   /** Largest Stage body sent; larger ones are refused as BAD_USER_INPUT without a request. */
   maxStageBytes: number;
   logger: Logger;
+  /** Retries of idempotent reads; POSTs are retried only when the request certainly never left. */
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
+  breaker: { failureThreshold: number; openMs: number };
+  budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
   /** Replaces the connection pool (tests); the client then does not close it. */
   dispatcher?: Dispatcher;
+  now?: () => number;
+  random?: () => number;
 }
 
 /** A successful body is at most this large (an Exceptions page of 1,000 full records fits). */
@@ -79,13 +105,56 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       bodyTimeout: options.bodyTimeoutMs,
     });
 
-  async function call<T>(
-    route: RouteName,
-    credential: Credential,
-    params: RouteParams,
-    parse: (json: unknown) => T,
-    request: { body?: string; query?: Record<string, number>; signal?: AbortSignal | undefined } = {},
-  ): Promise<T> {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const breaker = new CircuitBreaker({ ...options.breaker, now });
+  const budget = new UpstreamBudget({ maxConcurrent: options.budget.maxConcurrent, maxPerSecond: options.budget.maxPerSecond, now });
+
+  type Request = { body?: string; query?: Record<string, number>; signal?: AbortSignal | undefined; priority?: Priority | undefined };
+
+  /**
+   * One logical call: retried (idempotent reads; POSTs only when never sent) with backoff and
+   * jitter within a total deadline, honouring Retry-After. Polls are not retried here.
+   */
+  async function call<T>(route: RouteName, credential: Credential, params: RouteParams, parse: (json: unknown) => T, request: Request = {}): Promise<T> {
+    const idempotent = ROUTES[route].method === 'GET';
+    const deadline = now() + options.retry.deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await guardedAttempt(route, credential, params, parse, request);
+      } catch (error) {
+        if (!(error instanceof GatewayError) || request.signal?.aborted || request.priority === 'poll') throw error;
+        const retryable = idempotent ? isTransient(error) : neverSent(error);
+        if (!retryable || attempt >= options.retry.maxAttempts) throw error;
+        const delay = backoffDelay(attempt, options.retry.baseDelayMs, options.retry.maxDelayMs, error.details.retryAfterSeconds, random);
+        if (now() + delay > deadline) throw error;
+        logger.debug({ route, code: error.code, attempt, delayMs: delay }, 'retrying upstream call');
+        await sleep(delay, undefined, request.signal ? { signal: request.signal } : {});
+      }
+    }
+  }
+
+  /** One attempt through the circuit breaker and the budget. */
+  async function guardedAttempt<T>(route: RouteName, credential: Credential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
+    const admission = breaker.admit();
+    let release: (() => void) | undefined;
+    try {
+      const priority = request.priority ?? 'interactive';
+      release = await budget.acquire(priority, priority === 'poll' ? Infinity : options.budget.interactiveWaitMs, request.signal);
+      const result = await attempt(route, credential, params, parse, request);
+      breaker.succeeded(admission);
+      return result;
+    } catch (error) {
+      if (error instanceof GatewayError && isUpstreamFault(error)) breaker.failed(admission);
+      else if (error instanceof GatewayError && error.details.upstreamStatus !== undefined) breaker.succeeded(admission);
+      else breaker.neutral(admission);
+      throw error;
+    } finally {
+      release?.();
+    }
+  }
+
+  async function attempt<T>(route: RouteName, credential: Credential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
     const path = routePath(basePath, route, params, request.query);
     const headers: Record<string, string> = { authorization: credential.authorization, accept: 'application/json' };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
@@ -154,10 +223,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   return {
-    initiate: (credential, clientId, request, { signal } = {}) =>
-      call('initiate', credential, { clientId }, parseImportState, { body: JSON.stringify(request), signal }),
+    initiate: (credential, clientId, request, { signal, priority } = {}) =>
+      call('initiate', credential, { clientId }, parseImportState, { body: JSON.stringify(request), signal, priority }),
 
-    stage(credential, ref, records, { signal } = {}) {
+    stage(credential, ref, records, { signal, priority } = {}) {
       const body = JSON.stringify({ UserProfilePreferences: records });
       if (Buffer.byteLength(body) > options.maxStageBytes) {
         return Promise.reject(
@@ -167,17 +236,20 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           ),
         );
       }
-      return call('stage', credential, ref, parseImportState, { body, signal });
+      return call('stage', credential, ref, parseImportState, { body, signal, priority });
     },
 
-    execute: (credential, ref, { signal } = {}) => call('execute', credential, ref, parseImportState, { signal }),
+    execute: (credential, ref, { signal, priority } = {}) => call('execute', credential, ref, parseImportState, { signal, priority }),
 
-    status: (credential, ref, { signal } = {}) => call('status', credential, ref, parseImportState, { signal }),
+    status: (credential, ref, { signal, priority } = {}) => call('status', credential, ref, parseImportState, { signal, priority }),
 
-    exceptions: (credential, ref, page, { signal } = {}) =>
-      call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal }),
+    exceptions: (credential, ref, page, { signal, priority } = {}) =>
+      call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal, priority }),
+
+    stats: () => ({ circuit: breaker.state, circuitOpened: breaker.opened, inFlight: budget.inFlight, peakInFlight: budget.peak, waiting: budget.waiting }),
 
     async close() {
+      budget.close();
       if (ownsDispatcher) await dispatcher.close();
     },
   };

@@ -74,7 +74,7 @@ export function oversizedResponse(upstreamStatus: number): GatewayError {
  * would do about them.
  */
 const TRANSPORT_FAILURES: Record<string, { reason: string; message: string }> = {
-  UND_ERR_CONNECT_TIMEOUT: { reason: 'TIMEOUT', message: 'MyPreferences could not be reached in time.' },
+  UND_ERR_CONNECT_TIMEOUT: { reason: 'CONNECT_TIMEOUT', message: 'MyPreferences could not be reached in time.' },
   UND_ERR_HEADERS_TIMEOUT: { reason: 'TIMEOUT', message: 'MyPreferences did not answer in time.' },
   UND_ERR_BODY_TIMEOUT: { reason: 'TIMEOUT', message: 'MyPreferences stopped sending its answer.' },
   ETIMEDOUT: { reason: 'TIMEOUT', message: 'MyPreferences could not be reached in time.' },

@@ -58,7 +58,7 @@ describe('errorFromResponse', () => {
 describe('errorFromTransport', () => {
   it.each([
     [{ code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' }, 'TIMEOUT'],
-    [{ code: 'UND_ERR_CONNECT_TIMEOUT', message: 'connect timeout' }, 'TIMEOUT'],
+    [{ code: 'UND_ERR_CONNECT_TIMEOUT', message: 'connect timeout' }, 'CONNECT_TIMEOUT'],
     [{ code: 'UND_ERR_BODY_TIMEOUT', message: 'body timeout' }, 'TIMEOUT'],
     [{ message: 'fetch failed', cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.1.2.3:443' } }, 'CONNECTION_REFUSED'],
     [{ code: 'UND_ERR_SOCKET', message: 'other side closed' }, 'CONNECTION_RESET'],
