@@ -36,8 +36,13 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal }, 'shutting down');
-    await gateway.stop();
+    logger.info({ signal, ...config.drain }, 'shutting down: draining');
+    // Whatever happens, the process is gone by the deadline.
+    setTimeout(() => {
+      logger.warn('drain deadline reached: exiting');
+      process.exit(0);
+    }, config.drain.deadlineMs).unref();
+    await gateway.drain(config.drain);
     await simulator?.stop();
     logger.info('stopped');
     process.exit(0);

@@ -65,10 +65,19 @@ export interface ClusterConfig {
   stateTtlMs: number;
 }
 
+/** Graceful shutdown on SIGTERM/SIGINT. */
+export interface DrainConfig {
+  /** WebSocket clients are closed spread over this window, so they reconnect elsewhere gradually. */
+  windowMs: number;
+  /** The whole drain ends by then: what is still open is cut and the process exits. */
+  deadlineMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
   logLevel: LogLevel;
+  drain: DrainConfig;
   status: StatusConfig;
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
@@ -99,6 +108,10 @@ export function loadConfig(env: Env = process.env): Config {
     port: read.integer('PORT', 4000, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    drain: {
+      windowMs: read.integer('DRAIN_WINDOW_MS', 10_000, { min: 0, max: 600_000 }),
+      deadlineMs: read.integer('DRAIN_TIMEOUT_MS', 30_000, { min: 1, max: 3_600_000 }),
+    },
     status: {
       pollIntervalMs: read.integer('POLL_INTERVAL_MS', 2000, { min: 50, max: 3_600_000 }),
       idlePollIntervalMs: read.integer('IDLE_POLL_INTERVAL_MS', 10_000, { min: 50, max: 3_600_000 }),
@@ -145,6 +158,9 @@ export function loadConfig(env: Env = process.env): Config {
       recordsPerSecond: read.integer('SIMULATOR_RECORDS_PER_SECOND', 2500, { min: 1, max: 100_000_000 }),
     },
   };
+  if (config.drain.windowMs >= config.drain.deadlineMs) {
+    throw new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`);
+  }
   // Replicas find each other's pollers by key, and keys hold the credential's fingerprint: every
   // replica must compute the same one, so the secret must be shared, not random per process.
   if (config.cluster.redisUrl && !config.status.fingerprintSecret) {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import { createFingerprinter } from '../credentials/fingerprint.js';
@@ -27,7 +28,14 @@ export interface Gateway {
   readonly cluster: ClusterCoordinator | undefined;
   /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
   start(): Promise<{ port: number; url: string }>;
-  /** Stops accepting work, closes every connection and the upstream pool. Idempotent. */
+  /**
+   * Graceful drain: readiness turns 503 and new WebSocket upgrades are refused at once; WebSocket
+   * clients are closed with 1001 spread over `windowMs`; then subscriptions end, in-flight HTTP
+   * requests finish (until `deadlineMs` from the start, when the rest is cut), pollers and leases
+   * are released and the upstream pool closes. Idempotent.
+   */
+  drain(options: { windowMs: number; deadlineMs: number }): Promise<void>;
+  /** `drain` with no window: for tests and embedded uses. */
   stop(): Promise<void>;
 }
 
@@ -78,6 +86,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
 
   let ready = false;
+  let draining = false;
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendHealth(response, 200, 'ok', cluster && { cluster: cluster.stats() });
@@ -86,7 +95,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     return yoga(request as IncomingMessage, response as ServerResponse);
   });
   const websocket = attachWebSocketTransport({
-    server,
     yoga,
     logger: logger.child({ component: 'websocket' }),
     // A stage request's records travel in one message; leave room for the envelope around them.
@@ -96,7 +104,34 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
   });
 
-  let stopping: Promise<void> | undefined;
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (path !== GRAPHQL_PATH) return refuseUpgrade(socket, 404, 'Not Found');
+    websocket.handleUpgrade(request, socket, head);
+  });
+
+  let draining$: Promise<void> | undefined;
+
+  async function drain({ windowMs, deadlineMs }: { windowMs: number; deadlineMs: number }): Promise<void> {
+    const started = Date.now();
+    ready = false;
+    draining = true;
+    logger.info({ connections: websocket.connections, windowMs }, 'draining');
+    await websocket.closeGradually(windowMs);
+    // SSE subscribers (and anyone left) get a coded "shutting down" error and completion.
+    statusHub.close();
+    await websocket.dispose();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Requests still in flight may finish until the deadline; then their sockets are cut.
+    const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadlineMs - (Date.now() - started)));
+    await closed;
+    clearTimeout(cut);
+    await cluster?.close();
+    await upstream.close();
+    await yoga.dispose();
+  }
 
   return {
     server,
@@ -120,26 +155,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}` };
     },
 
+    drain(options) {
+      draining$ ??= drain(options);
+      return draining$;
+    },
+
     stop() {
-      stopping ??= (async () => {
-        ready = false;
-        // Subscribers get a coded "shutting down" error and completion before their sockets close.
-        statusHub.close();
-        await websocket.dispose();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        // Requests still in flight get a short grace period; then their sockets are cut.
-        const cut = setTimeout(() => server.closeAllConnections(), 2_000);
-        cut.unref();
-        await closed;
-        clearTimeout(cut);
-        await cluster?.close();
-        await upstream.close();
-        await yoga.dispose();
-      })();
-      return stopping;
+      draining$ ??= drain({ windowMs: 0, deadlineMs: 2_000 });
+      return draining$;
     },
   };
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 function sendHealth(response: ServerResponse, status: number, text: string, details?: object): void {

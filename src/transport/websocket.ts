@@ -1,13 +1,14 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
-import { GRAPHQL_PATH, type GatewayYoga, type WebSocketInitialContext } from './yoga.js';
+import type { GatewayYoga, WebSocketInitialContext } from './yoga.js';
 
 export interface WebSocketOptions {
-  server: Server;
   yoga: GatewayYoga;
   logger: Logger;
   /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
@@ -21,9 +22,20 @@ export interface WebSocketOptions {
 }
 
 export interface WebSocketTransport {
-  /** Closes every connection (1001 Going Away) and the WebSocket server. */
+  /** Takes over an HTTP upgrade request for `/graphql`. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  readonly connections: number;
+  /**
+   * Closes every connection with 1001 (Going Away), spread evenly over `windowMs` so clients
+   * reconnect to other replicas gradually rather than all at once; resolves when all are closed.
+   */
+  closeGradually(windowMs: number): Promise<void>;
+  /** Closes whatever is left (1001) and the WebSocket server. */
   dispose(): Promise<void>;
 }
+
+/** Time a client gets to answer our close frame before its socket is cut. */
+const CLOSE_HANDSHAKE_MS = 1_000;
 
 /** The operations an enveloped execution carries in its rootValue. */
 interface EnvelopedRoot {
@@ -32,13 +44,13 @@ interface EnvelopedRoot {
 }
 
 /**
- * graphql-ws (`graphql-transport-ws`) on the HTTP server's `/graphql`. Every operation runs
+ * graphql-ws (`graphql-transport-ws`) for the HTTP server's `/graphql` upgrades. Every operation runs
  * through `yoga.getEnveloped`, so context, credentials, validation and error masking are the
  * same code as over HTTP and SSE.
  */
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
-  const wss = new WebSocketServer({ server: options.server, path: GRAPHQL_PATH, maxPayload: options.maxPayloadBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
 
   const disposable = useServer(
     {
@@ -88,6 +100,30 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
   wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
 
   return {
+    handleUpgrade(request, socket, head) {
+      wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
+    },
+
+    get connections() {
+      return wss.clients.size;
+    },
+
+    async closeGradually(windowMs) {
+      const clients = [...wss.clients];
+      const gapMs = clients.length > 1 ? windowMs / clients.length : 0;
+      await Promise.all(
+        clients.map(async (client, index) => {
+          await sleep(index * gapMs);
+          if (client.readyState === client.CLOSED) return;
+          const closed = new Promise((resolve) => client.once('close', resolve));
+          client.close(1001, 'Server restarting: reconnect');
+          const cut = setTimeout(() => client.terminate(), CLOSE_HANDSHAKE_MS);
+          await closed;
+          clearTimeout(cut);
+        }),
+      );
+    },
+
     async dispose() {
       await disposable.dispose();
     },
