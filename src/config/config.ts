@@ -65,6 +65,19 @@ export interface ClusterConfig {
   stateTtlMs: number;
 }
 
+/** Limits on what a caller may ask of the gateway (see `src/transport/plugins/abuse-limits.ts`). */
+export interface LimitsConfig {
+  /** Largest HTTP request body (a stageImport carries its records in one). */
+  maxRequestBytes: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+  /** Schema introspection (GraphiQL and codegen need it; routers use `_service`). */
+  introspection: boolean;
+}
+
 /** Graceful shutdown on SIGTERM/SIGINT. */
 export interface DrainConfig {
   /** WebSocket clients are closed spread over this window, so they reconnect elsewhere gradually. */
@@ -78,6 +91,7 @@ export interface Config {
   host: string;
   logLevel: LogLevel;
   drain: DrainConfig;
+  limits: LimitsConfig;
   status: StatusConfig;
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
@@ -108,6 +122,15 @@ export function loadConfig(env: Env = process.env): Config {
     port: read.integer('PORT', 4000, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    limits: {
+      maxRequestBytes: read.integer('MAX_REQUEST_BYTES', 26 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+      maxDepth: read.integer('GRAPHQL_MAX_DEPTH', 15, { min: 2, max: 100 }),
+      maxAliases: read.integer('GRAPHQL_MAX_ALIASES', 15, { min: 0, max: 1_000 }),
+      maxTokens: read.integer('GRAPHQL_MAX_TOKENS', 2_000, { min: 50, max: 100_000 }),
+      maxDirectives: read.integer('GRAPHQL_MAX_DIRECTIVES', 20, { min: 0, max: 1_000 }),
+      maxCost: read.integer('GRAPHQL_MAX_COST', 5_000, { min: 10, max: 1_000_000 }),
+      introspection: read.boolean('GRAPHQL_INTROSPECTION', true),
+    },
     drain: {
       windowMs: read.integer('DRAIN_WINDOW_MS', 10_000, { min: 0, max: 600_000 }),
       deadlineMs: read.integer('DRAIN_TIMEOUT_MS', 30_000, { min: 1, max: 3_600_000 }),
@@ -190,6 +213,14 @@ function reader(env: Env) {
         throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
       }
       return parsed;
+    },
+
+    boolean(name: string, fallback: boolean): boolean {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      throw new ConfigError(name, `must be true or false, got "${value}"`);
     },
 
     oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

@@ -81,6 +81,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     statusHub,
     fingerprint,
     limits: { maxRecordsPerStage: config.maxRecordsPerStage },
+    abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
   });
@@ -92,13 +93,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (path === '/healthz') return sendHealth(response, 200, 'ok', cluster && { cluster: cluster.stats() });
     if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
     if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
+    const tooLarge = bodyTooLarge(request, config.limits.maxRequestBytes);
+    if (tooLarge) return sendGraphQLError(response, tooLarge.status, tooLarge.message);
     return yoga(request as IncomingMessage, response as ServerResponse);
   });
   const websocket = attachWebSocketTransport({
     yoga,
     logger: logger.child({ component: 'websocket' }),
-    // A stage request's records travel in one message; leave room for the envelope around them.
-    maxPayloadBytes: config.upstream.maxStageBytes + 1024 * 1024,
+    // The same limit as an HTTP body: a stageImport's records travel in one message.
+    maxPayloadBytes: config.limits.maxRequestBytes,
     connectionInitTimeoutMs: config.webSocket.connectionInitTimeoutMs,
     keepAliveMs: config.webSocket.keepAliveMs,
     maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
@@ -165,6 +168,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       return draining$;
     },
   };
+}
+
+/**
+ * Request bodies are limited before anything reads them: a declared length over the limit is
+ * refused (413), and a POST that declares no length (chunked) is refused too (411), since its size
+ * could only be known by reading it.
+ */
+function bodyTooLarge(request: IncomingMessage, maxBytes: number): { status: number; message: string } | undefined {
+  if (request.method !== 'POST') return undefined;
+  const declared = request.headers['content-length'];
+  if (declared === undefined) return { status: 411, message: 'POST requests must declare their Content-Length.' };
+  if (Number(declared) > maxBytes) return { status: 413, message: `The request body is larger than the ${maxBytes} bytes the gateway accepts.` };
+  return undefined;
+}
+
+function sendGraphQLError(response: ServerResponse, status: number, message: string): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+  response.end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] }));
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

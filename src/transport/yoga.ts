@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { createYoga, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
 import { credentialFromRequest, credentialFromWebSocket } from '../credentials/extract.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
@@ -9,6 +10,8 @@ import type { UpstreamImportState } from '../contract/mypreferences.js';
 import type { Fingerprinter } from '../credentials/fingerprint.js';
 import { SingleFlight } from '../resolvers/single-flight.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import type { LimitsConfig } from '../config/config.js';
+import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -29,6 +32,7 @@ export interface YogaOptions {
   statusHub: StatusHub;
   fingerprint: Fingerprinter;
   limits: GatewayLimits;
+  abuseLimits: LimitsConfig;
   logger: Logger;
   /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
   graphiqlAuthorization?: string;
@@ -47,9 +51,11 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    plugins: [useCodedRequestErrors()],
-    // Never attach original errors or stacks, whatever NODE_ENV says.
-    maskedErrors: { isDev: false },
+    plugins: [...abuseLimitPlugins(options.abuseLimits), useCodedRequestErrors()],
+    // One operation per request: a batch would multiply every limit above.
+    batching: false,
+    // Never attach original errors or stacks, whatever NODE_ENV says; every error carries a code.
+    maskedErrors: { isDev: false, maskError: codeRequestErrors },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -74,3 +80,17 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     }),
   });
 }
+
+/**
+ * yoga's masking, plus a code for the request errors some plugins raise without one (CSRF
+ * refusals, documents rejected by the abuse limits at parse time): FORBIDDEN for a 403,
+ * BAD_REQUEST otherwise. The error is coded in place, so yoga does not log it as unexpected.
+ */
+const codeRequestErrors: typeof maskError = (error, message) => {
+  if (error instanceof GraphQLError && error.originalError === undefined && error.extensions['code'] === undefined) {
+    const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
+    (error.extensions as Record<string, unknown>)['code'] = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST';
+    return error;
+  }
+  return maskError(error, message, false);
+};

@@ -1,0 +1,182 @@
+import { getIntrospectionQuery } from 'graphql';
+import { describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
+import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { postGraphQL, queryText } from '../helpers/graphql.js';
+
+/**
+ * Malformed input thrown at HTTP and WebSocket: every request gets a coded error (or the right
+ * close code), none reaches the upstream, and the gateway stays healthy afterwards.
+ */
+
+const authorization = DEMO_ACCOUNT.credentials[0]!.value;
+const LIMIT_BYTES = 200_000;
+
+const summary = (clientId: unknown, accessToken: unknown) => ({ query: queryText(ImportSummaryDocument), variables: { clientId, accessToken } });
+const initiate = (input: unknown, clientId: unknown = 'demo') => ({ query: queryText(InitiateImportDocument), variables: { clientId, input } });
+const stage = (records: unknown) => ({
+  query: 'mutation ($r: [JSONObject!]!) { stageImport(clientId: "demo", accessToken: "1000", records: $r) { status } }',
+  variables: { r: records },
+});
+const failedRecords = (limit: unknown, offset: unknown = 1) => ({
+  query: 'query ($l: Int, $o: Int) { importSummary(clientId: "demo", accessToken: "1000") { failedRecords(limit: $l, offset: $o) { count } } }',
+  variables: { l: limit, o: offset },
+});
+const nested = (depth: number) => {
+  let selection = 'name';
+  for (let i = 0; i < depth; i++) selection = `ofType { ${selection} }`;
+  return { query: `{ __schema { types { fields { type { ${selection} } } } } }` };
+};
+
+interface HttpCase {
+  body: unknown;
+  /** A raw body instead of JSON.stringify(body). */
+  raw?: string;
+  headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  code: string;
+}
+
+const HTTP_CASES: Record<string, HttpCase> = {
+  'invalid JSON': { body: undefined, raw: '{"query": ', code: 'BAD_REQUEST' },
+  'empty body': { body: undefined, raw: '', code: 'BAD_REQUEST' },
+  'a JSON string body': { body: 'query', code: 'BAD_REQUEST' },
+  'a batch (batching is off)': { body: [{ query: '{ __typename }' }, { query: '{ __typename }' }], code: 'BAD_REQUEST' },
+  'query is a number': { body: { query: 42 }, code: 'BAD_REQUEST' },
+  'variables is a string': { body: { query: '{ __typename }', variables: 'x' }, code: 'BAD_REQUEST' },
+  'no query': { body: {}, code: 'BAD_REQUEST' },
+  'syntax error': { body: { query: '{ importSummary(' }, code: 'GRAPHQL_PARSE_FAILED' },
+  'unknown field': { body: { query: '{ nothingHere }' }, code: 'GRAPHQL_VALIDATION_FAILED' },
+  'unknown operation name': { body: { query: '{ __typename }', operationName: 'Nope' }, code: 'OPERATION_RESOLUTION_FAILURE' },
+  'mutation over GET': { body: undefined, method: 'GET', raw: `?query=${encodeURIComponent('mutation { executeImport(clientId: "demo", accessToken: "1000") { status } }')}`, code: 'BAD_REQUEST' },
+  'form POST without the CSRF header': { body: undefined, raw: 'query=%7B__typename%7D', headers: { 'content-type': 'application/x-www-form-urlencoded' }, code: 'FORBIDDEN' },
+  'a query 40 levels deep': { body: nested(40), code: 'BAD_REQUEST' },
+  '50 aliases': { body: { query: `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: importSummary(clientId: "demo", accessToken: "1000") { status }`).join(' ')} }` }, code: 'BAD_REQUEST' },
+  '3,000 tokens': { body: { query: `{ ${'__typename '.repeat(3000)}}` }, code: 'GRAPHQL_PARSE_FAILED' },
+  '50 directives': { body: { query: `{ __typename ${'@skip(if: false) '.repeat(50)}}` }, code: 'BAD_REQUEST' },
+  'a body over the size limit': { body: { query: '{ __typename }', padding: 'x'.repeat(LIMIT_BYTES) }, code: 'BAD_USER_INPUT' },
+  'accessToken true': { body: summary('demo', true), code: 'BAD_USER_INPUT' },
+  'accessToken an object': { body: summary('demo', { id: 1 }), code: 'BAD_USER_INPUT' },
+  'accessToken null': { body: summary('demo', null), code: 'BAD_USER_INPUT' },
+  'accessToken "abc"': { body: summary('demo', 'abc'), code: 'BAD_USER_INPUT' },
+  'accessToken "-1"': { body: summary('demo', '-1'), code: 'BAD_USER_INPUT' },
+  'accessToken "1e3"': { body: summary('demo', '1e3'), code: 'BAD_USER_INPUT' },
+  'accessToken "0x1f"': { body: summary('demo', '0x1f'), code: 'BAD_USER_INPUT' },
+  'accessToken in Arabic digits': { body: summary('demo', '١٢٣'), code: 'BAD_USER_INPUT' },
+  'accessToken 1.5': { body: summary('demo', 1.5), code: 'BAD_USER_INPUT' },
+  'accessToken 2^70': { body: summary('demo', 2 ** 70), code: 'BAD_USER_INPUT' },
+  'accessToken of 10,000 digits': { body: summary('demo', '9'.repeat(10_000)), code: 'BAD_USER_INPUT' },
+  'clientId ".."': { body: summary('..', '1000'), code: 'BAD_USER_INPUT' },
+  'clientId with a NUL byte': { body: summary('a\u0000b', '1000'), code: 'BAD_USER_INPUT' },
+  'clientId a lone surrogate': { body: summary('\ud800', '1000'), code: 'BAD_USER_INPUT' },
+  'clientId of 100,000 characters': { body: summary('c'.repeat(100_000), '1000'), code: 'BAD_USER_INPUT' },
+  'clientId an array': { body: summary(['demo'], '1000'), code: 'BAD_USER_INPUT' },
+  'name a number': { body: initiate({ name: 123 }), code: 'BAD_USER_INPUT' },
+  'name of 100,000 characters': { body: initiate({ name: 'n'.repeat(100_000) }), code: 'BAD_USER_INPUT' },
+  'input missing name': { body: initiate({}), code: 'BAD_USER_INPUT' },
+  'input an unknown field': { body: initiate({ name: 'x', colour: 'red' }), code: 'BAD_USER_INPUT' },
+  'importAction not in the enum': { body: initiate({ name: 'x', importAction: 'SIDEWAYS' }), code: 'BAD_USER_INPUT' },
+  'dataStageDuration 1.5': { body: initiate({ name: 'x', dataStageDuration: 1.5 }), code: 'BAD_USER_INPUT' },
+  'dataStageDuration 2^40': { body: initiate({ name: 'x', dataStageDuration: 2 ** 40 }), code: 'BAD_USER_INPUT' },
+  'dataStageDuration 99': { body: initiate({ name: 'x', dataStageDuration: 99 }), code: 'BAD_USER_INPUT' },
+  'records a number': { body: stage(42), code: 'BAD_USER_INPUT' },
+  'records with a null': { body: stage([null]), code: 'BAD_USER_INPUT' },
+  'records with an array': { body: stage([[1]]), code: 'BAD_USER_INPUT' },
+  'records empty': { body: stage([]), code: 'BAD_USER_INPUT' },
+  'failedRecords limit "ten"': { body: failedRecords('ten'), code: 'BAD_USER_INPUT' },
+  'failedRecords limit 1.5': { body: failedRecords(1.5), code: 'BAD_USER_INPUT' },
+  'failedRecords offset "1"': { body: failedRecords(10, '1'), code: 'BAD_USER_INPUT' },
+  'failedRecords limit 2^31': { body: failedRecords(2 ** 31), code: 'BAD_USER_INPUT' },
+  'no credential': { body: summary('demo', '1000'), headers: { authorization: '' }, code: 'UNAUTHENTICATED' },
+};
+
+/** Frames that break the graphql-transport-ws protocol, and the close code each must get. */
+const WS_CASES: Record<string, { frames: (string | Buffer)[]; init?: boolean; close: number }> = {
+  'a frame that is not JSON': { frames: ['not json'], close: 4400 },
+  'a JSON frame without type': { frames: [JSON.stringify({ hello: 'world' })], close: 4400 },
+  'an unknown message type': { frames: [JSON.stringify({ type: 'explode' })], close: 4400 },
+  'subscribe before connection_init': { frames: [JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ __typename }' } })], close: 4401 },
+  'connection_init twice': { frames: [JSON.stringify({ type: 'connection_init' })], init: true, close: 4429 },
+  'a binary frame': { frames: [Buffer.from([0xff, 0x00, 0x13])], close: 4400 },
+  'a message over the size limit': { frames: ['x'.repeat(300_000)], init: true, close: 1009 },
+  'subscribe without an id': { frames: [JSON.stringify({ type: 'subscribe', payload: { query: '{ __typename }' } })], init: true, close: 4400 },
+  'subscribe with a payload that is not an object': { frames: [JSON.stringify({ id: '1', type: 'subscribe', payload: 'query' })], init: true, close: 4400 },
+  'a duplicate subscription id': {
+    frames: [
+      JSON.stringify({ id: 's', type: 'subscribe', payload: { query: 'subscription { importStatus(clientId: "demo", accessToken: "1000") { status } }' } }),
+      JSON.stringify({ id: 's', type: 'subscribe', payload: { query: 'subscription { importStatus(clientId: "demo", accessToken: "1000") { status } }' } }),
+    ],
+    init: true,
+    close: 4409,
+  },
+};
+
+describe('bad input', () => {
+  const cleanup = useCleanup();
+
+  async function setup() {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    // The duplicate-id case subscribes with an unknown token: its poller must not be allowed to call
+    // upstream before the close; a minute-long first-poll delay keeps the count at zero.
+    simulator.faults.inject('status', { kind: 'delay', ms: 60_000 }, Infinity);
+    const gateway = await startGateway(simulator.baseUrl, { MAX_REQUEST_BYTES: String(LIMIT_BYTES), STAGE_MAX_RECORDS: '100' }, cleanup);
+    return { simulator, gateway };
+  }
+
+  async function expectHealthy(gateway: RunningGateway) {
+    expect((await fetch(`${gateway.origin}/healthz`)).status).toBe(200);
+    const introspection = await postGraphQL(gateway.url, getIntrospectionQuery(), {});
+    expect(introspection.errors).toBeUndefined();
+  }
+
+  it(`answers ${Object.keys(HTTP_CASES).length} malformed HTTP requests with coded errors, and none reaches the upstream`, async () => {
+    const { simulator, gateway } = await setup();
+    const failures: string[] = [];
+    for (const [name, { body, raw, headers, method = 'POST', code }] of Object.entries(HTTP_CASES)) {
+      const response = await fetch(method === 'GET' ? `${gateway.url}${raw}` : gateway.url, {
+        method,
+        headers: { 'content-type': 'application/json', authorization, ...headers },
+        ...(method === 'POST' && { body: raw ?? JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      let actual: string | undefined;
+      try {
+        actual = (JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code;
+      } catch {
+        actual = `unparseable ${response.status}`;
+      }
+      if (actual !== code) failures.push(`${name}: expected ${code}, got ${actual} (${text.slice(0, 120)})`);
+      expect(text).not.toMatch(/at .*\.ts:\d+|node_modules/); // no stack traces
+    }
+    expect(failures).toEqual([]);
+    expect(simulator.requests.count()).toBe(0);
+    await expectHealthy(gateway);
+  });
+
+  it(`closes ${Object.keys(WS_CASES).length} protocol-breaking WebSocket conversations with the right code`, async () => {
+    const { simulator, gateway } = await setup();
+    const failures: string[] = [];
+    for (const [name, { frames, init, close }] of Object.entries(WS_CASES)) {
+      const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
+      cleanup(() => socket.terminate());
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      socket.on('error', () => undefined); // the size-limit case ends in a socket error on our side
+      await new Promise((resolve) => socket.once('open', resolve));
+      if (init) {
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+        await new Promise((resolve) => socket.once('message', resolve));
+      }
+      for (const frame of frames) socket.send(frame);
+      const code = await closed;
+      if (code !== close) failures.push(`${name}: expected ${close}, got ${code}`);
+    }
+    expect(failures).toEqual([]);
+    expect(simulator.requests.count()).toBe(0);
+    await vi.waitFor(() => expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 0, listeners: 0 }), { interval: 5 });
+    await expectHealthy(gateway);
+  });
+});
