@@ -24,6 +24,8 @@ export interface Gateway {
   readonly yoga: GatewayYoga;
   readonly upstream: UpstreamClient;
   readonly statusHub: StatusHub;
+  /** Open graphql-ws connections. */
+  readonly webSocketConnections: number;
   /** Present in cluster mode (REDIS_URL set). */
   readonly cluster: ClusterCoordinator | undefined;
   /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
@@ -142,6 +144,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstream,
     statusHub,
     cluster,
+    get webSocketConnections() {
+      return websocket.connections;
+    },
 
     async start() {
       await cluster?.start();

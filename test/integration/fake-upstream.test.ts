@@ -54,6 +54,16 @@ describe('gateway against a fake upstream', () => {
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'TIMEOUT' });
   });
 
+  it('reports a connection reset in the middle of the body as UPSTREAM_UNAVAILABLE, not a hang', async () => {
+    const { gateway } = await setup((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' });
+      response.write('{"AccessToken": 4242, "Status": "Proc');
+      setImmediate(() => response.socket?.destroy());
+    }, { UPSTREAM_RETRY_ATTEMPTS: '1' });
+    const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
+    expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_RESET' });
+  });
+
   it('reports a refused connection without the upstream address', async () => {
     const port = await freePort();
     const gateway = await startGateway(`http://127.0.0.1:${port}/Profiles/`, {}, cleanup);

@@ -6,6 +6,7 @@ import { importState, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
 import { validRecord } from '../helpers/records.js';
+import { startUnacceptingListener } from '../helpers/unaccepting-listener.js';
 
 /**
  * The upstream seam on a bad day, through real sockets: retries of idempotent reads, never of
@@ -69,6 +70,16 @@ describe('upstream resilience', () => {
     expect(initiated.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_RESET' });
     expect(simulator.requests.count('stage')).toBe(1);
     expect(simulator.requests.count('initiate')).toBe(1);
+  });
+
+  it('gives up on an upstream that never accepts the connection after the connect timeout, retrying even a POST that never left', async () => {
+    const { port } = await startUnacceptingListener(cleanup);
+    const gateway = await startGateway(`http://127.0.0.1:${port}/Profiles/`, { UPSTREAM_CONNECT_TIMEOUT_MS: '150', UPSTREAM_RETRY_BASE_MS: '10' }, cleanup);
+    const started = Date.now();
+    const error = onlyError(await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'x' } }, importer.value));
+    expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECT_TIMEOUT' });
+    // Three attempts of at least 150 ms each: the POST was retried because it never reached the upstream.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 150);
   });
 
   it('opens the circuit under a 503 storm, fails fast while open, and closes again through a half-open probe', async () => {
