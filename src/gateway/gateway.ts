@@ -5,6 +5,7 @@ import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import { createFingerprinter } from '../credentials/fingerprint.js';
 import type { Logger } from '../logging/logger.js';
+import { GatewayMetrics } from '../metrics/metrics.js';
 import { StatusHub } from '../status/status-hub.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
@@ -47,8 +48,10 @@ export interface Gateway {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, logger } = options;
+  const metrics = new GatewayMetrics();
   const upstream = createUpstreamClient({
     ...config.upstream,
+    observe: metrics.observeUpstream,
     baseUrl: options.upstreamBaseUrl,
     logger: logger.child({ component: 'upstream' }),
   });
@@ -93,6 +96,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendHealth(response, 200, 'ok', cluster && { cluster: cluster.stats() });
+    if (path === '/metrics') return void sendMetrics(metrics, response);
     if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
     if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
     const tooLarge = bodyTooLarge(request, config.limits.maxRequestBytes);
@@ -108,6 +112,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     keepAliveMs: config.webSocket.keepAliveMs,
     maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
   });
+
+  metrics.watch({ statusHub, upstream, cluster, webSocketConnections: () => websocket.connections });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -195,6 +201,12 @@ function sendGraphQLError(response: ServerResponse, status: number, message: str
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+async function sendMetrics(metrics: GatewayMetrics, response: ServerResponse): Promise<void> {
+  const { contentType, body } = await metrics.render();
+  response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+  response.end(body);
 }
 
 function sendHealth(response: ServerResponse, status: number, text: string, details?: object): void {

@@ -39,6 +39,8 @@ export class Feed {
   #closed = false;
   /** Coalesced counts of listeners that have left. */
   #coalesced = 0;
+  #changes = 0;
+  #pushed = 0;
 
   constructor(options: {
     key: string;
@@ -58,6 +60,16 @@ export class Feed {
     });
   }
 
+  /** States accepted from the source and fanned out (each a change). */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /** Events handed to listeners (changes × listeners at the time, plus first states for joiners). */
+  get pushed(): number {
+    return this.#pushed;
+  }
+
   get listenerCount(): number {
     return this.#listeners.size;
   }
@@ -73,7 +85,10 @@ export class Feed {
 
   add(listener: StatusListener): void {
     this.#listeners.add(listener);
-    if (this.#last) listener.push({ kind: 'state', state: this.#last.state });
+    if (this.#last) {
+      listener.push({ kind: 'state', state: this.#last.state });
+      this.#pushed++;
+    }
   }
 
   remove(listener: StatusListener): void {
@@ -101,12 +116,14 @@ export class Feed {
     const snapshot = JSON.stringify(event.state);
     if (this.#last && (snapshot === this.#last.snapshot || !movesForward(this.#last.state, event.state))) return;
     this.#last = { state: event.state, snapshot };
+    this.#changes++;
     this.#broadcast(event);
     if (event.state.isTerminal) this.#close(event.state);
   }
 
   #broadcast(event: StatusEvent): void {
     for (const listener of this.#listeners) listener.push(event);
+    this.#pushed += this.#listeners.size;
   }
 
   #close(final: BulkImport | undefined): void {

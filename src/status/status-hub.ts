@@ -40,6 +40,10 @@ export interface StatusHubStats {
   terminalCached: number;
   /** States replaced before a slow subscriber read them (latest-wins), since the hub started. */
   coalesced: number;
+  /** Distinct state changes fanned out, since the hub started. */
+  changes: number;
+  /** Events handed to subscribers, since the hub started. */
+  pushed: number;
   imports: Array<{ clientId: string; accessToken: string; listeners: number; status: string | undefined }>;
 }
 
@@ -59,7 +63,8 @@ export class StatusHub {
   readonly #feedsByImport = new Map<string, Set<Feed>>();
   readonly #terminal: ExpiringLruCache<string, BulkImport>;
   #upstreamCalls = 0;
-  #coalesced = 0;
+  /** Counts of feeds that have closed. */
+  #closedFeeds = { coalesced: 0, changes: 0, pushed: 0 };
   #closed = false;
 
   constructor(options: StatusHubOptions) {
@@ -109,7 +114,9 @@ export class StatusHub {
       listeners: feeds.reduce((sum, feed) => sum + feed.listenerCount, 0),
       upstreamCalls: this.#upstreamCalls,
       terminalCached: this.#terminal.size,
-      coalesced: this.#coalesced + feeds.reduce((sum, feed) => sum + feed.coalesced, 0),
+      coalesced: this.#closedFeeds.coalesced + feeds.reduce((sum, feed) => sum + feed.coalesced, 0),
+      changes: this.#closedFeeds.changes + feeds.reduce((sum, feed) => sum + feed.changes, 0),
+      pushed: this.#closedFeeds.pushed + feeds.reduce((sum, feed) => sum + feed.pushed, 0),
       imports: feeds.map((feed) => ({
         clientId: feed.ref.clientId,
         accessToken: feed.ref.accessToken,
@@ -134,7 +141,9 @@ export class StatusHub {
       createSource: (target) =>
         this.#options.createSource ? this.#options.createSource(target, this.#createLocalPoller) : this.#createLocalPoller(target),
       onClosed: (closed, final) => {
-        this.#coalesced += closed.coalesced;
+        this.#closedFeeds.coalesced += closed.coalesced;
+        this.#closedFeeds.changes += closed.changes;
+        this.#closedFeeds.pushed += closed.pushed;
         this.#feeds.delete(key);
         const siblings = this.#feedsByImport.get(importKey(ref));
         siblings?.delete(closed);

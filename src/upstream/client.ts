@@ -80,6 +80,8 @@ export interface UpstreamClientOptions {
   budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
   /** Replaces the connection pool (tests); the client then does not close it. */
   dispatcher?: Dispatcher;
+  /** Told about every attempt: its route, HTTP status (or `error` without a response) and duration. */
+  observe?: (route: RouteName, outcome: number | 'error', seconds: number) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -173,6 +175,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         bodyTimeout: options.bodyTimeoutMs,
       });
     } catch (error) {
+      options.observe?.(route, 'error', elapsed(started) / 1000);
       throw failure(route, error, request.signal, started);
     }
 
@@ -190,7 +193,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         throw failure(route, error, request.signal, started);
       }
     }
-    logger.debug({ route, upstreamStatus: statusCode, ms: elapsed(started) }, 'upstream call');
+    logger.debug({ route, upstreamStatus: statusCode, ms: Math.round(elapsed(started)) }, 'upstream call');
+    options.observe?.(route, statusCode, elapsed(started) / 1000);
 
     if (!ok) {
       throw errorFromResponse({
@@ -218,7 +222,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   function failure(route: RouteName, error: unknown, signal: AbortSignal | undefined, started: number): unknown {
     if (signal?.aborted) return signal.reason ?? error;
     const mapped = errorFromTransport(error);
-    logger.warn({ route, cause: transportErrorCode(error) ?? 'unknown', ms: elapsed(started) }, 'upstream call failed');
+    logger.warn({ route, cause: transportErrorCode(error) ?? 'unknown', ms: Math.round(elapsed(started)) }, 'upstream call failed');
     return mapped;
   }
 
@@ -286,6 +290,7 @@ function firstHeader(headers: IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Milliseconds since `started` (a performance.now() reading). */
 function elapsed(started: number): number {
-  return Math.round(performance.now() - started);
+  return performance.now() - started;
 }

@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
+import type { RouteName } from '../contract/mypreferences.js';
+import type { StatusHub } from '../status/status-hub.js';
+import type { UpstreamClient } from '../upstream/client.js';
+
+/** The sources metrics are read from when Prometheus scrapes. */
+export interface MetricSources {
+  statusHub: StatusHub;
+  upstream: UpstreamClient;
+  webSocketConnections: () => number;
+  cluster: ClusterCoordinator | undefined;
+}
+
+const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/**
+ * The gateway's Prometheus metrics (`GET /metrics`). Counters the upstream client reports as it
+ * goes; everything else is read from the engine's own statistics at scrape time, so the hot path
+ * carries no metric bookkeeping of its own.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #upstreamRequests: Counter<'route' | 'status'>;
+  readonly #upstreamDuration: Histogram<'route'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bulk_import_gateway_' });
+    this.#upstreamRequests = new Counter({
+      name: 'bulk_import_gateway_upstream_requests_total',
+      help: 'Requests to MyPreferences, by route and HTTP status ("error" when no response came).',
+      labelNames: ['route', 'status'],
+      registers: [this.registry],
+    });
+    this.#upstreamDuration = new Histogram({
+      name: 'bulk_import_gateway_upstream_request_duration_seconds',
+      help: 'Time from sending a request to MyPreferences to having its whole response.',
+      labelNames: ['route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+  }
+
+  /** For the upstream client's `observe` option. */
+  readonly observeUpstream = (route: RouteName, outcome: number | 'error', seconds: number): void => {
+    this.#upstreamRequests.inc({ route, status: String(outcome) });
+    this.#upstreamDuration.observe({ route }, seconds);
+  };
+
+  /** Registers the gauges and counters read at scrape time. */
+  watch(sources: MetricSources): void {
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name: `bulk_import_gateway_${name}`, help, registers: [this.registry], collect() { this.set(read()); } });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name: `bulk_import_gateway_${name}`,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    const hub = () => sources.statusHub.stats();
+
+    gauge('websocket_connections', 'Open graphql-ws connections.', sources.webSocketConnections);
+    gauge('subscriptions', 'importStatus subscribers (WebSocket and SSE).', () => hub().listeners);
+    gauge('pollers', 'Imports (per credential) with subscribers on this process.', () => hub().pollers);
+    counter('status_polls_total', 'Status requests this process made for subscriptions.', () => hub().upstreamCalls);
+    counter('status_changes_total', 'Distinct import state changes fanned out to subscribers.', () => hub().changes);
+    counter('events_pushed_total', 'importStatus events handed to subscribers.', () => hub().pushed);
+    counter('events_coalesced_total', 'States a slow subscriber skipped because a newer one replaced them.', () => hub().coalesced);
+    gauge('polls_per_change', 'Status polls per delivered state change (lower is frugaler).', () => {
+      const { upstreamCalls, changes } = hub();
+      return changes === 0 ? 0 : upstreamCalls / changes;
+    });
+    gauge('upstream_circuit_state', 'Circuit breaker of the upstream origin: 0 closed, 1 half-open, 2 open.', () => CIRCUIT_STATES[sources.upstream.stats().circuit]);
+    gauge('upstream_in_flight', 'Requests to MyPreferences in flight.', () => sources.upstream.stats().inFlight);
+    gauge('upstream_waiting', 'Calls waiting for upstream budget.', () => sources.upstream.stats().waiting);
+    if (sources.cluster) {
+      const cluster = sources.cluster;
+      gauge('cluster_redis_up', 'Whether Redis is reachable (1) or the replica polls locally (0).', () => (cluster.stats().redis === 'up' ? 1 : 0));
+      gauge('cluster_polling_keys', 'Keys this replica polls (as lease holder, or locally while Redis is down).', () => cluster.stats().polling);
+    }
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
