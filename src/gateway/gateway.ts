@@ -20,6 +20,14 @@ export interface GatewayOptions {
   graphiqlAuthorization?: string;
 }
 
+export interface SubscriptionStats {
+  subscribers: number;
+  /** Events handed to subscribers. */
+  pushed: number;
+  /** States a slow subscriber skipped because a newer one replaced them (latest wins). */
+  coalesced: number;
+}
+
 export interface Gateway {
   readonly server: Server;
   readonly yoga: GatewayYoga;
@@ -27,6 +35,8 @@ export interface Gateway {
   readonly statusHub: StatusHub;
   /** Open graphql-ws connections. */
   readonly webSocketConnections: number;
+  /** importStatus subscribers on every transport, and what reached them. */
+  subscriptionStats(): SubscriptionStats;
   /** Present in cluster mode (REDIS_URL set). */
   readonly cluster: ClusterCoordinator | undefined;
   /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
@@ -113,7 +123,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
   });
 
-  metrics.watch({ statusHub, upstream, cluster, webSocketConnections: () => websocket.connections });
+  /**
+   * WebSocket subscribers share executions (one hub listener per group); SSE subscribers each
+   * hold a hub listener. Counting both means counting group members instead of their group.
+   */
+  const subscriptionStats = (): SubscriptionStats => {
+    const hub = statusHub.stats();
+    const shared = websocket.sharing();
+    return {
+      subscribers: shared.subscribers + Math.max(0, hub.listeners - shared.groups),
+      pushed: shared.pushed + Math.max(0, hub.pushed - shared.produced),
+      coalesced: shared.coalesced + hub.coalesced,
+    };
+  };
+  metrics.watch({ statusHub, upstream, cluster, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -153,6 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     get webSocketConnections() {
       return websocket.connections;
     },
+    subscriptionStats,
 
     async start() {
       await cluster?.start();

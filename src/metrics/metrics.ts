@@ -7,6 +7,8 @@ import type { UpstreamClient } from '../upstream/client.js';
 /** The sources metrics are read from when Prometheus scrapes. */
 export interface MetricSources {
   statusHub: StatusHub;
+  /** Subscribers on every transport, and what reached them. */
+  subscriptions: () => { subscribers: number; pushed: number; coalesced: number };
   upstream: UpstreamClient;
   webSocketConnections: () => number;
   cluster: ClusterCoordinator | undefined;
@@ -64,12 +66,12 @@ export class GatewayMetrics {
     const hub = () => sources.statusHub.stats();
 
     gauge('websocket_connections', 'Open graphql-ws connections.', sources.webSocketConnections);
-    gauge('subscriptions', 'importStatus subscribers (WebSocket and SSE).', () => hub().listeners);
+    gauge('subscriptions', 'importStatus subscribers (WebSocket and SSE).', () => sources.subscriptions().subscribers);
     gauge('pollers', 'Imports (per credential) with subscribers on this process.', () => hub().pollers);
     counter('status_polls_total', 'Status requests this process made for subscriptions.', () => hub().upstreamCalls);
     counter('status_changes_total', 'Distinct import state changes fanned out to subscribers.', () => hub().changes);
-    counter('events_pushed_total', 'importStatus events handed to subscribers.', () => hub().pushed);
-    counter('events_coalesced_total', 'States a slow subscriber skipped because a newer one replaced them.', () => hub().coalesced);
+    counter('events_pushed_total', 'importStatus events handed to subscribers.', () => sources.subscriptions().pushed);
+    counter('events_coalesced_total', 'States a slow subscriber skipped because a newer one replaced them.', () => sources.subscriptions().coalesced);
     gauge('polls_per_change', 'Status polls per delivered state change (lower is frugaler).', () => {
       const { upstreamCalls, changes } = hub();
       return changes === 0 ? 0 : upstreamCalls / changes;

@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecutionArgs } from 'graphql';
+import { getOperationAST, OperationTypeNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
+import type { GatewayContext } from '../resolvers/context.js';
+import { SharedSubscriptions, type SharingStats } from './shared-subscriptions.js';
 import type { GatewayYoga, WebSocketInitialContext } from './yoga.js';
 
 export interface WebSocketOptions {
@@ -25,6 +27,8 @@ export interface WebSocketTransport {
   /** Takes over an HTTP upgrade request for `/graphql`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   readonly connections: number;
+  /** Subscriptions executed once per distinct (document, variables, credential). */
+  sharing(): SharingStats;
   /**
    * Closes every connection with 1001 (Going Away), spread evenly over `windowMs` so clients
    * reconnect to other replicas gradually rather than all at once; resolves when all are closed.
@@ -41,6 +45,8 @@ const CLOSE_HANDSHAKE_MS = 1_000;
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+  /** Set for subscriptions that may share one execution with identical ones. */
+  shareKey?: string;
 }
 
 /**
@@ -51,13 +57,18 @@ interface EnvelopedRoot {
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const shared = new SharedSubscriptions();
 
   const disposable = useServer(
     {
       isProd: true,
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      subscribe: (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        if (root.shareKey === undefined) return root.subscribe(args) as never;
+        return shared.subscribe(root.shareKey, () => root.subscribe(args) as never) as never;
+      },
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already registered this operation, so the count includes it.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
@@ -82,13 +93,19 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        const contextValue = (await contextFactory()) as unknown as GatewayContext;
         const root: EnvelopedRoot = { execute, subscribe };
+        if (getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+          const fingerprint = fingerprintOf(contextValue);
+          // Everything the results depend on: the document, the operation, the variables, whose credential.
+          if (fingerprint) root.shareKey = JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, fingerprint]);
+        }
         return {
           schema,
           document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: root,
         };
       },
@@ -107,6 +124,8 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     get connections() {
       return wss.clients.size;
     },
+
+    sharing: () => shared.stats(),
 
     async closeGradually(windowMs) {
       const clients = [...wss.clients];
@@ -128,4 +147,13 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       await disposable.dispose();
     },
   };
+}
+
+/** The credential's fingerprint, or undefined when the connection carries none (it gets its own error). */
+function fingerprintOf(context: GatewayContext): string | undefined {
+  try {
+    return context.fingerprint(context.credential());
+  } catch {
+    return undefined;
+  }
 }

@@ -146,7 +146,7 @@ describe('upstream resilience', () => {
   it('shares one upstream Execute among 20 concurrent identical executeImport calls, and answers a repeat with the current state', async () => {
     const { simulator, gateway, ref } = await setup({ queueDelayMs: 60_000 });
     await postGraphQL(gateway.url, StageImportDocument, { ...ref, records: [validRecord(1)] }, importer.value);
-    simulator.faults.inject('execute', { kind: 'delay', ms: 100 });
+    simulator.faults.inject('execute', { kind: 'delay', ms: 500 });
     const results = await Promise.all(Array.from({ length: 20 }, () => postGraphQL(gateway.url, ExecuteImportDocument, ref, importer.value)));
     for (const result of results) {
       expect(result.errors).toBeUndefined();

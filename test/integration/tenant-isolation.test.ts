@@ -23,11 +23,12 @@ describe('tenant isolation', () => {
   async function setup(status: (request: RecordedRequest) => string) {
     const upstream = await startFakeUpstream((request, response) => {
       const body = importState({ AccessToken: 4242, Name: viewOf(request.authorization), Status: request.rawPath.endsWith('/Execute') ? 'Queued' : status(request) });
-      // A little latency, so that concurrent callers really overlap.
+      // Latency, so that concurrent callers really overlap (Execute the longest: all ten calls
+      // must arrive while the first is still in flight).
       setTimeout(() => {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(JSON.stringify(body));
-      }, 20);
+      }, request.rawPath.endsWith('/Execute') ? 500 : 20);
     });
     cleanup(() => upstream.stop());
     const gateway = await startGateway(upstream.baseUrl, { POLL_INTERVAL_MS: '100', IDLE_POLL_INTERVAL_MS: '100' }, cleanup);
