@@ -192,6 +192,18 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
+/** The parsed URL, if `value` is one with an allowed scheme; the error never repeats the value. */
+function absoluteUrl(name: string, value: string, protocols: readonly string[], problem: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, problem);
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, problem);
+  return url;
+}
+
 function reader(env: Env) {
   /** Unset and empty both mean "use the default". */
   const raw = (name: string): string | undefined => {
@@ -243,28 +255,14 @@ function reader(env: Env) {
     redisUrl(name: string): string | undefined {
       const value = raw(name);
       if (value === undefined) return undefined;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new ConfigError(name, 'must be a redis:// or rediss:// URL');
-      }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(name, 'must be a redis:// or rediss:// URL');
+      absoluteUrl(name, value, ['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
       return value;
     },
 
     baseUrl(name: string): URL | undefined {
       const value = raw(name);
       if (value === undefined) return undefined;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new ConfigError(name, 'must be an absolute http(s) URL');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new ConfigError(name, 'must be an http or https URL');
-      }
+      const url = absoluteUrl(name, value, ['http:', 'https:'], 'must be an absolute http or https URL');
       // Credentials in the URL would end up in logs and errors; they belong in Authorization.
       if (url.username || url.password) throw new ConfigError(name, 'must not contain credentials');
       if (url.search || url.hash) throw new ConfigError(name, 'must not have a query string or fragment');

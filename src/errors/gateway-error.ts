@@ -53,10 +53,6 @@ export const missingCredentials = () =>
     'No MyPreferences credential was supplied: send it as the Authorization header (or as connectionParams.authorization over WebSocket).',
   );
 
-export function isGatewayError(error: unknown): error is GatewayError {
-  return error instanceof GatewayError;
-}
-
 function withoutUndefined(details: GatewayErrorDetails): Record<string, unknown> {
   return Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined));
 }

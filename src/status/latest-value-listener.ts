@@ -25,10 +25,6 @@ export class LatestValueListener<T> implements AsyncIterableIterator<T> {
     return this.#coalesced;
   }
 
-  get isDone(): boolean {
-    return this.#detached;
-  }
-
   push(value: T): void {
     if (this.#ended) return;
     const waiting = this.#waiting;
