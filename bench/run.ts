@@ -1,0 +1,120 @@
+/**
+ * `npm run bench` (`node --import tsx bench/run.ts`): the importStatus fan-out bench.
+ *
+ * For each scenario, runs our gateway and then the naive one (`bench/naive-gateway.ts`), each on
+ * a fresh simulator, and prints one markdown table with both side by side, the ratios and the
+ * target checks; writes `bench/results/latest.json` and `latest.svg`.
+ *
+ * Options:
+ *   --smoke              tiny, fast version (writes nothing unless --out is given)
+ *   --interval <ms>      poll interval (default 1000; smoke 250)
+ *   --only <ids>         comma-separated scenario ids (e.g. 1x10000)
+ *   --gateways <names>   ours,naive (default both)
+ *   --out <dir>          where to write latest.json / latest.svg (default bench/results; smoke: none)
+ *   --profile <dir>      run ours with --cpu-prof into <dir> (stopped with SIGTERM so it is written)
+ *
+ * Exit code: 0 when every run produced its numbers (targets missed or not); 1 when the bench
+ * itself broke (a process failed to start, a run threw); 130 on SIGINT. Every child process is
+ * killed on the way out.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { computeRun } from './measure.js';
+import { killAll, killAllNow, ROOT } from './processes.js';
+import { checkTargets, markdownTable, resultsJson, svgChart, targetLines, type Outcome } from './report.js';
+import { runScenario } from './run-scenario.js';
+import { fullSettings, GATEWAYS, smokeSettings, type GatewayName } from './scenarios.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      interval: { type: 'string' },
+      only: { type: 'string' },
+      gateways: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'string' },
+    },
+  });
+  const interval = values.interval === undefined ? undefined : Number(values.interval);
+  if (interval !== undefined && !(Number.isInteger(interval) && interval >= 50)) throw new Error('--interval must be a whole number of ms ≥ 50');
+  const settings = values.smoke ? smokeSettings(interval) : fullSettings(interval);
+  if (values.only) {
+    const ids = values.only.split(',');
+    settings.scenarios = settings.scenarios.filter((scenario) => ids.includes(scenario.id));
+    if (settings.scenarios.length === 0) throw new Error(`--only matched no scenario (ids: ${[...(values.smoke ? smokeSettings() : fullSettings()).scenarios.map((s) => s.id)].join(', ')})`);
+  }
+  const gateways = values.gateways ? (values.gateways.split(',') as GatewayName[]) : [...GATEWAYS];
+  if (!gateways.every((name) => GATEWAYS.includes(name))) throw new Error('--gateways takes ours and/or naive');
+  const outDir = values.out ?? (values.smoke ? undefined : join(ROOT, 'bench/results'));
+  const profileDir = values.profile === undefined ? undefined : isAbsolute(values.profile) ? values.profile : join(process.cwd(), values.profile);
+
+  const started = performance.now();
+  log(`bench (${settings.mode}): interval ${settings.intervalMs} ms, ${settings.scenarios.length} scenarios × ${gateways.join(' + ')}`);
+  const outcomes: Outcome[] = [];
+  let broken = false;
+  for (const scenario of settings.scenarios) {
+    for (const gateway of gateways) {
+      const elapsed = performance.now() - started;
+      const worstRunMs = settings.subscribeTimeoutMs + settings.activeTimeoutMs + 10_000;
+      if (elapsed + worstRunMs > settings.budgetMs) {
+        log(`  ${scenario.label} / ${gateway}: skipped, time budget (${Math.round(settings.budgetMs / 1000)} s) nearly used`);
+        continue;
+      }
+      log(`  ${scenario.label} / ${gateway}`);
+      try {
+        const raw = await runScenario(gateway, scenario, settings, {
+          log,
+          ...(profileDir && gateway === 'ours' && { oursNodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir], gracefulStop: true }),
+        });
+        const result = computeRun(raw);
+        outcomes.push(result);
+        log(
+          `    status/interval ${result.upstream.statusPerInterval.toFixed(2)}, p99 ${result.latency.p99Ms?.toFixed(1) ?? 'n/a'} ms, ` +
+            `${Math.round(result.push.messagesPerSecond ?? 0)} msgs/s, ${result.completed}/${result.subscribers} completed`,
+        );
+      } catch (error) {
+        broken = true;
+        const message = error instanceof Error ? error.message : String(error);
+        log(`    ERROR: ${message}`);
+        outcomes.push({ gateway, scenarioId: scenario.id, scenarioLabel: scenario.label, error: message });
+      } finally {
+        await killAll();
+      }
+    }
+  }
+  const durationMs = performance.now() - started;
+
+  const table = markdownTable(settings.scenarios, outcomes);
+  const checks = checkTargets(outcomes);
+  process.stdout.write(`\n${table}\n\nTargets:\n${targetLines(checks)}\n\nBench took ${(durationMs / 1000).toFixed(0)} s.\n`);
+
+  if (outDir) {
+    mkdirSync(outDir, { recursive: true });
+    const json = resultsJson(settings, outcomes, checks, table, durationMs);
+    writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+    const subtitle = `${settings.mode} run, poll interval ${settings.intervalMs} ms, ${json.machine['nproc']} CPUs (${json.machine['cpuModel']}), Node ${json.machine['node']}, ${json.generatedAt.slice(0, 10)}`;
+    writeFileSync(join(outDir, 'latest.svg'), svgChart(settings.scenarios, outcomes, subtitle));
+    log(`wrote ${join(outDir, 'latest.json')} and latest.svg`);
+  }
+  return broken ? 1 : 0;
+}
+
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping every child process`);
+    void killAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void killAll().finally(() => process.exit(1));
+  },
+);
