@@ -29,10 +29,16 @@ export interface SharingStats {
  * a slow one skips to the newest, and the last one leaving stops the execution.
  */
 export class SharedSubscriptions {
+  /** Called before a result fans out to a group's subscribers (the transport batches socket writes). */
+  readonly #onFanOut: () => void;
   readonly #groups = new Map<string, Group>();
   /** Executions being started: subscribers arriving meanwhile wait for them instead of starting their own. */
   readonly #starting = new Map<string, Promise<Group | undefined>>();
   readonly #totals: Totals = { pushed: 0, produced: 0, coalesced: 0 };
+
+  constructor(options: { onFanOut?: () => void } = {}) {
+    this.#onFanOut = options.onFanOut ?? (() => undefined);
+  }
 
   async subscribe(key: string, start: () => Promise<SubscribeOutcome> | SubscribeOutcome): Promise<SubscribeOutcome> {
     // No await unless someone is starting this execution: the check and the claim below must not be split.
@@ -47,7 +53,7 @@ export class SharedSubscriptions {
       const outcome = await start();
       // A result instead of a stream (an error before execution): nothing to share.
       if (!isAsyncIterable(outcome)) return outcome;
-      group = new Group(outcome, this.#totals, () => this.#groups.delete(key));
+      group = new Group(outcome, this.#totals, this.#onFanOut, () => this.#groups.delete(key));
       this.#groups.set(key, group);
       return group.join();
     } finally {
@@ -78,13 +84,15 @@ class Group {
   readonly #source: AsyncIterable<Result>;
   readonly #members = new Set<LatestValueListener<Result>>();
   readonly #totals: Totals;
+  readonly #onFanOut: () => void;
   readonly #onClosed: () => void;
   #last: Result | undefined;
   #closed = false;
 
-  constructor(source: AsyncIterable<Result>, totals: Totals, onClosed: () => void) {
+  constructor(source: AsyncIterable<Result>, totals: Totals, onFanOut: () => void, onClosed: () => void) {
     this.#source = source;
     this.#totals = totals;
+    this.#onFanOut = onFanOut;
     this.#onClosed = onClosed;
     void this.#pump();
   }
@@ -117,6 +125,7 @@ class Group {
         this.#last = result;
         this.#totals.produced++;
         this.#totals.pushed += this.#members.size;
+        this.#onFanOut();
         for (const member of this.#members) member.push(result);
       }
     } finally {

@@ -57,7 +57,25 @@ interface EnvelopedRoot {
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
-  const shared = new SharedSubscriptions();
+  const shared = new SharedSubscriptions({ onFanOut: () => batchWritesUntilNextTurn() });
+
+  /**
+   * A fan-out hands one result to thousands of subscribers; each sends its own message, and
+   * without batching every message is its own write system call. Corking every connection until
+   * the next turn of the event loop — after all the subscribers' sends, which run as microtasks —
+   * turns that into one write per connection.
+   */
+  let corked = false;
+  const batchWritesUntilNextTurn = () => {
+    if (corked) return;
+    corked = true;
+    const sockets = [...wss.clients].map(rawSocket);
+    for (const socket of sockets) socket?.cork();
+    setImmediate(() => {
+      corked = false;
+      for (const socket of sockets) socket?.uncork();
+    });
+  };
 
   const disposable = useServer(
     {
@@ -156,4 +174,10 @@ function fingerprintOf(context: GatewayContext): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The TCP socket under a ws connection (ws keeps it as `_socket`). */
+function rawSocket(client: object): Duplex | undefined {
+  const socket = (client as { _socket?: unknown })._socket;
+  return socket && typeof (socket as Duplex).cork === 'function' ? (socket as Duplex) : undefined;
 }
