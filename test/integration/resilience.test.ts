@@ -1,12 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { importState, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
 import { validRecord } from '../helpers/records.js';
+import { record } from '../helpers/subscriptions.js';
 import { startUnacceptingListener } from '../helpers/unaccepting-listener.js';
+import { wsClient } from '../helpers/ws-client.js';
 
 /**
  * The upstream seam on a bad day, through real sockets: retries of idempotent reads, never of
@@ -123,6 +125,41 @@ describe('upstream resilience', () => {
     expect(upstream.requests).toHaveLength(200);
     expect(peak).toBeLessThanOrEqual(4);
     expect(gateway.gateway.upstream.stats().peakInFlight).toBe(4);
+  });
+
+  it('stretches poll intervals fairly across imports when the budget is the bottleneck', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const served: string[] = [];
+    let onServed = () => {};
+    const upstream = await startFakeUpstream((request, response) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        served.push(request.rawPath);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(importState({ Status: 'Processing' })));
+        onServed();
+      }, 40);
+    });
+    cleanup(() => upstream.stop());
+    // Five imports polled every 50 ms would need 100 requests/s; one at a time at 40 ms each allows 25.
+    const gateway = await startGateway(upstream.baseUrl, { UPSTREAM_MAX_CONCURRENT: '1', POLL_INTERVAL_MS: '50' }, cleanup);
+    const tokens = ['101', '102', '103', '104', '105'];
+    const watchers = tokens.map((accessToken) =>
+      record(wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value } }, cleanup), ImportStatusDocument, { clientId, accessToken }),
+    );
+    await Promise.all(watchers.map((watcher) => watcher.received(1)));
+    await new Promise<void>((resolve) => {
+      onServed = () => served.length >= 50 && resolve();
+    });
+    watchers.forEach((watcher) => watcher.unsubscribe());
+
+    expect(peak).toBe(1);
+    const perImport = tokens.map((token) => served.filter((path) => path.includes(`/Import/${token}/`)).length);
+    // Fair: FIFO queueing gives every import its turn (within two polls of each other).
+    expect(Math.max(...perImport) - Math.min(...perImport)).toBeLessThanOrEqual(2);
   });
 
   it('fails interactive calls that waited too long for the budget with a clear code', async () => {
