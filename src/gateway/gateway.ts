@@ -106,7 +106,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendHealth(response, 200, 'ok', cluster && { cluster: cluster.stats() });
-    if (path === '/metrics') return void sendMetrics(metrics, response);
+    if (path === '/metrics') {
+      sendMetrics(metrics, response).catch((error: unknown) => {
+        logger.error({ err: error }, 'metrics could not be rendered');
+        if (!response.headersSent) sendHealth(response, 500, 'metrics unavailable');
+      });
+      return;
+    }
     if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
     if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
     const tooLarge = bodyTooLarge(request, config.limits.maxRequestBytes);

@@ -31,13 +31,16 @@ export interface SharingStats {
 export class SharedSubscriptions {
   /** Called before a result fans out to a group's subscribers (the transport batches socket writes). */
   readonly #onFanOut: () => void;
+  /** Told when an execution's stream fails; its subscribers are completed rather than left hanging. */
+  readonly #onError: (error: unknown) => void;
   readonly #groups = new Map<string, Group>();
   /** Executions being started: subscribers arriving meanwhile wait for them instead of starting their own. */
   readonly #starting = new Map<string, Promise<Group | undefined>>();
   readonly #totals: Totals = { pushed: 0, produced: 0, coalesced: 0 };
 
-  constructor(options: { onFanOut?: () => void } = {}) {
+  constructor(options: { onFanOut?: () => void; onError?: (error: unknown) => void } = {}) {
     this.#onFanOut = options.onFanOut ?? (() => undefined);
+    this.#onError = options.onError ?? (() => undefined);
   }
 
   async subscribe(key: string, start: () => Promise<SubscribeOutcome> | SubscribeOutcome): Promise<SubscribeOutcome> {
@@ -53,7 +56,7 @@ export class SharedSubscriptions {
       const outcome = await start();
       // A result instead of a stream (an error before execution): nothing to share.
       if (!isAsyncIterable(outcome)) return outcome;
-      group = new Group(outcome, this.#totals, this.#onFanOut, () => this.#groups.delete(key));
+      group = new Group(outcome, this.#totals, this.#onFanOut, this.#onError, () => this.#groups.delete(key));
       this.#groups.set(key, group);
       return group.join();
     } finally {
@@ -85,14 +88,16 @@ class Group {
   readonly #members = new Set<LatestValueListener<Result>>();
   readonly #totals: Totals;
   readonly #onFanOut: () => void;
+  readonly #onError: (error: unknown) => void;
   readonly #onClosed: () => void;
   #last: Result | undefined;
   #closed = false;
 
-  constructor(source: AsyncIterable<Result>, totals: Totals, onFanOut: () => void, onClosed: () => void) {
+  constructor(source: AsyncIterable<Result>, totals: Totals, onFanOut: () => void, onError: (error: unknown) => void, onClosed: () => void) {
     this.#source = source;
     this.#totals = totals;
     this.#onFanOut = onFanOut;
+    this.#onError = onError;
     this.#onClosed = onClosed;
     void this.#pump();
   }
@@ -128,6 +133,9 @@ class Group {
         this.#onFanOut();
         for (const member of this.#members) member.push(result);
       }
+    } catch (error) {
+      // Not expected (graphql-js turns resolver errors into results), but never an unhandled rejection.
+      this.#onError(error);
     } finally {
       this.#close();
       for (const member of [...this.#members]) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,7 +58,10 @@ interface EnvelopedRoot {
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
-  const shared = new SharedSubscriptions({ onFanOut: () => batchWritesUntilNextTurn() });
+  const shared = new SharedSubscriptions({
+    onFanOut: () => batchWritesUntilNextTurn(),
+    onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
+  });
 
   /**
    * A fan-out hands one result to thousands of subscribers; each sends its own message, and
@@ -116,7 +120,8 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         if (getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
           const fingerprint = fingerprintOf(contextValue);
           // Everything the results depend on: the document, the operation, the variables, whose credential.
-          if (fingerprint) root.shareKey = JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, fingerprint]);
+          // Hashed: every subscriber keeps its key for its lifetime, and the query text can be long.
+          if (fingerprint) root.shareKey = digest(JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, fingerprint]));
         }
         return {
           schema,
@@ -180,4 +185,8 @@ function fingerprintOf(context: GatewayContext): string | undefined {
 function rawSocket(client: object): Duplex | undefined {
   const socket = (client as { _socket?: unknown })._socket;
   return socket && typeof (socket as Duplex).cork === 'function' ? (socket as Duplex) : undefined;
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
 }

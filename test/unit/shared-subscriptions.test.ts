@@ -68,4 +68,19 @@ describe('SharedSubscriptions', () => {
     }
     expect(shared.stats().groups).toBe(0);
   });
+
+  it('completes its subscribers and reports the error when an execution stream fails', async () => {
+    const errors: unknown[] = [];
+    const shared = new SharedSubscriptions({ onError: (error) => errors.push(error) });
+    async function* failing(): AsyncGenerator<ExecutionResult> {
+      yield result(1);
+      throw new Error('stream broke');
+    }
+    const subscriber = (await shared.subscribe('k', () => failing())) as AsyncIterableIterator<ExecutionResult>;
+    const seen: ExecutionResult[] = [];
+    for await (const value of subscriber) seen.push(value);
+    expect(seen).toEqual([result(1)]);
+    expect(errors).toHaveLength(1);
+    expect(shared.stats().groups).toBe(0);
+  });
 });
