@@ -133,3 +133,43 @@ export const LIMITS = {
 } as const;
 
 export const TERMINAL_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Completed', 'Failed']);
+
+/**
+ * OAuth 2.0 client credentials (RFC 6749 §4.4), the bearer tokens MyPreferences accepts on every
+ * route. The token's scope names the account and the user it acts as: `{ClientId}/{UserId}`.
+ */
+export const OAUTH = {
+  /** DECIDED: the token endpoint's path, on the API's origin (not under `/Profiles/`). */
+  tokenPath: '/oauth2/token',
+  /** The only grant the token endpoint issues tokens for. */
+  grantType: 'client_credentials',
+} as const;
+
+/** The scope of a token for `userId` of the account `clientId`. */
+export function oauthScope(clientId: string, userId: string): string {
+  return `${clientId}/${userId}`;
+}
+
+/** A successful token response (RFC 6749 §5.1). */
+export interface OAuthTokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  /** Seconds from issue until the token is refused. */
+  expires_in: number;
+  scope: string;
+}
+
+/** The error codes of a refused token request (RFC 6749 §5.2). */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope';
+
+/** The body of a refused token request (RFC 6749 §5.2). */
+export interface OAuthErrorBody {
+  error: OAuthErrorCode;
+  error_description?: string;
+}

@@ -7,6 +7,7 @@
  * | `SIMULATOR_HOST` | 127.0.0.1 | interface to listen on |
  * | `SIMULATOR_RECORDS_PER_SECOND` | 2500 | processing speed of executed imports |
  * | `SIMULATOR_CONTROL_ROUTES` | false | `true`/`1` serves the `/__simulator/` control routes |
+ * | `SIMULATOR_TOKEN_TTL_S` | 3600 | lifetime in seconds of the OAuth bearer tokens (`expires_in`) |
  */
 import type { SimulatorOptions } from './index.js';
 
@@ -47,6 +48,15 @@ export function readSimulatorEnv(env: Readonly<Record<string, string | undefined
       throw new SimulatorEnvError('SIMULATOR_RECORDS_PER_SECOND', `must be a positive number, got ${JSON.stringify(speed)}`);
     }
     options.recordsPerSecond = value;
+  }
+
+  const ttl = nonEmpty(env['SIMULATOR_TOKEN_TTL_S']);
+  if (ttl !== undefined) {
+    // Digits only: `expires_in` is a whole number of seconds, and `1e3` or `0x10` are typos here.
+    if (!/^\d+$/.test(ttl) || !Number.isSafeInteger(Number(ttl)) || Number(ttl) < 1) {
+      throw new SimulatorEnvError('SIMULATOR_TOKEN_TTL_S', `must be a positive integer number of seconds, got ${JSON.stringify(ttl)}`);
+    }
+    options.tokenTtlSeconds = Number(ttl);
   }
 
   const control = nonEmpty(env['SIMULATOR_CONTROL_ROUTES'])?.toLowerCase();

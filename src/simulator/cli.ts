@@ -2,8 +2,9 @@
  * `npm run simulator`: the simulator as a standalone server, configured by environment variables
  * (see `cli-config.ts`). Exit code 2 on an invalid variable, 1 if it cannot listen.
  */
+import { oauthScope } from '../contract/mypreferences.js';
 import { readSimulatorEnv, SimulatorEnvError } from './cli-config.js';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from './index.js';
+import { DEMO_ACCOUNT, DEMO_OAUTH_CLIENT, startSimulator, type SimulatorOptions } from './index.js';
 
 async function main(): Promise<void> {
   let options: SimulatorOptions;
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
       `MyPreferences Bulk Import simulator listening at ${simulator.baseUrl}`,
       `Demo clientId: ${DEMO_ACCOUNT.clientId}`,
       `Demo credential: Authorization: ${credential?.value ?? '(none)'}`,
+      `OAuth token endpoint: ${simulator.tokenUrl}`,
+      // A public demo fixture like the demo credential above, so printing its secret is harmless.
+      `Demo OAuth client (public demo fixture): client_id=${DEMO_OAUTH_CLIENT.clientId} client_secret=${DEMO_OAUTH_CLIENT.clientSecret} scope=${oauthScope(DEMO_ACCOUNT.clientId, DEMO_OAUTH_CLIENT.userId)}`,
       options.controlRoutes ? `Control routes: ${new URL('/__simulator/', simulator.baseUrl).href}` : 'Control routes: disabled',
       '',
     ].join('\n'),

@@ -11,19 +11,18 @@
  * |---|---|---|---|
  * | POST | `/__simulator/faults` | `{"route": "status", "fault": {"kind": "status", "status": 503}, "times": 2}` | 200 `{"route", "fault", "times"}` |
  * | DELETE | `/__simulator/faults` | — | 200: every queued fault is forgotten |
- * | GET | `/__simulator/requests` | — | 200 `{"counts": {"initiate": n, …}, "total": n, "entries": [last 100 LoggedRequest]}` |
+ * | GET | `/__simulator/requests` | — | 200 `{"counts": {"initiate": n, …, "token": n}, "total": n, "entries": [last 100 LoggedRequest]}` |
  * | POST | `/__simulator/reset-requests` | — | 200: the request log and its counts are cleared |
  *
- * `route` is a route name (`initiate`, `stage`, `execute`, `status`, `exceptions`) or `"*"`;
+ * `route` is a route name (`initiate`, `stage`, `execute`, `status`, `exceptions`, `token`) or `"*"`;
  * `fault` is one of the {@link Fault} shapes; `times` is a positive integer, `"Infinity"`, or
  * absent (1). A bad body answers 400 `{"Message": ...}`; another method on a known path, 405.
  *
  * Example: `curl -X POST localhost:4010/__simulator/faults -d '{"route":"*","fault":{"kind":"reset"}}'`.
  */
-import { ROUTE_NAMES, type RouteName } from '../contract/mypreferences.js';
 import type { Exchange } from './exchange.js';
 import { checkFault, checkFaultRoute, type Fault, type FaultQueue } from './faults.js';
-import { splitTarget } from './routing.js';
+import { SIMULATOR_ROUTES, splitTarget, type SimulatorRoute } from './routing.js';
 import type { MemoryRequestLog } from './request-log.js';
 import { isPlainObject } from './validation.js';
 
@@ -64,7 +63,7 @@ export async function handleControlRoute(ex: Exchange, deps: ControlDeps): Promi
     case `${CONTROL_PREFIX}requests`:
       if (method !== 'GET') return allow('GET');
       return ex.json(200, {
-        counts: Object.fromEntries(ROUTE_NAMES.map((route: RouteName) => [route, deps.requests.count(route)])),
+        counts: Object.fromEntries(SIMULATOR_ROUTES.map((route: SimulatorRoute) => [route, deps.requests.count(route)])),
         total: deps.requests.count(),
         entries: deps.requests.entries.slice(-CONTROL_ENTRIES_LIMIT),
       });

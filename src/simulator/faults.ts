@@ -2,10 +2,10 @@
  * Fault injection: make the next requests of a route fail the way real networks and services
  * fail, so the gateway's timeouts, retries and error mapping can be tested against real sockets.
  */
-import { ROUTE_NAMES, type RouteName } from '../contract/mypreferences.js';
+import { SIMULATOR_ROUTES, type SimulatorRoute } from './routing.js';
 
-/** A route name, or `'*'` for any route. */
-export type FaultRoute = RouteName | '*';
+/** A route name (the token endpoint is `'token'`), or `'*'` for any route, the token endpoint included. */
+export type FaultRoute = SimulatorRoute | '*';
 
 /** What happens to a faulted request. */
 export type Fault =
@@ -51,7 +51,7 @@ export class FaultQueue implements FaultInjector {
   }
 
   /** The fault for this request of `route`, if one is queued; uses up one of its `times`. */
-  take(route: RouteName): Fault | undefined {
+  take(route: SimulatorRoute): Fault | undefined {
     const index = this.#queue.findIndex((queued) => queued.route === '*' || queued.route === route);
     const queued = this.#queue[index];
     if (!queued) return undefined;
@@ -63,8 +63,8 @@ export class FaultQueue implements FaultInjector {
 
 /** Checks a route given as a fault target (it may come from a control-route JSON body). */
 export function checkFaultRoute(route: unknown): FaultRoute {
-  if (route === '*' || (ROUTE_NAMES as readonly unknown[]).includes(route)) return route as FaultRoute;
-  throw new TypeError(`Unknown fault route ${JSON.stringify(route)}: use one of ${[...ROUTE_NAMES, '*'].join(', ')}`);
+  if (route === '*' || (SIMULATOR_ROUTES as readonly unknown[]).includes(route)) return route as FaultRoute;
+  throw new TypeError(`Unknown fault route ${JSON.stringify(route)}: use one of ${[...SIMULATOR_ROUTES, '*'].join(', ')}`);
 }
 
 /** Checks a fault (it may come from a control-route JSON body) and returns a copy. */

@@ -1,16 +1,18 @@
 /**
  * The five Bulk Import routes. Checks run in the contract's order on every route: client id
- * (404), credential (401, then 403), then for token routes the access token (401), then the
- * route's own rules.
+ * (404), credential or OAuth bearer token (401, then 403), then for token routes the access token
+ * (401), then the route's own rules.
  */
 import { LIMITS, type RouteName } from '../contract/mypreferences.js';
-import { matchCredential, type ResolvedAccount } from './accounts.js';
+import type { ResolvedAccount } from './accounts.js';
+import { authorize } from './authorization.js';
 import type { Clock } from './clock.js';
 import { exceptionPage, parsePaging } from './exceptions-page.js';
 import type { Exchange } from './exchange.js';
-import type { BodyResult } from './http-io.js';
+import { headerValue, type BodyResult } from './http-io.js';
 import type { SimulatedImport } from './import-record.js';
 import { deriveState, queuedState, toImportState, type ProcessingTiming } from './lifecycle.js';
+import type { OAuthTokenStore } from './oauth-tokens.js';
 import { decodeSegment, type RouteMatch } from './routing.js';
 import type { ImportStore } from './store.js';
 import { isPlainObject, validateInitiateBody } from './validation.js';
@@ -21,15 +23,24 @@ export const INITIATE_BODY_LIMIT_BYTES = 1024 * 1024;
 /** What the route handlers need. */
 export interface ImportRouteDeps {
   store: ImportStore;
+  tokens: OAuthTokenStore;
   clock: Clock;
   timing: ProcessingTiming;
 }
 
-/** The label of the credential a request carries for the client id in its path, if any. */
-export function credentialLabelOf(match: RouteMatch, authorization: string | undefined, store: ImportStore): string | null {
+/**
+ * The label of the credential (or OAuth client) a request carries for the client id in its path
+ * at clock time `now`, if any. The log needs it before the route runs, for faulted requests.
+ */
+export function credentialLabelOf(
+  match: RouteMatch,
+  authorization: string | undefined,
+  deps: Pick<ImportRouteDeps, 'store' | 'tokens'>,
+  now: number,
+): string | null {
   const clientId = decodeSegment(match.rawClientId);
-  const account = clientId === undefined ? undefined : store.account(clientId);
-  return (account && matchCredential(account, authorization)?.label) ?? null;
+  const account = clientId === undefined ? undefined : deps.store.account(clientId);
+  return (account && authorize(account, authorization, deps.tokens, now)?.label) ?? null;
 }
 
 /** Answers a request whose path and method matched an import route. */
@@ -49,11 +60,13 @@ export async function handleImportRoute(ex: Exchange, match: RouteMatch, deps: I
   const now = deps.clock.now();
 
   if (!account) return ex.error(404, 'The client id was not found.');
-  const credential = matchCredential(account, header(ex, 'authorization'));
-  if (!credential) {
+  const grant = authorize(account, headerValue(ex.req, 'authorization'), deps.tokens, now);
+  // The verdict of `now` is the one logged: a token may have expired since the request arrived.
+  ex.entry.credentialLabel = grant?.label ?? null;
+  if (!grant) {
     return ex.error(401, 'Authorization has been denied for this request.', { headers: { 'www-authenticate': 'Bearer' } });
   }
-  if (!credential.canImport) return ex.error(403, 'The credential is not allowed to run bulk imports.');
+  if (!grant.canImport) return ex.error(403, 'The credential is not allowed to run bulk imports.');
 
   if (match.route === 'initiate') return initiate(ex, account, body, now, deps);
 
@@ -77,11 +90,6 @@ function bodyLimit(route: RouteName, account: ResolvedAccount | undefined): numb
   if (route === 'stage') return account?.maxStageBytes ?? LIMITS.stageBytesDefault;
   if (route === 'initiate') return INITIATE_BODY_LIMIT_BYTES;
   return 0; // Execute, Status and Exceptions take no body: drain and ignore it.
-}
-
-function header(ex: Exchange, name: string): string | undefined {
-  const value = ex.req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The import the token names, if it is well-formed, belongs to `account` and has not expired. */

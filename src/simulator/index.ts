@@ -1,27 +1,39 @@
 /**
  * The built-in MyPreferences Bulk Import simulator: an HTTP server that follows
- * `docs/mypreferences-bulk-import.md` (routes, checks, lifecycle, errors), with fault injection
- * and a request log for tests. It imports nothing of the gateway but the shared contract.
+ * `docs/mypreferences-bulk-import.md` (routes, checks, lifecycle, errors) and its OAuth 2.0
+ * client-credentials token endpoint, with fault injection and a request log for tests. It
+ * imports nothing of the gateway but the shared contract.
  *
  * ```ts
  * const simulator = await startSimulator({ clock: { now: () => t } });
  * await fetch(`${simulator.baseUrl}Async/demo/Import`, { method: 'POST', headers: { authorization: 'Bearer demo-import-token' }, body: '{"Name":"x"}' });
+ * const { clientId, clientSecret } = DEMO_OAUTH_CLIENT;
+ * const grant = await fetch(simulator.tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+ * const { access_token } = await grant.json(); // then `Authorization: Bearer ${access_token}`
  * await simulator.stop();
  * ```
  */
-import { LIMITS, ROUTE_NAMES, type RouteName } from '../contract/mypreferences.js';
+import { LIMITS, OAUTH, ROUTE_NAMES, type RouteName } from '../contract/mypreferences.js';
 import { DEMO_ACCOUNT, resolveAccounts, type SimulatorAccount } from './accounts.js';
 import { systemClock, type Clock } from './clock.js';
 import { FaultQueue, type FaultInjector } from './faults.js';
 import { deriveState } from './lifecycle.js';
+import { OAuthTokenStore } from './oauth-tokens.js';
 import { MemoryRequestLog, type RequestLog } from './request-log.js';
 import { SimulatorServer, type SimulatorLog } from './server.js';
 import { ImportStore } from './store.js';
 
-export { DEMO_ACCOUNT, type SimulatorAccount, type SimulatorAccountCredential } from './accounts.js';
+export {
+  DEMO_ACCOUNT,
+  DEMO_OAUTH_CLIENT,
+  type SimulatorAccount,
+  type SimulatorAccountCredential,
+  type SimulatorOAuthClient,
+} from './accounts.js';
 export type { Clock } from './clock.js';
 export type { Fault, FaultInjector, FaultRoute } from './faults.js';
 export type { LoggedRequest, RequestLog } from './request-log.js';
+export { SIMULATOR_ROUTES, TOKEN_ROUTE, type SimulatorRoute } from './routing.js';
 export type { SimulatorLog } from './server.js';
 export { ROUTE_NAMES, type RouteName };
 
@@ -37,13 +49,18 @@ export interface SimulatorOptions {
   queueDelayMs?: number;
   /** @default LIMITS.accessTokenLifetimeMs (12 h) */
   accessTokenLifetimeMs?: number;
+  /**
+   * Lifetime of the OAuth bearer tokens the token endpoint issues, in whole seconds (their
+   * `expires_in`); judged with `clock`. @default 3600
+   */
+  tokenTtlSeconds?: number;
   /** The source of time for expiry, quota and lifecycle. @default the wall clock */
   clock?: Clock;
   /** @default [DEMO_ACCOUNT] */
   accounts?: readonly SimulatorAccount[];
   /** Serve the `/__simulator/` control routes (see `control-routes.ts`). @default false */
   controlRoutes?: boolean;
-  /** Receives the simulator's own notices (never credentials). @default no logging */
+  /** Receives the simulator's own notices (never credentials, tokens or secrets). @default no logging */
   log?: SimulatorLog;
 }
 
@@ -52,6 +69,10 @@ export interface Simulator {
   /** e.g. `http://127.0.0.1:43121/Profiles/`; always ends with `/Profiles/`. */
   readonly baseUrl: string;
   readonly port: number;
+  /** The OAuth token endpoint, e.g. `http://127.0.0.1:43121/oauth2/token`: on the origin, not under `/Profiles/`. */
+  readonly tokenUrl: string;
+  /** OAuth tokens issued since start, expired and revoked ones included. */
+  readonly tokensIssued: number;
   /** Queue failures for upcoming requests. */
   readonly faults: FaultInjector;
   /** Every request answered (or reset). */
@@ -62,6 +83,12 @@ export interface Simulator {
    * Throws if the client has no import with this access token.
    */
   failImport(clientId: string, accessToken: number): void;
+  /**
+   * Makes every OAuth token issued so far unusable (the API answers 401 to them, as to an expired
+   * token), e.g. to test a token that expires mid-run. Tokens issued later work as usual.
+   * @returns how many of them were still usable
+   */
+  expireTokens(): number;
   /** Closes the server, destroys every open socket and cancels pending delays. Idempotent. */
   stop(): Promise<void>;
 }
@@ -70,6 +97,8 @@ export interface Simulator {
 export const DEFAULT_RECORDS_PER_SECOND = 2500;
 /** Default time spent Queued. */
 export const DEFAULT_QUEUE_DELAY_MS = 500;
+/** Default lifetime of an OAuth bearer token (DECIDED: the contract gives none). */
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
 /**
  * Starts a simulator. Every option is checked first: an invalid one throws a `TypeError` or
@@ -82,6 +111,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     recordsPerSecond = DEFAULT_RECORDS_PER_SECOND,
     queueDelayMs = DEFAULT_QUEUE_DELAY_MS,
     accessTokenLifetimeMs = LIMITS.accessTokenLifetimeMs,
+    tokenTtlSeconds = DEFAULT_TOKEN_TTL_SECONDS,
     clock = systemClock,
     accounts = [DEMO_ACCOUNT],
     controlRoutes = false,
@@ -94,21 +124,33 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (!Number.isFinite(accessTokenLifetimeMs) || accessTokenLifetimeMs <= 0) {
     throw new RangeError('accessTokenLifetimeMs must be a positive number');
   }
+  // Whole seconds: `expires_in` is an integer (RFC 6749 §5.1), and the token must die when it says.
+  if (!Number.isSafeInteger(tokenTtlSeconds) || tokenTtlSeconds < 1) {
+    throw new RangeError('tokenTtlSeconds must be a positive integer');
+  }
   if (typeof clock?.now !== 'function') throw new TypeError('clock must have a now() method');
 
-  const store = new ImportStore(resolveAccounts(accounts), accessTokenLifetimeMs);
+  const resolved = resolveAccounts(accounts);
+  const store = new ImportStore(resolved, accessTokenLifetimeMs);
+  const tokens = new OAuthTokenStore(resolved.values(), tokenTtlSeconds);
   const faults = new FaultQueue();
   const requests = new MemoryRequestLog();
   const timing = { queueDelayMs, recordsPerSecond };
-  const server = new SimulatorServer({ store, clock, timing, faults, requests, controlRoutes, log });
+  const server = new SimulatorServer({ store, tokens, clock, timing, faults, requests, controlRoutes, log });
   const boundPort = await server.listen(port, host);
   // An IPv6 literal needs brackets in a URL.
-  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/Profiles/`;
-  log('simulator listening', { baseUrl, controlRoutes });
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  const baseUrl = `${origin}/Profiles/`;
+  const tokenUrl = `${origin}${OAUTH.tokenPath}`;
+  log('simulator listening', { baseUrl, tokenUrl, controlRoutes });
 
   return {
     baseUrl,
     port: boundPort,
+    tokenUrl,
+    get tokensIssued(): number {
+      return tokens.issued;
+    },
     faults,
     requests,
     failImport(clientId: string, accessToken: number): void {
@@ -120,6 +162,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const { status } = deriveState(imp, now, timing);
       if (status !== 'Completed' && status !== 'Failed') store.fail(imp, now);
     },
+    expireTokens: () => tokens.revokeAll(clock.now()),
     stop: () => server.stop(),
   };
 }

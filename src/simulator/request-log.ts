@@ -2,18 +2,23 @@
  * What the simulator received: one entry per response (faults and errors included), so tests
  * can assert on upstream traffic (how many polls, which paths, which credential) and wait for it.
  */
-import type { RouteName } from '../contract/mypreferences.js';
+import type { SimulatorRoute } from './routing.js';
 
 /** One request as the simulator answered it. */
 export interface LoggedRequest {
-  /** The route the path matched; null for unknown paths. */
-  route: RouteName | null;
+  /** The route the path matched (`'token'`: the OAuth token endpoint); null for unknown paths. */
+  route: SimulatorRoute | null;
   method: string;
   /** The path and query exactly as received, before any decoding. */
   rawPath: string;
   /** The status sent; null when the connection was reset without a response. */
   status: number | null;
-  /** Label of the matched credential; never the raw header value. */
+  /**
+   * Label of the matched credential, or of the OAuth client whose bearer token the request
+   * carried; on the token endpoint, of the OAuth client once its authentication succeeded (null
+   * when a fault answered first: the endpoint authenticates from the body). Never a header value,
+   * token or secret.
+   */
   credentialLabel: string | null;
   /** Simulator clock time the request arrived. */
   at: number;
@@ -24,7 +29,7 @@ export interface RequestLog {
   /** The last {@link REQUEST_LOG_CAPACITY} entries, oldest first. */
   readonly entries: readonly LoggedRequest[];
   /** Requests of `route` (or of all routes, unknown paths included) since start or the last reset; not bounded. */
-  count(route?: RouteName): number;
+  count(route?: SimulatorRoute): number;
   /** Forgets entries and counts. */
   reset(): void;
   /**
@@ -47,7 +52,7 @@ interface Waiter {
 /** The simulator's request log; `record` is what the server calls. */
 export class MemoryRequestLog implements RequestLog {
   #entries: LoggedRequest[] = [];
-  #counts = new Map<RouteName | null, number>();
+  #counts = new Map<SimulatorRoute | null, number>();
   #total = 0;
   #waiters: Waiter[] = [];
 
@@ -55,7 +60,7 @@ export class MemoryRequestLog implements RequestLog {
     return this.#entries;
   }
 
-  count(route?: RouteName): number {
+  count(route?: SimulatorRoute): number {
     return route === undefined ? this.#total : (this.#counts.get(route) ?? 0);
   }
 

@@ -4,8 +4,20 @@
  * The raw path is split on `/` BEFORE any decoding and matched segment by segment, so an encoded
  * `a%2Fb` stays one segment (the client id `a/b`) and `..` is only ever a literal client id: no
  * value can reach another route. Only then are the parameter segments decoded.
+ *
+ * The OAuth token endpoint is not in the contract's route table (it is not under `/Profiles/`);
+ * the simulator names it `token` in its request log and fault queue.
  */
-import { ROUTE_NAMES, ROUTES, type RouteName } from '../contract/mypreferences.js';
+import { OAUTH, ROUTE_NAMES, ROUTES, type RouteName } from '../contract/mypreferences.js';
+
+/** The token endpoint's name in the request log and the fault queue. */
+export const TOKEN_ROUTE = 'token';
+
+/** Every route the simulator serves: the five Bulk Import routes and the token endpoint. */
+export type SimulatorRoute = RouteName | typeof TOKEN_ROUTE;
+
+/** {@link ROUTE_NAMES} and then {@link TOKEN_ROUTE}. */
+export const SIMULATOR_ROUTES: readonly SimulatorRoute[] = [...ROUTE_NAMES, TOKEN_ROUTE];
 
 /** The first path segment of every route. */
 export const BASE_SEGMENT = 'Profiles';
@@ -41,6 +53,11 @@ const COMPILED: readonly CompiledRoute[] = ROUTE_NAMES.map((route) => ({
 export function splitTarget(target: string): { path: string; query: string } {
   const mark = target.indexOf('?');
   return mark === -1 ? { path: target, query: '' } : { path: target.slice(0, mark), query: target.slice(mark + 1) };
+}
+
+/** True when `target` is the token endpoint (any query is ignored, as the body carries the request). */
+export function isTokenTarget(target: string): boolean {
+  return splitTarget(target).path === OAUTH.tokenPath;
 }
 
 /** The route whose shape `target` has, or undefined for an unknown path. */

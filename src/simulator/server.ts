@@ -1,5 +1,6 @@
 /**
- * The simulator's HTTP server: routing, fault injection and a stop that leaves nothing behind.
+ * The simulator's HTTP server: routing (the Bulk Import routes and the OAuth token endpoint),
+ * fault injection and a stop that leaves nothing behind.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -9,16 +10,19 @@ import { Exchange } from './exchange.js';
 import type { Fault, FaultQueue } from './faults.js';
 import { credentialLabelOf, handleImportRoute } from './import-routes.js';
 import type { ProcessingTiming } from './lifecycle.js';
+import type { OAuthTokenStore } from './oauth-tokens.js';
 import type { MemoryRequestLog } from './request-log.js';
-import { matchRoute } from './routing.js';
+import { isTokenTarget, matchRoute, TOKEN_ROUTE, type SimulatorRoute } from './routing.js';
 import type { ImportStore } from './store.js';
+import { handleTokenRoute, refuseTokenMethod } from './token-route.js';
 
-/** The simulator's own notices (never credentials). */
+/** The simulator's own notices (never credentials, tokens or secrets). */
 export type SimulatorLog = (msg: string, fields?: Record<string, unknown>) => void;
 
 /** What the server is built from. */
 export interface SimulatorServerDeps {
   store: ImportStore;
+  tokens: OAuthTokenStore;
   clock: Clock;
   timing: ProcessingTiming;
   faults: FaultQueue;
@@ -97,21 +101,23 @@ export class SimulatorServer {
       if (this.#stopping) return ex.reset();
       if (controlRoutes && isControlTarget(target)) return await handleControlRoute(ex, this.#deps);
 
+      if (isTokenTarget(target)) {
+        ex.entry.route = TOKEN_ROUTE;
+        if (req.method !== 'POST') return await refuseTokenMethod(ex);
+        if (!(await this.#takeFault(ex, TOKEN_ROUTE))) return;
+        return await handleTokenRoute(ex, this.#deps);
+      }
+
       const match = matchRoute(target);
       if (!match) return await ex.error(404, 'No HTTP resource was found that matches the request URI.');
       ex.entry.route = match.route;
-      const authorization = req.headers.authorization;
-      ex.entry.credentialLabel = credentialLabelOf(match, authorization, this.#deps.store);
+      ex.entry.credentialLabel = credentialLabelOf(match, req.headers.authorization, this.#deps, ex.entry.at);
       if (req.method !== match.method) {
         return await ex.error(405, `The requested resource does not support http method '${req.method ?? ''}'.`, {
           headers: { allow: match.method },
         });
       }
-      const fault = this.#deps.faults.take(match.route);
-      if (fault) {
-        this.#deps.log('simulator fault applied', { route: match.route, fault: fault.kind });
-        if (!(await this.#applyFault(ex, fault))) return;
-      }
+      if (!(await this.#takeFault(ex, match.route))) return;
       await handleImportRoute(ex, match, this.#deps);
     } catch (error) {
       this.#deps.log('simulator request failed', { error: error instanceof Error ? error.message : String(error) });
@@ -121,6 +127,14 @@ export class SimulatorServer {
       }
       await ex.error(500, 'An error has occurred.').catch(() => req.socket.destroy());
     }
+  }
+
+  /** Applies the next fault queued for `route`, if any; true when the request should then be handled normally. */
+  async #takeFault(ex: Exchange, route: SimulatorRoute): Promise<boolean> {
+    const fault = this.#deps.faults.take(route);
+    if (!fault) return true;
+    this.#deps.log('simulator fault applied', { route, fault: fault.kind });
+    return this.#applyFault(ex, fault);
   }
 
   /** Applies a fault; true when the request should then be handled normally. */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSimulatorEnv, SimulatorEnvError } from '../../src/simulator/cli-config.js';
+import { DEMO_OAUTH_CLIENT } from '../../src/simulator/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -18,8 +19,10 @@ describe('readSimulatorEnv', () => {
         SIMULATOR_HOST: '0.0.0.0',
         SIMULATOR_RECORDS_PER_SECOND: '100.5',
         SIMULATOR_CONTROL_ROUTES: 'TRUE',
+        SIMULATOR_TOKEN_TTL_S: ' 120 ',
       }),
-    ).toEqual({ port: 0, host: '0.0.0.0', recordsPerSecond: 100.5, controlRoutes: true });
+    ).toEqual({ port: 0, host: '0.0.0.0', recordsPerSecond: 100.5, controlRoutes: true, tokenTtlSeconds: 120 });
+    expect(readSimulatorEnv({ SIMULATOR_TOKEN_TTL_S: '' })).not.toHaveProperty('tokenTtlSeconds');
     expect(readSimulatorEnv({ SIMULATOR_CONTROL_ROUTES: '1' }).controlRoutes).toBe(true);
     expect(readSimulatorEnv({ SIMULATOR_CONTROL_ROUTES: '0' }).controlRoutes).toBe(false);
   });
@@ -31,6 +34,12 @@ describe('readSimulatorEnv', () => {
     ['SIMULATOR_RECORDS_PER_SECOND', '0'],
     ['SIMULATOR_RECORDS_PER_SECOND', 'fast'],
     ['SIMULATOR_CONTROL_ROUTES', 'yes'],
+    ['SIMULATOR_TOKEN_TTL_S', '0'],
+    ['SIMULATOR_TOKEN_TTL_S', '-5'],
+    ['SIMULATOR_TOKEN_TTL_S', '1.5'],
+    ['SIMULATOR_TOKEN_TTL_S', '1e3'],
+    ['SIMULATOR_TOKEN_TTL_S', 'hour'],
+    ['SIMULATOR_TOKEN_TTL_S', '99999999999999999999'],
   ])('names %s=%s as invalid', (variable, value) => {
     let caught: unknown;
     try {
@@ -68,8 +77,14 @@ describe('npm run simulator', () => {
     expect(output().stderr).toContain('SIMULATOR_PORT');
   });
 
+  it('exits with code 2 naming an invalid token lifetime', async () => {
+    const { exited, output } = run({ SIMULATOR_PORT: '0', SIMULATOR_TOKEN_TTL_S: '0' });
+    expect(await exited).toBe(2);
+    expect(output().stderr).toContain('SIMULATOR_TOKEN_TTL_S');
+  });
+
   it('prints its base URL and the demo credential, serves, and stops on SIGTERM', async () => {
-    const { child, exited, output } = run({ SIMULATOR_PORT: '0', SIMULATOR_CONTROL_ROUTES: 'true' });
+    const { child, exited, output } = run({ SIMULATOR_PORT: '0', SIMULATOR_CONTROL_ROUTES: 'true', SIMULATOR_TOKEN_TTL_S: '90' });
     const baseUrl = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', () => {
         const match = /listening at (\S+)/.exec(output().stdout);
@@ -88,6 +103,26 @@ describe('npm run simulator', () => {
     });
     expect(answer.status).toBe(200);
     expect((await fetch(new URL('/__simulator/requests', baseUrl))).status).toBe(200);
+
+    // The demo OAuth client is printed in full (a public fixture) and its token works.
+    const tokenUrl = /OAuth token endpoint: (\S+)/.exec(output().stdout)?.[1];
+    expect(tokenUrl).toBe(new URL('/oauth2/token', baseUrl).href);
+    const oauth = /Demo OAuth client .*client_id=(\S+) client_secret=(\S+) scope=demo\/ApiUser/.exec(output().stdout);
+    expect(oauth?.[1]).toBe(DEMO_OAUTH_CLIENT.clientId);
+    expect(oauth?.[2]).toBe(DEMO_OAUTH_CLIENT.clientSecret);
+    const grant = await fetch(tokenUrl!, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: oauth![1]!, client_secret: oauth![2]! }),
+    });
+    expect(grant.status).toBe(200);
+    const { access_token: accessToken, expires_in: expiresIn } = (await grant.json()) as { access_token: string; expires_in: number };
+    expect(expiresIn).toBe(90);
+    const viaOAuth = await fetch(`${baseUrl}Async/demo/Import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ Name: 'with an OAuth token' }),
+    });
+    expect(viaOAuth.status).toBe(200);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { client, IMPORT_AUTH, ManualClock, rawRequest, READONLY_AUTH, useSimulators } from './helpers.js';
+import { DEMO_OAUTH_CLIENT } from '../../src/simulator/index.js';
+import { basicAuth, client, IMPORT_AUTH, ManualClock, rawRequest, READONLY_AUTH, tokenRequest, useSimulators } from './helpers.js';
 
 const start = useSimulators();
 
@@ -59,6 +60,7 @@ describe('fault injection', () => {
   it('refuses invalid faults', async () => {
     const simulator = await start();
     expect(() => simulator.faults.inject('nowhere' as never, { kind: 'reset' })).toThrow(TypeError);
+    expect(() => simulator.faults.inject('token', { kind: 'reset' })).not.toThrow();
     expect(() => simulator.faults.inject('*', { kind: 'boom' } as never)).toThrow(TypeError);
     expect(() => simulator.faults.inject('*', { kind: 'reset' }, 0)).toThrow(RangeError);
     expect(() => simulator.faults.inject('*', { kind: 'delay', ms: -1 })).toThrow(RangeError);
@@ -209,13 +211,27 @@ describe('control routes', () => {
     expect((await api.status(1)).status).toBe(502);
     await fetch(new URL('faults', control), { method: 'DELETE' });
 
+    // The token endpoint is a fault route too, and counted.
+    const tokenFault = await fetch(new URL('faults', control), {
+      method: 'POST',
+      body: JSON.stringify({ route: 'token', fault: { kind: 'status', status: 503 } }),
+    });
+    expect(await tokenFault.json()).toEqual({ route: 'token', fault: { kind: 'status', status: 503 }, times: 1 });
+    const grant = { grant_type: 'client_credentials' };
+    const basic = { authorization: basicAuth(DEMO_OAUTH_CLIENT.clientId, DEMO_OAUTH_CLIENT.clientSecret) };
+    expect((await tokenRequest(simulator, grant, basic)).status).toBe(503);
+    const issued = await tokenRequest(simulator, grant, basic);
+    expect(issued.status).toBe(200);
+
     const report = await (await fetch(new URL('requests', control))).json();
     expect(report).toEqual({
-      counts: { initiate: 2, stage: 0, execute: 0, status: 2, exceptions: 0 },
-      total: 4,
+      counts: { initiate: 2, stage: 0, execute: 0, status: 2, exceptions: 0, token: 2 },
+      total: 6,
       entries: simulator.requests.entries.map((entry) => ({ ...entry })),
     });
     expect(JSON.stringify(report)).not.toContain('demo-import-token');
+    expect(JSON.stringify(report)).not.toContain(issued.body.access_token);
+    expect(JSON.stringify(report)).not.toContain(DEMO_OAUTH_CLIENT.clientSecret);
 
     expect((await fetch(new URL('reset-requests', control), { method: 'POST' })).status).toBe(200);
     expect(simulator.requests.count()).toBe(0);

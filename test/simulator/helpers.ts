@@ -1,11 +1,17 @@
 /**
  * Fixtures for the simulator tests: a manual clock, simulators that stop themselves after each
- * test, a small typed client over global fetch, and a raw HTTP request for paths fetch would
- * normalise.
+ * test, a small typed client over global fetch, a token request for the OAuth endpoint, and a raw
+ * HTTP request for paths fetch would normalise.
  */
 import { request } from 'node:http';
 import { afterEach } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import {
+  DEMO_OAUTH_CLIENT,
+  startSimulator,
+  type Simulator,
+  type SimulatorOAuthClient,
+  type SimulatorOptions,
+} from '../../src/simulator/index.js';
 
 /** A clock that moves only when told to. */
 export class ManualClock {
@@ -69,6 +75,33 @@ export function client(simulator: Simulator, options: { clientId?: string; auth?
     status: (token: number | string) => call('GET', `${base}/${token}/Status`),
     exceptions: (token: number | string, query = '') => call('GET', `${base}/${token}/Exceptions${query}`),
   };
+}
+
+/** `Authorization: Basic` for an OAuth client: each half form-urlencoded first (RFC 6749 §2.3.1). */
+export function basicAuth(clientId: string, clientSecret: string): string {
+  const encode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
+/**
+ * POSTs `form` to the token endpoint as `application/x-www-form-urlencoded` (unless `headers`
+ * sets another content type).
+ */
+export async function tokenRequest(simulator: Simulator, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(simulator.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Obtains a bearer token for `oauth` (default: the demo OAuth client) with HTTP Basic; throws unless 200. */
+export async function issueToken(simulator: Simulator, oauth: SimulatorOAuthClient = DEMO_OAUTH_CLIENT): Promise<string> {
+  const answer = await tokenRequest(simulator, { grant_type: 'client_credentials' }, { authorization: basicAuth(oauth.clientId, oauth.clientSecret) });
+  if (answer.status !== 200) throw new Error(`token request answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.access_token as string;
 }
 
 /** Sends a request with `path` exactly as given (fetch would resolve `..` and `%2e%2e`). */

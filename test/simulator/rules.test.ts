@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IMPORT_SETTINGS, type UpstreamImportSettings } from '../../src/contract/mypreferences.js';
-import { matchRoute } from '../../src/simulator/routing.js';
+import { parseTokenForm, readClientAuthentication } from '../../src/simulator/oauth-request.js';
+import { isTokenTarget, matchRoute } from '../../src/simulator/routing.js';
 import { validateInitiateBody, validateRecord } from '../../src/simulator/validation.js';
 
 const settings: UpstreamImportSettings = { Name: 'n', ...DEFAULT_IMPORT_SETTINGS };
@@ -61,5 +62,42 @@ describe('route matching', () => {
     expect(matchRoute('/Profiles/Async/x/Import/1/Stage/extra')).toBeUndefined();
     expect(matchRoute('/Profiles/v4/v4/Async/x/Import')).toBeUndefined();
     expect(matchRoute('Profiles/Async/x/Import')).toBeUndefined();
+  });
+
+  it('knows the token endpoint by its exact path, outside /Profiles/', () => {
+    expect(isTokenTarget('/oauth2/token')).toBe(true);
+    expect(isTokenTarget('/oauth2/token?grant_type=x')).toBe(true);
+    expect(isTokenTarget('/Profiles/oauth2/token')).toBe(false);
+    expect(isTokenTarget('/oauth2/token/')).toBe(false);
+    expect(matchRoute('/oauth2/token')).toBeUndefined();
+  });
+});
+
+describe('token request parsing', () => {
+  const form = (body: string) => {
+    const parsed = parseTokenForm(Buffer.from(body));
+    if (!parsed.ok) throw new Error(parsed.message);
+    return parsed.params;
+  };
+  const basic = (decoded: string) => `Basic ${Buffer.from(decoded).toString('base64')}`;
+
+  it('reads client authentication from exactly one place', () => {
+    expect(readClientAuthentication(basic('a%3Ab+c:s%25+t'), form('grant_type=client_credentials'))).toEqual({
+      kind: 'credentials',
+      clientId: 'a:b c',
+      clientSecret: 's% t',
+    });
+    expect(readClientAuthentication(undefined, form('client_id=a+b&client_secret=s%26'))).toEqual({ kind: 'credentials', clientId: 'a b', clientSecret: 's&' });
+    expect(readClientAuthentication(undefined, form('client_id=a'))).toEqual({ kind: 'credentials', clientId: 'a', clientSecret: undefined });
+    expect(readClientAuthentication(basic('a:s'), form('client_secret=s'))).toEqual({ kind: 'both' });
+    expect(readClientAuthentication(undefined, form('client_secret=s'))).toEqual({ kind: 'none' });
+    for (const header of ['Bearer x', 'Basic', basic('no-colon'), basic(':secret'), basic('a%ZZ:s'), 'Basic a b']) {
+      expect(readClientAuthentication(header, form('')), header).toEqual({ kind: 'none' });
+    }
+  });
+
+  it('refuses a repeated parameter and reads an empty one as omitted', () => {
+    expect(parseTokenForm(Buffer.from('scope=a&scope=b'))).toEqual({ ok: false, message: expect.stringContaining('scope') });
+    expect([...form('grant_type=client_credentials&scope=')]).toEqual([['grant_type', 'client_credentials']]);
   });
 });
