@@ -63,6 +63,7 @@ export async function startGateway(
             PORT: '0',
             HOST: '127.0.0.1',
             MYPREFERENCES_BASE_URL: upstreamBaseUrl,
+            AUTH_MODE: 'passthrough',
             POLL_INTERVAL_MS: String(settings.intervalMs),
             // The bench executes on the simulator directly, so the gateway learns of it by polling:
             // poll idle imports at the same interval (the naive gateway knows no other).

@@ -7,7 +7,9 @@
  * first, then execute, and render whatever arrives — the gateway does the polling.
  *
  * Settings (environment): GATEWAY_URL (default http://localhost:4000/graphql), AUTHORIZATION
- * (default the simulator's demo credential), CLIENT_ID (default demo), RECORDS (default 3000).
+ * (default: a development JWT from the zero-config gateway's development issuer, or — when the
+ * gateway has none, in passthrough mode — the simulator's demo credential), CLIENT_ID (default
+ * demo), RECORDS (default 3000).
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
@@ -23,12 +25,24 @@ import {
 } from '../operations/generated.js';
 
 const gatewayUrl = process.env['GATEWAY_URL'] ?? 'http://localhost:4000/graphql';
-const authorization = process.env['AUTHORIZATION'] ?? 'Bearer demo-import-token';
+const authorization = process.env['AUTHORIZATION'] ?? (await developmentAuthorization());
 const clientId = process.env['CLIENT_ID'] ?? 'demo';
 const recordCount = Number(process.env['RECORDS'] ?? 3000);
 const STAGE_BATCH = 1000;
 
 type ImportState = ImportCountersFragment;
+
+/**
+ * The zero-config gateway runs a development issuer: ask it for a token (what `npm run token`
+ * does). A gateway without one (passthrough mode) takes the simulator's demo credential.
+ */
+async function developmentAuthorization(): Promise<string> {
+  const response = await fetch(new URL('/dev/token', gatewayUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  if (response.status === 404) return 'Bearer demo-import-token';
+  const { token } = (await response.json()) as { token?: string };
+  if (!response.ok || !token) throw new Error(`the gateway's development issuer gave no token (HTTP ${response.status})`);
+  return `Bearer ${token}`;
+}
 
 /**
  * One GraphQL request over HTTP with a typed document from `operations/generated.ts` (GraphQL

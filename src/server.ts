@@ -1,9 +1,11 @@
 /**
- * main: read the configuration, start the upstream (the built-in simulator when no
- * MYPREFERENCES_BASE_URL is set), start the gateway, stop both on SIGTERM/SIGINT. Nothing else
- * lives here, and nothing imports this file.
+ * main: read the configuration, start the upstream (the built-in simulator, and a development
+ * identity provider, when no MYPREFERENCES_BASE_URL is set), start the gateway, stop both on
+ * SIGTERM/SIGINT. Nothing else lives here, and nothing imports this file.
  */
+import { createDevelopmentIssuer, type DevelopmentIssuer } from './auth/development-issuer.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { Secret } from './credentials/secret.js';
 import { createGateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { DEMO_ACCOUNT, startSimulator, type Simulator } from './simulator/index.js';
@@ -19,18 +21,18 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
 
-  const simulator = config.upstream.baseUrl ? undefined : await startEmbeddedSimulator(config, logger);
-  const upstreamBaseUrl = config.upstream.baseUrl ?? new URL(simulator!.baseUrl);
-  const demoCredential = simulator ? DEMO_ACCOUNT.credentials[0]!.value : undefined;
+  const embedded = config.upstream.baseUrl ? undefined : await startEmbedded(config, logger);
+  const upstreamBaseUrl = config.upstream.baseUrl ?? new URL(embedded!.simulator.baseUrl);
 
   const gateway = createGateway({
-    config,
+    config: embedded?.config ?? config,
     upstreamBaseUrl,
     logger,
-    ...(demoCredential !== undefined && { graphiqlAuthorization: demoCredential }),
+    ...(embedded && { graphiqlAuthorization: embedded.demoAuthorization }),
+    ...(embedded?.issuer && { developmentIssuer: embedded.issuer }),
   });
   const { url } = await gateway.start();
-  logger.info({ url, upstream: upstreamBaseUrl.origin }, `bulk-import gateway listening on ${url}`);
+  logger.info({ url, upstream: upstreamBaseUrl.origin, authMode: config.auth.mode }, `bulk-import gateway listening on ${url}`);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
       process.exit(0);
     }, config.drain.deadlineMs).unref();
     await gateway.drain(config.drain);
-    await simulator?.stop();
+    await embedded?.simulator.stop();
     logger.info('stopped');
     process.exit(0);
   };
@@ -51,19 +53,54 @@ async function main(): Promise<void> {
   process.once('SIGINT', (signal) => void shutdown(signal));
 }
 
-async function startEmbeddedSimulator(config: Config, logger: Logger): Promise<Simulator> {
+interface Embedded {
+  simulator: Simulator;
+  /** The configuration with the simulator's demo service account added (jwt mode). */
+  config: Config;
+  issuer: DevelopmentIssuer | undefined;
+  /** What the demo caller sends as Authorization: a development JWT, or (passthrough) the demo credential. */
+  demoAuthorization: string;
+}
+
+/**
+ * Zero config: the simulator as the upstream and, in jwt mode, a development issuer as the
+ * identity provider, with the simulator's demo OAuth client as the gateway's service account for
+ * clientId `demo` — the same moving parts as a real deployment, all in this process.
+ */
+async function startEmbedded(config: Config, logger: Logger): Promise<Embedded> {
   const simulator = await startSimulator({
     port: 0,
     host: '127.0.0.1',
     recordsPerSecond: config.simulator.recordsPerSecond,
+    tokenTtlSeconds: config.simulator.tokenTtlS,
   });
-  const demo = DEMO_ACCOUNT.credentials[0]!;
+  let embedded: Embedded;
+  if (config.auth.mode === 'jwt') {
+    const issuer = config.auth.jwt.jwksUrl ? undefined : await createDevelopmentIssuer(config.auth.jwt);
+    const oauth = DEMO_ACCOUNT.oauthClients![0]!;
+    const serviceAccounts = new Map(config.auth.serviceAccounts);
+    if (!serviceAccounts.has(DEMO_ACCOUNT.clientId)) {
+      serviceAccounts.set(DEMO_ACCOUNT.clientId, {
+        clientId: DEMO_ACCOUNT.clientId,
+        tokenUrl: new URL(simulator.tokenUrl),
+        oauthClientId: oauth.clientId,
+        clientSecret: new Secret(oauth.clientSecret),
+        scope: `${DEMO_ACCOUNT.clientId}/${oauth.userId}`,
+        auth: 'basic',
+      });
+    }
+    const demoToken = issuer ? `Bearer ${(await issuer.mint()).token}` : '(a token of your AUTH_JWKS_URL issuer)';
+    embedded = { simulator, issuer, demoAuthorization: demoToken, config: { ...config, auth: { ...config.auth, serviceAccounts } } };
+  } else {
+    embedded = { simulator, issuer: undefined, config, demoAuthorization: DEMO_ACCOUNT.credentials[0]!.value };
+  }
   logger.warn(
-    { simulator: simulator.baseUrl, clientId: DEMO_ACCOUNT.clientId, demoAuthorization: demo.value },
-    `MYPREFERENCES_BASE_URL is not set: using the BUILT-IN SIMULATOR at ${simulator.baseUrl}, not the real MyPreferences. ` +
-      `Demo account: clientId "${DEMO_ACCOUNT.clientId}", send the header "Authorization: ${demo.value}".`,
+    { simulator: simulator.baseUrl, clientId: DEMO_ACCOUNT.clientId, authMode: config.auth.mode, demoAuthorization: embedded.demoAuthorization },
+    `MYPREFERENCES_BASE_URL is not set: using the BUILT-IN SIMULATOR at ${simulator.baseUrl}, not the real MyPreferences` +
+      (embedded.issuer ? ', and a DEVELOPMENT IDENTITY PROVIDER (npm run token mints more tokens). ' : '. ') +
+      `Demo account: clientId "${DEMO_ACCOUNT.clientId}", send the header "Authorization: ${embedded.demoAuthorization}".`,
   );
-  return simulator;
+  return embedded;
 }
 
 main().catch((error: unknown) => {

@@ -6,6 +6,9 @@
  * Durations carry their unit in their name.
  */
 
+import { ConfigError } from './config-error.js';
+import { readServiceAccounts, type ServiceAccount } from './service-accounts.js';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -86,6 +89,45 @@ export interface DrainConfig {
   deadlineMs: number;
 }
 
+/**
+ * Who callers are and which credential the gateway uses upstream (`AUTH_MODE`).
+ *
+ * - `jwt`: callers bring the company's JWTs, verified against the issuer's JWKS; the gateway calls
+ *   MyPreferences with its own service accounts.
+ * - `passthrough`: the caller's MyPreferences credential is forwarded unchanged (back-office tools
+ *   with their own API users).
+ */
+export type AuthConfig = { mode: 'passthrough' } | { mode: 'jwt'; jwt: JwtConfig; serviceAccounts: ReadonlyMap<string, ServiceAccount> };
+
+export const AUTH_MODES = ['jwt', 'passthrough'] as const;
+
+/** Algorithms a JWKS may verify: asymmetric only (HMAC keys cannot be published). */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+/** Caller JWT verification (jwt mode). */
+export interface JwtConfig {
+  /** The issuer's JWKS; undefined means the development issuer of the embedded simulator mode. */
+  jwksUrl: URL | undefined;
+  /** Required `iss`. */
+  issuer: string;
+  /** Required `aud`. */
+  audience: string;
+  /** Accepted `alg` values. @default ['RS256', 'ES256', 'PS256', 'EdDSA'] */
+  algorithms: string[];
+  /** Leeway for `exp` and `nbf`, for clock skew between the issuer and the gateway. @default 30 */
+  clockToleranceS: number;
+  /** Claim listing the MyPreferences clientIds the caller may act on (`"*"`: all). @default 'mypreferences_clients' */
+  clientsClaim: string;
+  /** Claim holding the scopes (space-separated string or array). @default 'scope' */
+  scopeClaim: string;
+  /** Least time between two JWKS fetches caused by an unknown `kid` (key rotation). @default 30000 */
+  jwksCooldownMs: number;
+}
+
+/** `iss` and `aud` of the development issuer (zero config only). */
+export const DEVELOPMENT_ISSUER = 'urn:bulk-import-gateway:development';
+export const DEVELOPMENT_AUDIENCE = 'bulk-import-gateway';
+
 export interface Config {
   port: number;
   host: string;
@@ -98,20 +140,13 @@ export interface Config {
   /** Most records one `stageImport` call may carry. */
   maxRecordsPerStage: number;
   upstream: UpstreamConfig;
+  auth: AuthConfig;
   /** Settings of the built-in simulator, used only when `upstream.baseUrl` is undefined. */
-  simulator: { recordsPerSecond: number };
+  simulator: { recordsPerSecond: number; tokenTtlS: number };
 }
 
-/** A configuration value that cannot be used; `variable` names the environment variable. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable} ${problem}`);
-  }
-}
+export { ConfigError };
+export type { ServiceAccount };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -177,8 +212,10 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: read.integer('CLUSTER_LEASE_MS', 5_000, { min: 100, max: 600_000 }),
       stateTtlMs: read.integer('CLUSTER_STATE_TTL_MS', 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
     },
+    auth: readAuth(env, read),
     simulator: {
       recordsPerSecond: read.integer('SIMULATOR_RECORDS_PER_SECOND', 2500, { min: 1, max: 100_000_000 }),
+      tokenTtlS: read.integer('SIMULATOR_TOKEN_TTL_S', 3600, { min: 1, max: 86_400 }),
     },
   };
   if (config.drain.windowMs >= config.drain.deadlineMs) {
@@ -191,6 +228,49 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return config;
 }
+
+/**
+ * `AUTH_MODE` and what it needs. A security posture is never a silent default: with a real
+ * upstream (`MYPREFERENCES_BASE_URL`) the mode must be chosen; only the embedded simulator
+ * defaults to `jwt` with the development issuer.
+ */
+function readAuth(env: Env, read: Reader): AuthConfig {
+  const embedded = read.optionalString('MYPREFERENCES_BASE_URL') === undefined;
+  const mode = read.optionalString('AUTH_MODE') ?? (embedded ? 'jwt' : undefined);
+  if (mode === undefined) throw new ConfigError('AUTH_MODE', `must be set to ${AUTH_MODES.join(' or ')} when MYPREFERENCES_BASE_URL is set`);
+  if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new ConfigError('AUTH_MODE', `must be one of ${AUTH_MODES.join(', ')}, got "${mode}"`);
+  if (mode === 'passthrough') return { mode };
+
+  const jwksUrl = read.optionalString('AUTH_JWKS_URL');
+  const development = jwksUrl === undefined && embedded;
+  const required = (name: string): string => {
+    const value = read.optionalString(name);
+    if (value === undefined) throw new ConfigError(name, 'must be set when AUTH_MODE is jwt');
+    return value;
+  };
+  const algorithms = read.list('AUTH_JWT_ALGORITHMS', ['RS256', 'ES256', 'PS256', 'EdDSA']);
+  for (const algorithm of algorithms) {
+    if (!(JWT_ALGORITHMS as readonly string[]).includes(algorithm)) {
+      throw new ConfigError('AUTH_JWT_ALGORITHMS', `lists "${algorithm}": only asymmetric algorithms (${JWT_ALGORITHMS.join(', ')}) verify against a JWKS`);
+    }
+  }
+  const jwt: JwtConfig = {
+    jwksUrl: development ? undefined : absoluteUrl('AUTH_JWKS_URL', required('AUTH_JWKS_URL'), ['http:', 'https:'], 'must be an absolute http or https URL'),
+    issuer: development ? (read.optionalString('AUTH_JWT_ISSUER') ?? DEVELOPMENT_ISSUER) : required('AUTH_JWT_ISSUER'),
+    audience: development ? (read.optionalString('AUTH_JWT_AUDIENCE') ?? DEVELOPMENT_AUDIENCE) : required('AUTH_JWT_AUDIENCE'),
+    algorithms,
+    clockToleranceS: read.integer('AUTH_CLOCK_TOLERANCE_S', 30, { min: 0, max: 600 }),
+    clientsClaim: read.string('AUTH_CLIENTS_CLAIM', 'mypreferences_clients'),
+    scopeClaim: read.string('AUTH_SCOPE_CLAIM', 'scope'),
+    jwksCooldownMs: read.integer('AUTH_JWKS_COOLDOWN_MS', 30_000, { min: 0, max: 3_600_000 }),
+  };
+  // With the embedded simulator, `src/server.ts` adds the simulator's demo account.
+  const accountsFile = read.optionalString('MYPREFERENCES_ACCOUNTS_FILE');
+  if (accountsFile === undefined && !embedded) throw new ConfigError('MYPREFERENCES_ACCOUNTS_FILE', 'must be set when AUTH_MODE is jwt');
+  return { mode: 'jwt', jwt, serviceAccounts: accountsFile === undefined ? new Map() : readServiceAccounts(accountsFile, env) };
+}
+
+type Reader = ReturnType<typeof reader>;
 
 /** The parsed URL, if `value` is one with an allowed scheme; the error never repeats the value. */
 function absoluteUrl(name: string, value: string, protocols: readonly string[], problem: string): URL {
@@ -214,6 +294,19 @@ function reader(env: Env) {
   return {
     string(name: string, fallback: string): string {
       return raw(name) ?? fallback;
+    },
+
+    optionalString(name: string): string | undefined {
+      return raw(name);
+    },
+
+    /** A comma-separated list; empty items are dropped. */
+    list(name: string, fallback: string[]): string[] {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      if (items.length === 0) throw new ConfigError(name, 'must list at least one value');
+      return items;
     },
 
     integer(name: string, fallback: number, range: { min: number; max: number }): number {

@@ -47,11 +47,6 @@ export class GatewayError extends GraphQLError {
 export const badUserInput = (message: string, argument?: string) =>
   new GatewayError('BAD_USER_INPUT', message, argument === undefined ? {} : { argument });
 
-export const missingCredentials = () =>
-  new GatewayError(
-    'UNAUTHENTICATED',
-    'No MyPreferences credential was supplied: send it as the Authorization header (or as connectionParams.authorization over WebSocket).',
-  );
 
 function withoutUndefined(details: GatewayErrorDetails): Record<string, unknown> {
   return Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined));

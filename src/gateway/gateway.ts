@@ -1,23 +1,36 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { jwtAuthentication, passthroughAuthentication, type Authenticate } from '../auth/access.js';
+import type { DevelopmentIssuer } from '../auth/development-issuer.js';
+import { createJwtVerifier, remoteKeys } from '../auth/jwt-verifier.js';
 import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import { createFingerprinter } from '../credentials/fingerprint.js';
+import { ServiceAccounts } from '../credentials/service-token.js';
 import type { Logger } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/metrics.js';
 import { StatusHub } from '../status/status-hub.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
+import { DEV_TOKEN_PATH, JWKS_PATH, serveDevelopmentToken, serveJwks } from './development-routes.js';
 
 export interface GatewayOptions {
   config: Config;
   /** The upstream base URL; overrides `config.upstream.baseUrl` (the embedded simulator's). */
   upstreamBaseUrl: URL;
   logger: Logger;
-  /** Prefilled in GraphiQL (the embedded simulator's demo credential). */
+  /** Prefilled in GraphiQL (zero config: a development token). */
   graphiqlAuthorization?: string;
+  /**
+   * The development identity provider (zero config): callers' JWTs are verified with its keys, and
+   * the gateway serves its JWKS and mints tokens for loopback callers. Required in jwt mode
+   * without `AUTH_JWKS_URL`.
+   */
+  developmentIssuer?: DevelopmentIssuer;
+  /** The clock of service-token renewal (tests). @default Date.now */
+  now?: () => number;
 }
 
 export interface SubscriptionStats {
@@ -73,14 +86,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger: logger.child({ component: 'cluster' }),
       })
     : undefined;
-  const fingerprint = createFingerprinter(config.status.fingerprintSecret);
+  const authenticate = authentication(options, upstream);
   const statusHub = new StatusHub({
     ...(cluster && {
       createSource: (target, createLocalPoller) => cluster.createSource(target, createLocalPoller),
       announceChange: (ref) => cluster.importChanged(ref),
     }),
     fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
-    fingerprint,
     timing: {
       activeIntervalMs: config.status.pollIntervalMs,
       idleIntervalMs: config.status.idlePollIntervalMs,
@@ -94,7 +106,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const yoga = createGatewayYoga({
     upstream,
     statusHub,
-    fingerprint,
+    authenticate,
     limits: { maxRecordsPerStage: config.maxRecordsPerStage },
     abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
@@ -114,6 +126,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
+    const issuer = options.developmentIssuer;
+    if (issuer && path === JWKS_PATH) return serveJwks(issuer, response);
+    if (issuer && path === DEV_TOKEN_PATH) {
+      serveDevelopmentToken(issuer, request, response).catch((error: unknown) => {
+        logger.error({ err: error }, 'development token could not be minted');
+        if (!response.headersSent) sendHealth(response, 500, 'token unavailable');
+      });
+      return;
+    }
     if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
     const tooLarge = bodyTooLarge(request, config.limits.maxRequestBytes);
     if (tooLarge) return sendGraphQLError(response, tooLarge.status, tooLarge.message);
@@ -121,6 +142,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const websocket = attachWebSocketTransport({
     yoga,
+    authenticate,
     logger: logger.child({ component: 'websocket' }),
     // The same limit as an HTTP body: a stageImport's records travel in one message.
     maxPayloadBytes: config.limits.maxRequestBytes,
@@ -209,6 +231,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       return draining$;
     },
   };
+}
+
+/**
+ * How callers are authenticated (`AUTH_MODE`): their forwarded MyPreferences credential
+ * (passthrough), or their company JWT with the gateway's service accounts upstream (jwt).
+ */
+function authentication(options: GatewayOptions, upstream: UpstreamClient): Authenticate {
+  const { auth, status } = options.config;
+  if (auth.mode === 'passthrough') return passthroughAuthentication(createFingerprinter(status.fingerprintSecret));
+  const { jwksUrl } = auth.jwt;
+  let keys;
+  if (jwksUrl) keys = remoteKeys({ ...auth.jwt, jwksUrl });
+  else if (options.developmentIssuer) keys = options.developmentIssuer.keys;
+  else throw new Error('jwt mode without AUTH_JWKS_URL needs the development issuer (zero config only)');
+  const verify = createJwtVerifier(auth.jwt, keys, options.logger.child({ component: 'auth' }));
+  const serviceAccounts = new ServiceAccounts(auth.serviceAccounts, {
+    requestToken: upstream.requestServiceToken,
+    now: options.now ?? Date.now,
+    random: Math.random,
+  });
+  return jwtAuthentication(verify, serviceAccounts);
 }
 
 /**

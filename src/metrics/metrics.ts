@@ -44,7 +44,7 @@ export class GatewayMetrics {
   }
 
   /** For the upstream client's `observe` option. */
-  readonly observeUpstream = (route: RouteName, outcome: number | 'error', seconds: number): void => {
+  readonly observeUpstream = (route: RouteName | 'token', outcome: number | 'error', seconds: number): void => {
     this.#upstreamRequests.inc({ route, status: String(outcome) });
     this.#upstreamDuration.observe({ route }, seconds);
   };

@@ -1,22 +1,24 @@
+import type { Access } from '../auth/access.js';
 import type { UpstreamImportState } from '../contract/mypreferences.js';
-import type { CredentialSource } from '../credentials/extract.js';
-import type { Fingerprinter } from '../credentials/fingerprint.js';
 import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import type { AuditEntry } from './audit.js';
 import type { SingleFlight } from './single-flight.js';
 
 /** What every resolver receives, built once per operation by the transport (HTTP, SSE or WebSocket). */
 export interface GatewayContext {
-  /** The caller's MyPreferences credential; throws UNAUTHENTICATED when none was supplied. */
-  credential: CredentialSource;
+  /** Which transport carries the operation (SSE is `http`). */
+  transport: 'http' | 'websocket';
+  /** Who calls and what they may do; gives the upstream credential for a clientId, or throws UNAUTHENTICATED/FORBIDDEN. */
+  access: Access;
   upstream: UpstreamClient;
-  /** The importStatus engine: shared pollers, one per import and credential. */
+  /** The importStatus engine: shared pollers, one per import and upstream credential. */
   statusHub: StatusHub;
   limits: GatewayLimits;
-  /** Keyed hash of a credential, for keys that must keep tenants apart. */
-  fingerprint: Fingerprinter;
   /** Concurrent identical executeImport calls share one upstream Execute. */
   executions: SingleFlight<UpstreamImportState>;
+  /** Writes the audit line of a mutation (with the caller's subject). */
+  audit: (entry: AuditEntry) => void;
 }
 
 export interface GatewayLimits {

@@ -5,12 +5,13 @@ import { importRefArgs } from './validation.js';
 
 /**
  * The importStatus subscription: the source stream comes from the status hub (one shared poller
- * per import and credential); each event becomes one payload.
+ * per import and upstream credential); each event becomes one payload. Authorisation is checked
+ * here, per subscriber, before the hub is asked for anything.
  */
 
 export function importStatusEvents(args: { clientId: string; accessToken: string }, ctx: GatewayContext): AsyncIterableIterator<StatusEvent> {
   const ref = importRefArgs(args);
-  return ctx.statusHub.subscribe(ref, ctx.credential());
+  return ctx.statusHub.subscribe(ref, ctx.access.credentialFor(ref.clientId, 'read'));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { UpstreamStatus } from '../contract/mypreferences.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { audited } from './audit.js';
 import { toBulkImport, toFailedRecordPage, type BulkImport, type FailedRecordPage } from './bulk-import.js';
 import type { GatewayContext } from './context.js';
 import {
@@ -13,7 +14,8 @@ import {
 
 /**
  * The bulk-import operations as plain functions of `(args, ctx)`. Each validates its arguments,
- * asks for the caller's credential, and makes exactly one upstream call.
+ * asks the caller's access for the upstream credential (read or write permission on the
+ * clientId), and makes exactly one upstream call. Mutations write an audit line.
  */
 
 interface ImportArgs {
@@ -23,50 +25,53 @@ interface ImportArgs {
 
 export async function importSummary(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
-  const state = await ctx.upstream.status(ctx.credential(), ref);
+  const state = await ctx.upstream.status(ctx.access.credentialFor(ref.clientId, 'read'), ref);
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 
-export async function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: GatewayContext): Promise<BulkImport> {
-  const clientId = clientIdArg(args.clientId);
-  const request = initiateRequestOf(args.input);
-  const state = await ctx.upstream.initiate(ctx.credential(), clientId, request);
-  return toBulkImport(clientId, String(state.AccessToken), state);
+export function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: GatewayContext): Promise<BulkImport> {
+  return audited(ctx, 'initiateImport', args, async () => {
+    const clientId = clientIdArg(args.clientId);
+    const request = initiateRequestOf(args.input);
+    const state = await ctx.upstream.initiate(ctx.access.credentialFor(clientId, 'write'), clientId, request);
+    return toBulkImport(clientId, String(state.AccessToken), state);
+  });
 }
 
-export async function stageImport(
-  args: ImportArgs & { records: readonly Record<string, unknown>[] },
-  ctx: GatewayContext,
-): Promise<BulkImport> {
-  const ref = importRefArgs(args);
-  const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
-  const state = await ctx.upstream.stage(ctx.credential(), ref, records);
-  return toBulkImport(ref.clientId, ref.accessToken, state);
+export function stageImport(args: ImportArgs & { records: readonly Record<string, unknown>[] }, ctx: GatewayContext): Promise<BulkImport> {
+  return audited(ctx, 'stageImport', args, async () => {
+    const ref = importRefArgs(args);
+    const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
+    const state = await ctx.upstream.stage(ctx.access.credentialFor(ref.clientId, 'write'), ref, records);
+    return toBulkImport(ref.clientId, ref.accessToken, state);
+  });
 }
 
 /**
- * Idempotent: concurrent identical calls (same import, same credential) share one upstream
- * Execute, and executing an import that is already executed answers its current state instead
- * of the upstream's 400 — the caller's intent, "this import runs", holds either way.
+ * Idempotent: concurrent identical calls (same import, same upstream credential) share one
+ * upstream Execute, and executing an import that is already executed answers its current state
+ * instead of the upstream's 400 — the caller's intent, "this import runs", holds either way.
  */
-export async function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
-  const ref = importRefArgs(args);
-  const credential = ctx.credential();
-  const key = JSON.stringify([ref.clientId, ref.accessToken, ctx.fingerprint(credential)]);
-  const state = await ctx.executions.run(key, async () => {
-    try {
-      const executed = await ctx.upstream.execute(credential, ref);
-      // Subscribers see QUEUED now rather than at their poller's next interval.
-      ctx.statusHub.importChanged(ref, credential, executed);
-      return executed;
-    } catch (error) {
-      if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
-      const current = await ctx.upstream.status(credential, ref);
-      if (!EXECUTED_STATUSES.has(current.Status)) throw error;
-      return current;
-    }
+export function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
+  return audited(ctx, 'executeImport', args, async () => {
+    const ref = importRefArgs(args);
+    const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    const key = JSON.stringify([ref.clientId, ref.accessToken, credential.id]);
+    const state = await ctx.executions.run(key, async () => {
+      try {
+        const executed = await ctx.upstream.execute(credential, ref);
+        // Subscribers see QUEUED now rather than at their poller's next interval.
+        ctx.statusHub.importChanged(ref, credential, executed);
+        return executed;
+      } catch (error) {
+        if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
+        const current = await ctx.upstream.status(credential, ref);
+        if (!EXECUTED_STATUSES.has(current.Status)) throw error;
+        return current;
+      }
+    });
+    return toBulkImport(ref.clientId, ref.accessToken, state);
   });
-  return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 
 const EXECUTED_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Queued', 'Processing', 'Completed', 'Failed']);
@@ -77,6 +82,6 @@ export async function failedRecords(
   ctx: GatewayContext,
 ): Promise<FailedRecordPage> {
   const page = failedRecordsPageArgs(args);
-  const result = await ctx.upstream.exceptions(ctx.credential(), parent, page);
+  const result = await ctx.upstream.exceptions(ctx.access.credentialFor(parent.clientId, 'read'), parent, page);
   return toFailedRecordPage(result);
 }

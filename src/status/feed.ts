@@ -1,5 +1,5 @@
 import type { UpstreamImportState } from '../contract/mypreferences.js';
-import type { Credential } from '../credentials/credential.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import type { BulkImport } from '../resolvers/bulk-import.js';
 import type { ImportRef } from '../upstream/client.js';
 import { movesForward, type StatusEvent, type StatusListener } from './status-event.js';
@@ -14,10 +14,10 @@ export interface FeedSource {
 
 /** What a source needs to know of its feed. */
 export interface FeedTarget {
-  /** The poller key: (clientId, accessToken, credential fingerprint), unambiguous. */
+  /** The poller key: (clientId, accessToken, upstream credential id), unambiguous. */
   key: string;
   ref: ImportRef;
-  credential: Credential;
+  credential: UpstreamCredential;
   deliver(event: StatusEvent): void;
 }
 
@@ -45,7 +45,7 @@ export class Feed {
   constructor(options: {
     key: string;
     ref: ImportRef;
-    credential: Credential;
+    credential: UpstreamCredential;
     createSource: FeedSourceFactory;
     onClosed: (feed: Feed, final: BulkImport | undefined) => void;
   }) {

@@ -1,5 +1,5 @@
 import type { UpstreamImportState } from '../contract/mypreferences.js';
-import type { Credential } from '../credentials/credential.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { GatewayError, type ErrorCode } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import { toBulkImport, type ImportStatus } from '../resolvers/bulk-import.js';
@@ -8,7 +8,7 @@ import type { StatusEvent } from './status-event.js';
 import { nextPollDelay, retryDelay, type PollTiming } from './timing.js';
 
 /** Fetches an import's status upstream (the upstream client's `status`). */
-export type FetchStatus = (credential: Credential, ref: ImportRef, signal: AbortSignal) => Promise<UpstreamImportState>;
+export type FetchStatus = (credential: UpstreamCredential, ref: ImportRef, signal: AbortSignal) => Promise<UpstreamImportState>;
 
 /** The scheduling seam: real timers in production, fake ones in tests. */
 export interface Timers {
@@ -25,7 +25,7 @@ export const systemTimers: Timers = {
 
 export interface PollerOptions {
   ref: ImportRef;
-  credential: Credential;
+  credential: UpstreamCredential;
   fetchStatus: FetchStatus;
   timing: PollTiming;
   timers: Timers;

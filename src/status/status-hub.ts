@@ -1,6 +1,5 @@
 import type { UpstreamImportState } from '../contract/mypreferences.js';
-import type { Credential } from '../credentials/credential.js';
-import type { Fingerprinter } from '../credentials/fingerprint.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { BulkImport } from '../resolvers/bulk-import.js';
@@ -14,7 +13,6 @@ import type { PollTiming } from './timing.js';
 
 export interface StatusHubOptions {
   fetchStatus: FetchStatus;
-  fingerprint: Fingerprinter;
   timing: PollTiming;
   logger: Logger;
   timers?: Timers;
@@ -48,12 +46,13 @@ export interface StatusHubStats {
 }
 
 /**
- * The importStatus engine: import → one feed per (clientId, accessToken, credential fingerprint)
+ * The importStatus engine: import → one feed per (clientId, accessToken, upstream credential id)
  * → many latest-value listeners.
  *
  * The first subscriber of a key starts its feed, the last one leaving stops it; subscribers of
- * a finished import are answered from a bounded cache. Keys carry the credential fingerprint, so
- * data fetched with one credential never reaches a holder of another.
+ * a finished import are answered from a bounded cache. Keys carry the upstream credential's id (a
+ * forwarded credential's fingerprint, or the service account), so data fetched with one
+ * credential never reaches a holder of another.
  */
 export class StatusHub {
   readonly #options: StatusHubOptions;
@@ -75,9 +74,9 @@ export class StatusHub {
   }
 
   /** The events of one import for one subscriber. The iterator's `return()` unsubscribes at once. */
-  subscribe(ref: ImportRef, credential: Credential): AsyncIterableIterator<StatusEvent> {
+  subscribe(ref: ImportRef, credential: UpstreamCredential): AsyncIterableIterator<StatusEvent> {
     if (this.#closed) throw shuttingDown();
-    const key = pollerKey(ref, this.#options.fingerprint(credential));
+    const key = pollerKey(ref, credential.id);
 
     const finished = this.#terminal.get(key);
     if (finished) {
@@ -98,9 +97,9 @@ export class StatusHub {
    * the change takes its response as the newest state; feeds of other credentials ask upstream
    * at once rather than receive data fetched with somebody else's credential.
    */
-  importChanged(ref: ImportRef, credential: Credential, state: UpstreamImportState): void {
+  importChanged(ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): void {
     this.#options.announceChange?.(ref);
-    const key = pollerKey(ref, this.#options.fingerprint(credential));
+    const key = pollerKey(ref, credential.id);
     for (const feed of this.#feedsByImport.get(importKey(ref)) ?? []) {
       if (feed.key === key) feed.refresh(state);
       else feed.refresh();
@@ -133,7 +132,7 @@ export class StatusHub {
     this.#terminal.clear();
   }
 
-  #createFeed(key: string, ref: ImportRef, credential: Credential): Feed {
+  #createFeed(key: string, ref: ImportRef, credential: UpstreamCredential): Feed {
     const feed = new Feed({
       key,
       ref,
@@ -188,6 +187,6 @@ function importKey(ref: ImportRef): string {
   return JSON.stringify([ref.clientId, ref.accessToken]);
 }
 
-function pollerKey(ref: ImportRef, fingerprint: string): string {
-  return JSON.stringify([ref.clientId, ref.accessToken, fingerprint]);
+function pollerKey(ref: ImportRef, credentialId: string): string {
+  return JSON.stringify([ref.clientId, ref.accessToken, credentialId]);
 }

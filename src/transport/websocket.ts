@@ -4,7 +4,9 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getOperationAST, OperationTypeNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Access, Authenticate } from '../auth/access.js';
+import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayContext } from '../resolvers/context.js';
@@ -13,6 +15,8 @@ import type { GatewayYoga, WebSocketInitialContext } from './yoga.js';
 
 export interface WebSocketOptions {
   yoga: GatewayYoga;
+  /** Decides what a connection's caller may do, once, at `connection_init`. */
+  authenticate: Authenticate;
   logger: Logger;
   /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
   maxPayloadBytes: number;
@@ -41,6 +45,13 @@ export interface WebSocketTransport {
 
 /** Time a client gets to answer our close frame before its socket is cut. */
 const CLOSE_HANDSHAKE_MS = 1_000;
+/**
+ * Closing a connection whose token expired: graphql-ws clients retry on 4403 (it "might grant
+ * access after retry"), calling a `connectionParams` function again for a fresh token.
+ */
+const TOKEN_EXPIRED_CLOSE = { code: 4403, reason: 'Token expired' } as const;
+/** Longest delay Node's timers take; a later expiry is re-armed on the way. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The operations an enveloped execution carries in its rootValue. */
 interface EnvelopedRoot {
@@ -58,6 +69,8 @@ interface EnvelopedRoot {
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  /** Each connection's Access, decided at connection_init. */
+  const accessOf = new WeakMap<object, Access>();
   const shared = new SharedSubscriptions({
     onFanOut: () => batchWritesUntilNextTurn(),
     onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
@@ -85,6 +98,14 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     {
       isProd: true,
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+      onConnect: async (ctx) => {
+        const access = await options.authenticate(authorizationFromWebSocket(ctx.connectionParams, ctx.extra.request.headers));
+        accessOf.set(ctx, access);
+        // A connection is as good as its token: it closes when the token expires. A token that
+        // has already expired is not closed on: its operations answer UNAUTHENTICATED instead.
+        if (access.expiresAtMs !== undefined) closeAtExpiry(ctx.extra.socket, access.expiresAtMs);
+        return true;
+      },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => {
         const root = args.rootValue as EnvelopedRoot;
@@ -101,10 +122,10 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
             ),
           ];
         }
-        const initial: WebSocketInitialContext = {
-          connectionParams: ctx.connectionParams,
-          upgradeHeaders: ctx.extra.request.headers,
-        };
+        const access = accessOf.get(ctx);
+        // graphql-ws runs onSubscribe only after onConnect succeeded; without an Access something is badly wrong.
+        if (!access) return [new GatewayError('UNAUTHENTICATED', 'The connection was not initialised.', { reason: 'NOT_INITIALISED' })];
+        const initial: WebSocketInitialContext = { access };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
         let document;
         try {
@@ -117,11 +138,12 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         if (errors.length > 0) return errors;
         const contextValue = (await contextFactory()) as unknown as GatewayContext;
         const root: EnvelopedRoot = { execute, subscribe };
-        if (getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
-          const fingerprint = fingerprintOf(contextValue);
-          // Everything the results depend on: the document, the operation, the variables, whose credential.
+        const { sharingKey } = contextValue.access;
+        if (sharingKey !== undefined && getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+          // Everything the results depend on: the document, the operation, the variables, and the
+          // caller's sharing key (its forwarded credential, or its grants in jwt mode).
           // Hashed: every subscriber keeps its key for its lifetime, and the query text can be long.
-          if (fingerprint) root.shareKey = digest(JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, fingerprint]));
+          root.shareKey = digest(JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, sharingKey]));
         }
         return {
           schema,
@@ -172,13 +194,20 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
   };
 }
 
-/** The credential's fingerprint, or undefined when the connection carries none (it gets its own error). */
-function fingerprintOf(context: GatewayContext): string | undefined {
-  try {
-    return context.fingerprint(context.credential());
-  } catch {
-    return undefined;
-  }
+/** Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before). */
+function closeAtExpiry(socket: WebSocket, expiresAtMs: number): void {
+  if (expiresAtMs <= Date.now()) return;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const remaining = expiresAtMs - Date.now();
+    if (remaining > 0) {
+      timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
+      return;
+    }
+    if (socket.readyState === socket.OPEN) socket.close(TOKEN_EXPIRED_CLOSE.code, TOKEN_EXPIRED_CLOSE.reason);
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /** The TCP socket under a ws connection (ws keeps it as `_socket`). */

@@ -1,28 +1,26 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
-import { credentialFromRequest, credentialFromWebSocket } from '../credentials/extract.js';
+import type { Access, Authenticate } from '../auth/access.js';
+import type { LimitsConfig } from '../config/config.js';
+import type { UpstreamImportState } from '../contract/mypreferences.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
+import { SingleFlight } from '../resolvers/single-flight.js';
 import { schema } from '../schema/index.js';
 import type { StatusHub } from '../status/status-hub.js';
-import type { UpstreamImportState } from '../contract/mypreferences.js';
-import type { Fingerprinter } from '../credentials/fingerprint.js';
-import { SingleFlight } from '../resolvers/single-flight.js';
 import type { UpstreamClient } from '../upstream/client.js';
-import type { LimitsConfig } from '../config/config.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
+import { useTokenExpiry } from './plugins/token-expiry.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
 /**
- * What the WebSocket transport hands to `yoga.getEnveloped`: the graphql-ws connection's
- * parameters and the upgrade request's headers, from which the context takes the credential.
+ * What the WebSocket transport hands to `yoga.getEnveloped`: the connection's Access, decided
+ * once at `connection_init`.
  */
 export interface WebSocketInitialContext {
-  connectionParams: Readonly<Record<string, unknown>> | undefined;
-  upgradeHeaders: IncomingHttpHeaders;
+  access: Access;
 }
 
 type InitialContext = YogaInitialContext & Partial<WebSocketInitialContext>;
@@ -30,7 +28,8 @@ type InitialContext = YogaInitialContext & Partial<WebSocketInitialContext>;
 export interface YogaOptions {
   upstream: UpstreamClient;
   statusHub: StatusHub;
-  fingerprint: Fingerprinter;
+  /** Decides what an HTTP request's caller may do, from its Authorization header. */
+  authenticate: Authenticate;
   limits: GatewayLimits;
   abuseLimits: LimitsConfig;
   logger: Logger;
@@ -45,13 +44,18 @@ export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayConte
  * the WebSocket transport reuses: one code path for every transport.
  */
 export function createGatewayYoga(options: YogaOptions): GatewayYoga {
-  const { upstream, statusHub, limits, logger, fingerprint } = options;
+  const { upstream, statusHub, limits, logger, authenticate } = options;
   const executions = new SingleFlight<UpstreamImportState>();
+  const auditLogger = logger.child({ component: 'audit' });
   return createYoga<Record<string, never>, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    plugins: [...abuseLimitPlugins(options.abuseLimits), useCodedRequestErrors()],
+    plugins: [
+      ...abuseLimitPlugins(options.abuseLimits),
+      useCodedRequestErrors(),
+      useTokenExpiry(),
+    ],
     // One operation per request: a batch would multiply every limit above.
     batching: false,
     // Never attach original errors or stacks, whatever NODE_ENV says; every error carries a code.
@@ -68,16 +72,19 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         headers: JSON.stringify({ Authorization: options.graphiqlAuthorization }),
       }),
     },
-    context: (initial: InitialContext): GatewayContext => ({
-      credential: initial.upgradeHeaders
-        ? credentialFromWebSocket(initial.connectionParams, initial.upgradeHeaders)
-        : credentialFromRequest(initial.request.headers),
-      upstream,
-      statusHub,
-      limits,
-      fingerprint,
-      executions,
-    }),
+    context: async (initial: InitialContext): Promise<GatewayContext> => {
+      const access = initial.access ?? (await authenticate(initial.request.headers.get('authorization') ?? undefined));
+      return {
+        // WebSocket operations come with their connection's Access; HTTP ones (and SSE) are authenticated here.
+        transport: initial.access ? 'websocket' : 'http',
+        access,
+        upstream,
+        statusHub,
+        limits,
+        executions,
+        audit: (entry) => auditLogger.info({ subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
+      };
+    },
   });
 }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type Dispatcher } from 'undici';
+import { Agent, Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type {
   RouteName,
@@ -8,7 +8,8 @@ import type {
   UpstreamInitiateRequest,
 } from '../contract/mypreferences.js';
 import { ROUTES } from '../contract/mypreferences.js';
-import type { Credential } from '../credentials/credential.js';
+import type { RequestToken } from '../credentials/service-token.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { badUserInput, GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import { parseExceptionPage, parseImportState, ResponseShapeError } from './parse.js';
@@ -16,6 +17,7 @@ import { routePath, type RouteParams } from './paths.js';
 import { UpstreamBudget, type Priority } from './resilience/budget.js';
 import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
 import { backoffDelay, isTransient, isUpstreamFault, neverSent } from './resilience/retry.js';
+import { createTokenRequester } from './token-endpoint.js';
 import {
   errorFromResponse,
   errorFromTransport,
@@ -53,11 +55,13 @@ export interface UpstreamStats {
 
 /** The MyPreferences Bulk Import API, one method per route. Every failure is a GatewayError. */
 export interface UpstreamClient {
-  initiate(credential: Credential, clientId: string, request: UpstreamInitiateRequest, options?: CallOptions): Promise<UpstreamImportState>;
-  stage(credential: Credential, ref: ImportRef, records: readonly Record<string, unknown>[], options?: CallOptions): Promise<UpstreamImportState>;
-  execute(credential: Credential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
-  status(credential: Credential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
-  exceptions(credential: Credential, ref: ImportRef, page: { limit: number; offset: number }, options?: CallOptions): Promise<UpstreamExceptionPage>;
+  initiate(credential: UpstreamCredential, clientId: string, request: UpstreamInitiateRequest, options?: CallOptions): Promise<UpstreamImportState>;
+  stage(credential: UpstreamCredential, ref: ImportRef, records: readonly Record<string, unknown>[], options?: CallOptions): Promise<UpstreamImportState>;
+  execute(credential: UpstreamCredential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
+  status(credential: UpstreamCredential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
+  exceptions(credential: UpstreamCredential, ref: ImportRef, page: { limit: number; offset: number }, options?: CallOptions): Promise<UpstreamExceptionPage>;
+  /** OAuth client credentials at a service account's token endpoint, within the same budget (jwt mode). */
+  requestServiceToken: RequestToken;
   stats(): UpstreamStats;
   /** Lets in-flight requests finish, then closes every connection. */
   close(): Promise<void>;
@@ -80,8 +84,8 @@ export interface UpstreamClientOptions {
   budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
   /** Replaces the connection pool (tests); the client then does not close it. */
   dispatcher?: Dispatcher;
-  /** Told about every attempt: its route, HTTP status (or `error` without a response) and duration. */
-  observe?: (route: RouteName, outcome: number | 'error', seconds: number) => void;
+  /** Told about every attempt (token requests as `token`): its route, HTTP status (or `error` without a response) and duration. */
+  observe?: (route: RouteName | 'token', outcome: number | 'error', seconds: number) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -107,25 +111,49 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       bodyTimeout: options.bodyTimeoutMs,
     });
 
+  // Token endpoints may live on other origins than the API.
+  const tokenDispatcher = options.dispatcher ?? new Agent({ connections: 4, connect: { timeout: options.connectTimeoutMs } });
+
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const breaker = new CircuitBreaker({ ...options.breaker, now });
   const budget = new UpstreamBudget({ maxConcurrent: options.budget.maxConcurrent, maxPerSecond: options.budget.maxPerSecond, now });
+  const requestServiceToken = createTokenRequester({
+    dispatcher: tokenDispatcher,
+    budget,
+    interactiveWaitMs: options.budget.interactiveWaitMs,
+    headersTimeoutMs: options.headersTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    logger,
+    ...(options.observe && { observe: options.observe }),
+  });
 
   type Request = { body?: string; query?: Record<string, number>; signal?: AbortSignal | undefined; priority?: Priority | undefined };
 
   /**
    * One logical call: retried (idempotent reads; POSTs only when never sent) with backoff and
-   * jitter within a total deadline, honouring Retry-After. Polls are not retried here.
+   * jitter within a total deadline, honouring Retry-After. Polls are not retried here. Whatever
+   * the route, a 401 to a credential that can be renewed (a service token) is retried once at
+   * once with a fresh one: the upstream refused the call, so it did nothing.
    */
-  async function call<T>(route: RouteName, credential: Credential, params: RouteParams, parse: (json: unknown) => T, request: Request = {}): Promise<T> {
+  async function call<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request = {}): Promise<T> {
     const idempotent = ROUTES[route].method === 'GET';
     const deadline = now() + options.retry.deadlineMs;
+    let renewed = false;
     for (let attempt = 1; ; attempt++) {
+      // Before the budget slot: fetching a service token takes a slot of its own.
+      const authorization = await credential.authorization(request.signal);
       try {
-        return await guardedAttempt(route, credential, params, parse, request);
+        return await guardedAttempt(route, authorization, params, parse, request);
       } catch (error) {
-        if (!(error instanceof GatewayError) || request.signal?.aborted || request.priority === 'poll') throw error;
+        if (!(error instanceof GatewayError) || request.signal?.aborted) throw error;
+        if (error.details.upstreamStatus === 401 && !renewed && credential.rejected(authorization)) {
+          renewed = true;
+          attempt--;
+          logger.debug({ route }, 'service token refused: renewing it and retrying once');
+          continue;
+        }
+        if (request.priority === 'poll') throw error;
         const retryable = idempotent ? isTransient(error) : neverSent(error);
         if (!retryable || attempt >= options.retry.maxAttempts) throw error;
         const delay = backoffDelay(attempt, options.retry.baseDelayMs, options.retry.maxDelayMs, error.details.retryAfterSeconds, random);
@@ -137,13 +165,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   /** One attempt through the circuit breaker and the budget. */
-  async function guardedAttempt<T>(route: RouteName, credential: Credential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
+  async function guardedAttempt<T>(route: RouteName, authorization: string, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
     const admission = breaker.admit();
     let release: (() => void) | undefined;
     try {
       const priority = request.priority ?? 'interactive';
       release = await budget.acquire(priority, priority === 'poll' ? Infinity : options.budget.interactiveWaitMs, request.signal);
-      const result = await attempt(route, credential, params, parse, request);
+      const result = await attempt(route, authorization, params, parse, request);
       breaker.succeeded(admission);
       return result;
     } catch (error) {
@@ -156,9 +184,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
   }
 
-  async function attempt<T>(route: RouteName, credential: Credential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
+  async function attempt<T>(route: RouteName, authorization: string, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
     const path = routePath(basePath, route, params, request.query);
-    const headers: Record<string, string> = { authorization: credential.authorization, accept: 'application/json' };
+    const headers: Record<string, string> = { authorization, accept: 'application/json' };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     const started = performance.now();
 
@@ -201,7 +229,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         status: statusCode,
         retryAfter: firstHeader(response.headers, 'retry-after'),
         upstreamMessage: messageOf(text),
-        authorization: credential.authorization,
+        authorization,
       });
     }
     let json: unknown;
@@ -250,11 +278,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     exceptions: (credential, ref, page, { signal, priority } = {}) =>
       call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal, priority }),
 
+    requestServiceToken,
+
     stats: () => ({ circuit: breaker.state, circuitOpened: breaker.opened, inFlight: budget.inFlight, peakInFlight: budget.peak, waiting: budget.waiting }),
 
     async close() {
       budget.close();
-      if (ownsDispatcher) await dispatcher.close();
+      if (ownsDispatcher) await Promise.all([dispatcher.close(), tokenDispatcher.close()]);
     },
   };
 }

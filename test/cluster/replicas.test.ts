@@ -42,6 +42,7 @@ describe('gateway replicas sharing pollers through Redis', () => {
             PORT: '0',
             HOST: '127.0.0.1',
             MYPREFERENCES_BASE_URL: simulator.baseUrl,
+            AUTH_MODE: 'passthrough',
             REDIS_URL: redis.url,
             CREDENTIAL_FINGERPRINT_SECRET: 'replicas-test-fingerprint-secret',
             POLL_INTERVAL_MS: String(POLL_MS),

@@ -10,7 +10,7 @@ import { record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 import { startCampaignsSubgraph } from './campaigns-subgraph.js';
 import { startHiveRouter } from './hive-router.js';
-import { sseSubscribe, type SseSubscription } from './sse.js';
+import { sseSubscribe, type SseSubscription } from '../helpers/sse.js';
 import { supergraphSdl } from './supergraph.js';
 
 /**

@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/logging/logger.js';
+import { silentLogger, type Logger } from '../../src/logging/logger.js';
+import type { GatewayOptions } from '../../src/gateway/gateway.js';
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -13,15 +14,18 @@ export interface RunningGateway {
 
 /**
  * Starts a real gateway on a free loopback port in front of `upstreamBaseUrl`. `env` sets any
- * configuration variable, exactly as the process environment would.
+ * configuration variable, exactly as the process environment would; `AUTH_MODE` is passthrough
+ * unless `env` says otherwise (jwt tests set it with their own JWKS and service accounts).
  */
 export async function startGateway(
   upstreamBaseUrl: string,
   env: Record<string, string> = {},
   register?: (dispose: () => unknown) => void,
+  options: { logger?: Logger } & Pick<GatewayOptions, 'developmentIssuer' | 'now'> = {},
 ): Promise<RunningGateway> {
-  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
-  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: silentLogger() });
+  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'passthrough', ...env });
+  const { logger = silentLogger(), ...rest } = options;
+  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger, ...rest });
   const { port } = await gateway.start();
   register?.(() => gateway.stop());
   const origin = `http://127.0.0.1:${port}`;

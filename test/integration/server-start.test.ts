@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.js';
-import { postGraphQL } from '../helpers/graphql.js';
-import { InitiateImportDocument } from '../../operations/generated.js';
+import { onlyError, postGraphQL } from '../helpers/graphql.js';
+import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { startTsProcess } from '../helpers/process.js';
 
 /** `npm start` with nothing configured: the real entry point as its own process. */
@@ -29,6 +34,49 @@ describe('src/server.ts', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.stdout()).not.toContain('"authorization"');
+  });
+
+  it('runs jwt mode with a development issuer: npm run token mints scoped tokens the gateway honours', async () => {
+    const server = startTsProcess('src/server.ts', { PORT: '0', HOST: '127.0.0.1' }, cleanup);
+    const notice = await server.waitForLog((line) => typeof line['simulator'] === 'string');
+    const { url } = await server.waitForLog((line) => typeof line['url'] === 'string');
+    expect(notice['authMode']).toBe('jwt');
+    const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'dev token' } }, notice['demoAuthorization']);
+    const ref = { clientId: 'demo', accessToken: initiated.data!['initiateImport'].accessToken as string };
+
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'token', '--', '--gateway', url, '--client', 'demo', '--scope', 'bulk-import:read', '--ttl', '600']);
+    const token = stdout.trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, any>;
+    expect(claims).toMatchObject({ mypreferences_clients: ['demo'], scope: 'bulk-import:read', iss: 'urn:bulk-import-gateway:development' });
+    expect(claims['exp'] - claims['iat']).toBe(600);
+
+    expect((await postGraphQL(url, ImportSummaryDocument, ref, `Bearer ${token}`)).data?.['importSummary']).toMatchObject({ status: 'INITIATED' });
+    expect(onlyError(await postGraphQL(url, ExecuteImportDocument, ref, `Bearer ${token}`)).extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'MISSING_SCOPE' });
+    // The issuer's public keys are served like any identity provider's.
+    const jwks = (await (await fetch(new URL('/.well-known/jwks.json', url))).json()) as { keys: Array<{ kty: string; d?: string }> };
+    expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'EC', alg: 'ES256' })]);
+    expect(jwks.keys[0]!.d).toBeUndefined();
+  });
+
+  it('refuses to start against a real upstream without AUTH_MODE, naming it', async () => {
+    const server = startTsProcess('src/server.ts', { PORT: '0', MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/' }, cleanup);
+    expect((await server.exited).code).toBe(2);
+    expect(server.stderr()).toMatch(/AUTH_MODE must be set/);
+  });
+
+  it('refuses a service-accounts file with a bad entry, naming the entry and never the secret', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'accounts-'));
+    cleanup(() => rmSync(folder, { recursive: true, force: true }));
+    const file = join(folder, 'accounts.json');
+    writeFileSync(file, JSON.stringify({ acme: { tokenUrl: 'not a url', clientId: 'x', clientSecret: 'hunter2-hunter2', scope: 'acme/ApiUser' } }));
+    const server = startTsProcess(
+      'src/server.ts',
+      { PORT: '0', MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/', AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a', MYPREFERENCES_ACCOUNTS_FILE: file },
+      cleanup,
+    );
+    expect((await server.exited).code).toBe(2);
+    expect(server.stderr()).toMatch(/MYPREFERENCES_ACCOUNTS_FILE entry "acme": tokenUrl must be an absolute URL/);
+    expect(server.stderr()).not.toContain('hunter2');
   });
 
   it('refuses an invalid variable at start, naming it', async () => {

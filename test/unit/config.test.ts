@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, DEVELOPMENT_ISSUER, loadConfig } from '../../src/config/config.js';
 
 describe('loadConfig', () => {
   it('runs with nothing configured', () => {
@@ -16,6 +20,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       POLL_INTERVAL_MS: '500',
       MYPREFERENCES_BASE_URL: 'https://pmstg.mypreferences.com/Profiles/',
+      AUTH_MODE: 'passthrough',
       UPSTREAM_HEADERS_TIMEOUT_MS: '1234',
     });
     expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', logLevel: 'debug', status: { pollIntervalMs: 500 } });
@@ -24,7 +29,7 @@ describe('loadConfig', () => {
   });
 
   it('adds the trailing slash that keeps /Profiles in every route', () => {
-    expect(loadConfig({ MYPREFERENCES_BASE_URL: 'https://pm.mypreferences.com/Profiles' }).upstream.baseUrl?.pathname).toBe('/Profiles/');
+    expect(loadConfig({ MYPREFERENCES_BASE_URL: 'https://pm.mypreferences.com/Profiles', AUTH_MODE: 'passthrough' }).upstream.baseUrl?.pathname).toBe('/Profiles/');
   });
 
   it.each([
@@ -53,5 +58,72 @@ describe('loadConfig', () => {
 
   it('never echoes a base URL that may carry a secret', () => {
     expect(() => loadConfig({ MYPREFERENCES_BASE_URL: 'https://user:hunter2@example.com/' })).toThrow(/^((?!hunter2).)*$/);
+  });
+
+  describe('AUTH_MODE', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'config-test-'));
+    afterAll(() => rmSync(folder, { recursive: true, force: true }));
+    const accountsFile = (accounts: unknown) => {
+      const file = join(folder, `${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(file, typeof accounts === 'string' ? accounts : JSON.stringify(accounts));
+      return file;
+    };
+    const real = {
+      MYPREFERENCES_BASE_URL: 'https://pm.mypreferences.com/Profiles/',
+      AUTH_MODE: 'jwt',
+      AUTH_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+      AUTH_JWT_ISSUER: 'https://id.example.com/',
+      AUTH_JWT_AUDIENCE: 'bulk-imports',
+    };
+    const acme = { tokenUrl: 'https://auth.example.com/oauth2/token', clientId: 'oauth-client', clientSecret: 's3cr3t-value', scope: 'acme/ApiUser' };
+
+    it('defaults to jwt with the development issuer only with the embedded simulator', () => {
+      const { auth } = loadConfig({});
+      expect(auth).toMatchObject({ mode: 'jwt', jwt: { jwksUrl: undefined, issuer: DEVELOPMENT_ISSUER, algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'], clockToleranceS: 30 } });
+    });
+
+    it.each([
+      [{ MYPREFERENCES_BASE_URL: 'https://pm.mypreferences.com/Profiles/' }, /^AUTH_MODE must be set/],
+      [{ AUTH_MODE: 'open' }, /^AUTH_MODE must be one of jwt, passthrough/],
+      [{ ...real, AUTH_JWKS_URL: undefined }, /^AUTH_JWKS_URL must be set/],
+      [{ ...real, AUTH_JWT_AUDIENCE: undefined }, /^AUTH_JWT_AUDIENCE must be set/],
+      [real, /^MYPREFERENCES_ACCOUNTS_FILE must be set/],
+      [{ ...real, AUTH_JWT_ALGORITHMS: 'RS256,HS256' }, /^AUTH_JWT_ALGORITHMS lists "HS256"/],
+      [{ ...real, AUTH_JWT_ALGORITHMS: 'none' }, /^AUTH_JWT_ALGORITHMS lists "none"/],
+      [{ ...real, AUTH_CLOCK_TOLERANCE_S: '-1' }, /^AUTH_CLOCK_TOLERANCE_S /],
+    ])('refuses %j', (env, message) => {
+      expect(() => loadConfig(env as Record<string, string>)).toThrow(message);
+    });
+
+    it('reads the service accounts file, with secrets from the file or the environment, never printable', () => {
+      const file = accountsFile({ acme, globex: { ...acme, clientSecret: undefined, clientSecretEnv: 'GLOBEX_SECRET', auth: 'body' } });
+      const { auth } = loadConfig({ ...real, MYPREFERENCES_ACCOUNTS_FILE: file, GLOBEX_SECRET: 'from-the-env' });
+      if (auth.mode !== 'jwt') throw new Error('expected jwt mode');
+      expect(auth.jwt.jwksUrl?.href).toBe(real.AUTH_JWKS_URL);
+      const globex = auth.serviceAccounts.get('globex')!;
+      expect(globex).toMatchObject({ clientId: 'globex', oauthClientId: 'oauth-client', scope: 'acme/ApiUser', auth: 'body' });
+      expect(globex.clientSecret.reveal()).toBe('from-the-env');
+      expect(auth.serviceAccounts.get('acme')!.auth).toBe('basic');
+      const printed = `${JSON.stringify([...auth.serviceAccounts.values()])} ${inspect(auth)} ${String(globex.clientSecret)}`;
+      expect(printed).not.toContain('s3cr3t-value');
+      expect(printed).not.toContain('from-the-env');
+    });
+
+    it.each([
+      ['not json {', /is not valid JSON/],
+      [['a list'], /must contain a JSON object/],
+      [{ acme: { ...acme, tokenUrl: 'ftp://x/token' } }, /entry "acme": tokenUrl must be an http or https URL/],
+      [{ acme: { ...acme, clientSecretEnv: 'X' } }, /entry "acme": needs exactly one of clientSecret and clientSecretEnv/],
+      [{ acme: { ...acme, clientSecret: undefined, clientSecretEnv: 'UNSET_SECRET' } }, /entry "acme": clientSecretEnv names UNSET_SECRET, which is not set/],
+      [{ acme: { ...acme, scope: '' } }, /entry "acme": scope must be a non-empty string/],
+      [{ acme: { ...acme, auth: 'digest' } }, /entry "acme": auth must be "basic" or "body"/],
+      [{ acme: { ...acme, clientSecrets: 'typo' } }, /entry "acme": has unknown field\(s\) clientSecrets/],
+      [{ '..': acme }, /entry "\.\.": is not a usable MyPreferences clientId/],
+    ])('refuses an accounts file %j, naming the entry and never the secret', (accounts, message) => {
+      const attempt = () => loadConfig({ ...real, MYPREFERENCES_ACCOUNTS_FILE: accountsFile(accounts) });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(message);
+      expect(attempt).toThrow(/^MYPREFERENCES_ACCOUNTS_FILE ((?!s3cr3t).)*$/);
+    });
   });
 });

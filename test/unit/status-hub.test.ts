@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { UpstreamImportState } from '../../src/contract/mypreferences.js';
-import { Credential } from '../../src/credentials/credential.js';
+import { ForwardedCredential } from '../../src/credentials/credential.js';
 import { createFingerprinter } from '../../src/credentials/fingerprint.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -22,8 +22,10 @@ const timing: PollTiming = {
   giveUpAfterMs: 30_000,
 };
 const ref = { clientId: 'acme', accessToken: '4242' };
-const alice = Credential.from('Bearer alice')!;
-const bob = Credential.from('Bearer bob')!;
+const fingerprint = createFingerprinter('test-secret');
+const alice = ForwardedCredential.from('Bearer alice', fingerprint)!;
+const bob = ForwardedCredential.from('Bearer bob', fingerprint)!;
+const nameOf = (credential: { id: string }) => (credential.id === alice.id ? 'Bearer alice' : credential.id === bob.id ? 'Bearer bob' : credential.id);
 
 /** An upstream whose answer the test sets; every call is recorded. */
 function scriptedUpstream(initial: Record<string, unknown> = { Status: 'Processing', ValidationSuccessful: 100 }) {
@@ -31,8 +33,9 @@ function scriptedUpstream(initial: Record<string, unknown> = { Status: 'Processi
   const refused = new Map<string, GatewayError>();
   const calls: Array<{ credential: string; signal: AbortSignal }> = [];
   const fetchStatus: FetchStatus = async (credential, _ref, signal) => {
-    calls.push({ credential: credential.authorization, signal });
-    const refusal = refused.get(credential.authorization);
+    const authorization = nameOf(credential);
+    calls.push({ credential: authorization, signal });
+    const refusal = refused.get(authorization);
     if (refusal) throw refusal;
     if (answer instanceof GatewayError) throw answer;
     return answer;
@@ -61,7 +64,6 @@ describe('StatusHub', () => {
   function hubOn(upstream: ReturnType<typeof scriptedUpstream>, overrides: Partial<PollTiming> = {}) {
     return new StatusHub({
       fetchStatus: upstream.fetchStatus,
-      fingerprint: createFingerprinter('test-secret'),
       timing: { ...timing, ...overrides },
       logger: silentLogger(),
       random: () => 0.5,

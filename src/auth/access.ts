@@ -1,0 +1,118 @@
+import type { ServiceAccounts } from '../credentials/service-token.js';
+import { ForwardedCredential } from '../credentials/credential.js';
+import type { Fingerprinter } from '../credentials/fingerprint.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { grantsClient, grantsKey, SCOPES, type Permission, type VerifiedCaller } from './caller.js';
+import type { VerifyToken } from './jwt-verifier.js';
+
+/**
+ * What one operation's caller may do, decided once per request (or per WebSocket connection)
+ * and asked by every resolver before it calls upstream.
+ */
+export interface Access {
+  /** Who calls, for audit lines and logs: the JWT's `sub`, or the forwarded credential's fingerprint id. Never a secret. */
+  readonly subject: string | undefined;
+  /** When the caller's token stops being accepted (jwt mode), in ms since the epoch. */
+  readonly expiresAtMs: number | undefined;
+  /**
+   * What a subscription's results may depend on besides its document and variables, so that
+   * identical subscriptions of callers with the same key share one execution. Undefined when the
+   * caller is not authenticated (nothing is shared).
+   */
+  readonly sharingKey: string | undefined;
+  /**
+   * The credential to call upstream with on `clientId`, once the caller is known to hold
+   * `permission` there. Throws UNAUTHENTICATED or FORBIDDEN (with `reason`) otherwise, before any
+   * upstream call.
+   */
+  credentialFor(clientId: string, permission: Permission): UpstreamCredential;
+}
+
+/** Builds the Access of a request from its `Authorization` value (undefined when none was sent). */
+export type Authenticate = (authorization: string | undefined) => Promise<Access>;
+
+/** Passthrough mode: the caller's MyPreferences credential is forwarded; MyPreferences decides. */
+export function passthroughAuthentication(fingerprint: Fingerprinter): Authenticate {
+  return async (authorization) => {
+    let credential: ForwardedCredential | null;
+    try {
+      credential = ForwardedCredential.from(authorization, fingerprint);
+    } catch (error) {
+      return refused(error as GatewayError);
+    }
+    if (!credential) {
+      return refused(
+        new GatewayError(
+          'UNAUTHENTICATED',
+          'No MyPreferences credential was supplied: send it as the Authorization header (or as connectionParams.authorization over WebSocket).',
+        ),
+      );
+    }
+    return { subject: credential.id, expiresAtMs: undefined, sharingKey: credential.id, credentialFor: () => credential };
+  };
+}
+
+/**
+ * jwt mode: the caller's company JWT is verified; its grants decide, and the gateway's service
+ * account for the clientId is what MyPreferences sees.
+ */
+export function jwtAuthentication(verify: VerifyToken, serviceAccounts: ServiceAccounts): Authenticate {
+  return async (authorization) => {
+    const token = bearerToken(authorization);
+    if (token instanceof GatewayError) return refused(token);
+    let caller: VerifiedCaller;
+    try {
+      caller = await verify(token);
+    } catch (error) {
+      return refused(error as GatewayError);
+    }
+    return {
+      subject: caller.subject,
+      expiresAtMs: caller.expiresAtMs,
+      sharingKey: grantsKey(caller),
+      credentialFor(clientId, permission) {
+        if (!caller.scopes.has(SCOPES[permission])) {
+          throw new GatewayError('FORBIDDEN', `The token lacks the ${SCOPES[permission]} scope this operation needs.`, { reason: 'MISSING_SCOPE' });
+        }
+        if (!grantsClient(caller, clientId)) {
+          throw new GatewayError('FORBIDDEN', 'The token does not grant access to this clientId.', { reason: 'CLIENT_NOT_GRANTED' });
+        }
+        const credential = serviceAccounts.credentialFor(clientId);
+        if (!credential) {
+          throw new GatewayError('FORBIDDEN', 'The gateway has no MyPreferences service account for this clientId.', { reason: 'NO_SERVICE_ACCOUNT' });
+        }
+        return credential;
+      },
+    };
+  };
+}
+
+/** Longer values are refused unread: no company JWT comes close. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+function bearerToken(authorization: string | undefined): string | GatewayError {
+  const value = authorization?.trim();
+  if (!value) {
+    return new GatewayError('UNAUTHENTICATED', 'No token was supplied: send "Authorization: Bearer <JWT>" (or connectionParams.authorization over WebSocket).', {
+      reason: 'MISSING_TOKEN',
+    });
+  }
+  const match = /^Bearer +([\x21-\x7e]+)$/i.exec(value);
+  if (!match || value.length > MAX_TOKEN_LENGTH) {
+    return new GatewayError('UNAUTHENTICATED', 'The Authorization value is not "Bearer <JWT>".', { reason: 'INVALID_TOKEN' });
+  }
+  return match[1]!;
+}
+
+/** An Access whose every use fails with `error` (so operations that need no credential still run). */
+function refused(error: GatewayError): Access {
+  return {
+    subject: undefined,
+    expiresAtMs: undefined,
+    sharingKey: undefined,
+    credentialFor() {
+      throw error;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+import type { GatewayContext } from './context.js';
+
+/** One audit line: who changed which import how, and how it ended. */
+export interface AuditEntry {
+  operation: 'initiateImport' | 'stageImport' | 'executeImport';
+  clientId: string;
+  /** Unknown for an initiateImport that failed. */
+  accessToken: string | undefined;
+  /** `OK`, or the error code the caller received. */
+  outcome: string;
+}
+
+/** Longer user input is cut in audit lines: they are for people, and must stay small. */
+const MAX_AUDITED_LENGTH = 200;
+
+/**
+ * Runs a mutation and writes its audit line whatever the outcome — refusals included, since
+ * "who tried to execute what" matters most when it was refused. Never a token or credential.
+ */
+export async function audited<T extends { accessToken: string }>(
+  ctx: GatewayContext,
+  operation: AuditEntry['operation'],
+  args: { clientId: string; accessToken?: string },
+  run: () => Promise<T>,
+): Promise<T> {
+  const entry = { operation, clientId: args.clientId.slice(0, MAX_AUDITED_LENGTH) };
+  try {
+    const result = await run();
+    ctx.audit({ ...entry, accessToken: result.accessToken, outcome: 'OK' });
+    return result;
+  } catch (error) {
+    const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
+    ctx.audit({ ...entry, accessToken: args.accessToken?.slice(0, MAX_AUDITED_LENGTH), outcome: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR' });
+    throw error;
+  }
+}
