@@ -132,28 +132,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
   /**
    * One logical call: retried (idempotent reads; POSTs only when never sent) with backoff and
-   * jitter within a total deadline, honouring Retry-After. Polls are not retried here. Whatever
-   * the route, a 401 to a credential that can be renewed (a service token) is retried once at
-   * once with a fresh one: the upstream refused the call, so it did nothing.
+   * jitter within a total deadline, honouring Retry-After. Polls are not retried here.
    */
   async function call<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request = {}): Promise<T> {
     const idempotent = ROUTES[route].method === 'GET';
     const deadline = now() + options.retry.deadlineMs;
-    let renewed = false;
     for (let attempt = 1; ; attempt++) {
-      // Before the budget slot: fetching a service token takes a slot of its own.
-      const authorization = await credential.authorization(request.signal);
       try {
-        return await guardedAttempt(route, authorization, params, parse, request);
+        return await authorizedAttempt(route, credential, params, parse, request);
       } catch (error) {
-        if (!(error instanceof GatewayError) || request.signal?.aborted) throw error;
-        if (error.details.upstreamStatus === 401 && !renewed && credential.rejected(authorization)) {
-          renewed = true;
-          attempt--;
-          logger.debug({ route }, 'service token refused: renewing it and retrying once');
-          continue;
-        }
-        if (request.priority === 'poll') throw error;
+        if (!(error instanceof GatewayError) || request.signal?.aborted || request.priority === 'poll') throw error;
         const retryable = idempotent ? isTransient(error) : neverSent(error);
         if (!retryable || attempt >= options.retry.maxAttempts) throw error;
         const delay = backoffDelay(attempt, options.retry.baseDelayMs, options.retry.maxDelayMs, error.details.retryAfterSeconds, random);
@@ -161,6 +149,23 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         logger.debug({ route, code: error.code, attempt, delayMs: delay }, 'retrying upstream call');
         await sleep(delay, undefined, request.signal ? { signal: request.signal } : {});
       }
+    }
+  }
+
+  /**
+   * One attempt with the credential's current Authorization — asked for before the budget slot,
+   * since fetching a service token takes a slot of its own. Whatever the route, a 401 to a
+   * credential that can be renewed (a service token) is tried once more at once with a fresh
+   * one: the upstream refused the call, so it did nothing.
+   */
+  async function authorizedAttempt<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
+    const authorization = await credential.authorization(request.signal);
+    try {
+      return await guardedAttempt(route, authorization, params, parse, request);
+    } catch (error) {
+      if (!(error instanceof GatewayError && error.details.upstreamStatus === 401 && credential.rejected(authorization))) throw error;
+      logger.debug({ route }, 'service token refused: renewing it and trying once more');
+      return guardedAttempt(route, await credential.authorization(request.signal), params, parse, request);
     }
   }
 

@@ -105,6 +105,21 @@ describe('jwt mode', () => {
     expect(simulator.requests.count()).toBe(0);
   });
 
+  it('a caller without the grant cannot join a subscription others already share', async () => {
+    const { simulator, idp, gateway } = await setup();
+    const ref = await stagedImport(gateway, idp, simulator);
+    const allowed = record(wsClient(gateway.wsUrl, { connectionParams: { authorization: bearer(await idp.mint()) } }, cleanup), ImportStatusDocument, ref);
+    await allowed.received(1);
+    // The same document and variables, from callers who may not read this clientId or lack the scope.
+    for (const claims of [{ mypreferences_clients: ['acme'] }, { scope: WRITE }]) {
+      const intruder = record(wsClient(gateway.wsUrl, { connectionParams: { authorization: bearer(await idp.mint({ claims })) } }, cleanup), ImportStatusDocument, ref);
+      await intruder.done;
+      expect(intruder.results).toEqual([expect.objectContaining({ errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })] })]);
+    }
+    expect(statusSequence(allowed)).toEqual(['STAGING:0']);
+    allowed.unsubscribe();
+  });
+
   it('a clientId the gateway has no service account for is FORBIDDEN (NO_SERVICE_ACCOUNT), even for "*"', async () => {
     const { simulator, idp, gateway } = await setup();
     const authorization = bearer(await idp.mint({ claims: { mypreferences_clients: '*' } }));
@@ -157,28 +172,35 @@ describe('jwt mode', () => {
     expect(idp.jwksFetches).toBe(1);
   });
 
-  it('100 subscribers with 100 different subjects share one poller: one status poll per interval', async () => {
+  it('100 subscribers with 100 different subjects and grants, over WebSocket and SSE, share one poller: one status poll per interval', async () => {
     const { simulator, idp, gateway } = await setup();
     const ref = await stagedImport(gateway, idp, simulator, Array.from({ length: 20 }, (_, i) => validRecord(i)));
-    const subscribers = await Promise.all(
-      Array.from({ length: 100 }, async (_, i) => {
-        const authorization = bearer(await idp.mint({ claims: { sub: `user-${i}` } }));
-        return record(wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup), ImportStatusDocument, ref);
-      }),
+    // Three kinds of grants that all allow reading demo: WebSocket subscribers with equal grants share
+    // an execution, so the hub sees one listener per kind — and every SSE subscriber on its own.
+    const grants = [{}, { mypreferences_clients: '*' }, { mypreferences_clients: ['acme', clientId], scope: READ }];
+    const tokenOf = (i: number) => idp.mint({ claims: { sub: `user-${i}`, ...grants[i % grants.length] } });
+    const overWebSocket = await Promise.all(
+      Array.from({ length: 90 }, async (_, i) =>
+        record(wsClient(gateway.wsUrl, { connectionParams: { authorization: bearer(await tokenOf(i)) } }, cleanup), ImportStatusDocument, ref),
+      ),
     );
-    await Promise.all(subscribers.map((subscriber) => subscriber.received(1)));
-    expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, listeners: 1 });
+    const overSse = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => sseSubscribe(gateway.url, queryText(ImportStatusDocument), ref, bearer(await tokenOf(90 + i)), cleanup)),
+    );
+    await Promise.all([...overWebSocket, ...overSse].map((subscriber) => subscriber.received(1)));
+    expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, listeners: grants.length + overSse.length });
     expect(gateway.gateway.subscriptionStats().subscribers).toBe(100);
 
     simulator.requests.reset();
     const started = Date.now();
     await postGraphQL(gateway.url, ExecuteImportDocument, ref, bearer(await idp.mint()));
-    await Promise.all(subscribers.map((subscriber) => subscriber.done));
+    await Promise.all([...overWebSocket, ...overSse].map((subscriber) => subscriber.done));
     const elapsedMs = Date.now() - started;
     const polls = simulator.requests.count('status');
     expect(polls).toBeGreaterThan(3);
     expect(polls).toBeLessThanOrEqual(Math.ceil(elapsedMs / (POLL_MS * 0.9)) + 1);
-    for (const subscriber of subscribers) expect(statusSequence(subscriber).at(-1)).toBe('COMPLETED:20');
+    for (const subscriber of overWebSocket) expect(statusSequence(subscriber).at(-1)).toBe('COMPLETED:20');
+    for (const subscriber of overSse) expect(subscriber.results.at(-1)!.data!['importStatus']).toMatchObject({ status: 'COMPLETED', processed: 20 });
   });
 
   it('logs at trace level without a client secret, a service token or a caller JWT — nor in /metrics or /healthz', async () => {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -6,6 +7,7 @@ import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/s
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
+import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startIdentityProvider, writeAccountsFile, type IdentityProvider } from '../helpers/identity-provider.js';
 import { validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
@@ -95,6 +97,40 @@ describe('token lifetimes', () => {
     expect(simulator.requests.count('token')).toBe(2);
     const statuses = simulator.requests.entries.filter((entry) => entry.route === 'status').map((entry) => entry.status);
     expect(statuses).toEqual([401, 200]);
+  });
+
+  it('authenticates the service account in the form body when the accounts file says "auth": "body"', async () => {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    const idp = await startIdentityProvider(cleanup);
+    const oauth = DEMO_ACCOUNT.oauthClients![0]!;
+    const accounts = writeAccountsFile(simulator, cleanup, {
+      extra: { [clientId]: { tokenUrl: simulator.tokenUrl, clientId: oauth.clientId, clientSecret: oauth.clientSecret, scope: `${clientId}/${oauth.userId}`, auth: 'body' } },
+    });
+    const gateway = await startGateway(simulator.baseUrl, idp.env(accounts), cleanup);
+    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'body auth' } }, bearer(await idp.mint()));
+    expect(initiated.errors).toBeUndefined();
+    expect(simulator.requests.entries.map((entry) => `${entry.route}:${entry.status}:${entry.credentialLabel}`)).toEqual(['token:200:demo-oauth', 'initiate:200:demo-oauth']);
+  });
+
+  it.each([
+    ['a 200 without a bearer token', json(200, { token_type: 'mac', access_token: 'x', expires_in: 60 })],
+    ['a 400 invalid_scope', json(400, { error: 'invalid_scope' })],
+    ['a body that is not JSON', (_request: unknown, response: ServerResponse) => response.writeHead(200).end('<html>')],
+  ])('a token endpoint answering %s: UPSTREAM_UNAVAILABLE (TOKEN_ENDPOINT), the API not called', async (_name, handler) => {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    const tokenEndpoint = await startFakeUpstream(handler);
+    cleanup(() => tokenEndpoint.stop());
+    const idp = await startIdentityProvider(cleanup);
+    const accounts = writeAccountsFile(simulator, cleanup, { tokenUrl: `${tokenEndpoint.baseUrl}oauth2/token` });
+    const gateway = await startGateway(simulator.baseUrl, idp.env(accounts), cleanup);
+    const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '1000' }, bearer(await idp.mint())));
+    expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'TOKEN_ENDPOINT' });
+    expect(tokenEndpoint.requests).toEqual([
+      expect.objectContaining({ method: 'POST', body: expect.stringContaining('grant_type=client_credentials'), authorization: expect.stringMatching(/^Basic /) }),
+    ]);
+    expect(simulator.requests.count()).toBe(0);
   });
 
   it('a token endpoint that fails: UPSTREAM_UNAVAILABLE (TOKEN_ENDPOINT), and the API is not called', async () => {
