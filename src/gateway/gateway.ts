@@ -29,8 +29,6 @@ export interface GatewayOptions {
    * without `AUTH_JWKS_URL`.
    */
   developmentIssuer?: DevelopmentIssuer;
-  /** The clock of service-token renewal (tests). @default Date.now */
-  now?: () => number;
 }
 
 export interface SubscriptionStats {
@@ -241,14 +239,12 @@ function authentication(options: GatewayOptions, upstream: UpstreamClient): Auth
   const { auth, status } = options.config;
   if (auth.mode === 'passthrough') return passthroughAuthentication(createFingerprinter(status.fingerprintSecret));
   const { jwksUrl } = auth.jwt;
-  let keys;
-  if (jwksUrl) keys = remoteKeys({ ...auth.jwt, jwksUrl });
-  else if (options.developmentIssuer) keys = options.developmentIssuer.keys;
-  else throw new Error('jwt mode without AUTH_JWKS_URL needs the development issuer (zero config only)');
+  const keys = jwksUrl ? remoteKeys({ ...auth.jwt, jwksUrl }) : options.developmentIssuer?.keys;
+  if (!keys) throw new Error('jwt mode without AUTH_JWKS_URL needs the development issuer (zero config only)');
   const verify = createJwtVerifier(auth.jwt, keys, options.logger.child({ component: 'auth' }));
   const serviceAccounts = new ServiceAccounts(auth.serviceAccounts, {
     requestToken: upstream.requestServiceToken,
-    now: options.now ?? Date.now,
+    now: Date.now,
     random: Math.random,
   });
   return jwtAuthentication(verify, serviceAccounts);

@@ -1,7 +1,6 @@
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
 import { silentLogger, type Logger } from '../../src/logging/logger.js';
-import type { GatewayOptions } from '../../src/gateway/gateway.js';
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -21,11 +20,10 @@ export async function startGateway(
   upstreamBaseUrl: string,
   env: Record<string, string> = {},
   register?: (dispose: () => unknown) => void,
-  options: { logger?: Logger } & Pick<GatewayOptions, 'developmentIssuer' | 'now'> = {},
+  options: { logger?: Logger } = {},
 ): Promise<RunningGateway> {
   const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'passthrough', ...env });
-  const { logger = silentLogger(), ...rest } = options;
-  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger, ...rest });
+  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: options.logger ?? silentLogger() });
   const { port } = await gateway.start();
   register?.(() => gateway.stop());
   const origin = `http://127.0.0.1:${port}`;
