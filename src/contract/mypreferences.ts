@@ -28,6 +28,38 @@ export const ROUTES: Readonly<Record<RouteName, { method: 'GET' | 'POST'; path: 
 export const UPSTREAM_STATUSES = ['Initiated', 'Staging', 'Queued', 'Processing', 'Completed', 'Failed'] as const;
 export type UpstreamStatus = (typeof UPSTREAM_STATUSES)[number];
 
+/**
+ * Spellings of `Status` the client accepts, compared case-insensitively with spaces, `-` and `_`
+ * removed. DECIDED: the provider's own Execute page says "until the status is returned as
+ * 'Complete'" where the field list says `Completed`, so a real account may answer either; near
+ * variants of every status are read the same way rather than failing an import the gateway
+ * could otherwise follow.
+ */
+export const STATUS_SPELLINGS: Readonly<Record<string, UpstreamStatus>> = {
+  initiated: 'Initiated',
+  initiate: 'Initiated',
+  new: 'Initiated',
+  created: 'Initiated',
+  staging: 'Staging',
+  staged: 'Staging',
+  queued: 'Queued',
+  queue: 'Queued',
+  processing: 'Processing',
+  inprogress: 'Processing',
+  running: 'Processing',
+  executing: 'Processing',
+  completed: 'Completed',
+  complete: 'Completed',
+  succeeded: 'Completed',
+  success: 'Completed',
+  done: 'Completed',
+  finished: 'Completed',
+  failed: 'Failed',
+  failure: 'Failed',
+  fail: 'Failed',
+  error: 'Failed',
+};
+
 export const IMPORT_ACTIONS = ['Add', 'Delete'] as const;
 export type UpstreamImportAction = (typeof IMPORT_ACTIONS)[number];
 

@@ -140,6 +140,14 @@ export class Poller {
       this.#end(failure);
       return;
     }
+    if (failure.details.reason === 'UNKNOWN_STATUS') {
+      // The upstream answers, in words we do not know (the client logged them once): as far as
+      // subscribers can tell, nothing changed. Keep the last state and poll on as usual.
+      this.#failingSince = undefined;
+      this.#failures = 0;
+      this.#scheduleNext();
+      return;
+    }
     const { timers, timing } = this.#options;
     this.#failingSince ??= timers.now();
     this.#failures++;

@@ -12,7 +12,7 @@ import type { RequestToken } from '../credentials/service-token.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { badUserInput, GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
-import { parseExceptionPage, parseImportState, ResponseShapeError } from './parse.js';
+import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
 import { routePath, type RouteParams } from './paths.js';
 import { UpstreamBudget, type Priority } from './resilience/budget.js';
 import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
@@ -246,9 +246,25 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     try {
       return parse(json);
     } catch (error) {
+      if (error instanceof UnknownStatusError) throw unknownStatus(statusCode, error.status);
       if (error instanceof ResponseShapeError) throw malformedResponse(statusCode, error.message);
       throw error;
     }
+  }
+
+  /** Status spellings already reported: each is logged once, not at every poll. */
+  const reportedStatuses = new Set<string>();
+
+  function unknownStatus(upstreamStatus: number, status: string): GatewayError {
+    if (!reportedStatuses.has(status) && reportedStatuses.size < 100) {
+      reportedStatuses.add(status);
+      // Cut and printable: the value comes from the upstream, and a log line is no place for a novel.
+      logger.warn({ status: status.replace(/[^\x20-\x7e]/g, '?').slice(0, 64) }, 'MyPreferences answered an import status the gateway does not know; keeping the last known state');
+    }
+    return new GatewayError('UPSTREAM_UNAVAILABLE', 'MyPreferences answered an import status the gateway does not know.', {
+      upstreamStatus,
+      reason: 'UNKNOWN_STATUS',
+    });
   }
 
   /** A request that produced no usable response: cancelled by the caller, or a transport fault. */

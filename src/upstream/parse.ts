@@ -1,7 +1,7 @@
 import {
   EXCEPTION_PHASES,
   IMPORT_ACTIONS,
-  UPSTREAM_STATUSES,
+  STATUS_SPELLINGS,
   type UpstreamException,
   type UpstreamExceptionPage,
   type UpstreamImportState,
@@ -19,6 +19,13 @@ export class ResponseShapeError extends Error {
   override readonly name = 'ResponseShapeError';
 }
 
+/** A `Status` no spelling in the contract matches (the status engine keeps its last state). */
+export class UnknownStatusError extends ResponseShapeError {
+  constructor(readonly status: string) {
+    super('Status has an unknown value');
+  }
+}
+
 type Json = Record<string, unknown>;
 
 export function parseImportState(body: unknown): UpstreamImportState {
@@ -26,7 +33,7 @@ export function parseImportState(body: unknown): UpstreamImportState {
   const matchCriteria = optionalString(json, 'MatchCriteria');
   return {
     AccessToken: accessToken(json),
-    Status: oneOf(json, 'Status', UPSTREAM_STATUSES, undefined),
+    Status: status(json),
     Name: optionalString(json, 'Name') ?? '',
     Expires: optionalDate(json, 'Expires'),
     TotalRecordsReceived: counter(json, 'TotalRecordsReceived'),
@@ -119,17 +126,27 @@ function optionalString(json: Json, field: string): string | undefined {
   return value;
 }
 
+function status(json: Json): UpstreamImportState['Status'] {
+  const value = optionalString(json, 'Status');
+  if (value === undefined) throw new ResponseShapeError('Status is missing');
+  const known = STATUS_SPELLINGS[value.toLowerCase().replace(/[\s_-]+/g, '')];
+  if (known === undefined) throw new UnknownStatusError(value);
+  return known;
+}
+
+/** An ISO-8601 date-time without a zone: the contract says UTC, but `Date.parse` would read it as local time. */
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/** A date as an ISO string in UTC: a date-time without a zone is read as UTC, as the contract promises. */
 function optionalDate(json: Json, field: string): string | null {
   const value = optionalString(json, field);
   if (value === undefined || value === '') return null;
-  if (Number.isNaN(Date.parse(value))) throw new ResponseShapeError(`${field} is not a date`);
-  return value;
+  const time = Date.parse(LOCAL_DATE_TIME.test(value) ? `${value.replace(' ', 'T')}Z` : value);
+  if (Number.isNaN(time)) throw new ResponseShapeError(`${field} is not a date`);
+  return new Date(time).toISOString();
 }
 
-/**
- * An enumerated string, matched case-insensitively: the provider's own prose says "Complete"
- * where its field says "Completed", so spelling drift in casing is tolerated, not other drift.
- */
+/** An enumerated string, matched case-insensitively (only its casing may drift). */
 function oneOf<T extends string>(json: Json, field: string, allowed: readonly T[], fallback: T | undefined): T {
   const value = optionalString(json, field);
   if (value === undefined) {

@@ -17,6 +17,8 @@ export interface FakeUpstream {
   requests: RecordedRequest[];
   /** Replaces how the next requests are answered. */
   respond(handler: FakeHandler): void;
+  /** Resolves once `count` requests have been received in all. */
+  received(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export interface FakeUpstream {
  */
 export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
   let current = handler;
   const server = createServer((request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -40,6 +43,10 @@ export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstr
       };
       requests.push(recorded);
       current(recorded, response);
+      for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -50,6 +57,7 @@ export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstr
     respond(next) {
       current = next;
     },
+    received: (count) => (requests.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -83,4 +91,10 @@ export function importState(overrides: Record<string, unknown> = {}): Record<str
     ...DEFAULT_IMPORT_SETTINGS,
     ...overrides,
   };
+}
+
+/** Answers each request with the next of `handlers`, the last one for every request after. */
+export function inTurn(...handlers: FakeHandler[]): FakeHandler {
+  let next = 0;
+  return (request, response) => handlers[Math.min(next++, handlers.length - 1)]!(request, response);
 }

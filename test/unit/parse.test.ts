@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExceptionPage, parseImportState, ResponseShapeError } from '../../src/upstream/parse.js';
+import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from '../../src/upstream/parse.js';
 
 describe('parseImportState', () => {
   it('reads missing counters as 0 and ignores unknown fields', () => {
@@ -15,7 +15,6 @@ describe('parseImportState', () => {
   it.each([
     ['not an object', []],
     ['no status', { AccessToken: 1 }],
-    ['unknown status', { AccessToken: 1, Status: 'Exploded' }],
     ['no handle', { Status: 'Queued' }],
     ['negative counter', { AccessToken: 1, Status: 'Queued', Processed: -1 }],
     ['string counter', { AccessToken: 1, Status: 'Queued', Processed: '5' }],
@@ -23,6 +22,35 @@ describe('parseImportState', () => {
     ['bad flag', { AccessToken: 1, Status: 'Queued', RefreshTags: 'yes' }],
   ])('refuses %s', (_what, body) => {
     expect(() => parseImportState(body)).toThrow(ResponseShapeError);
+  });
+});
+
+describe('Status spellings and Expires zones', () => {
+  it.each([
+    ['Complete', 'Completed'],
+    ['COMPLETE', 'Completed'],
+    ['completed', 'Completed'],
+    ['In Progress', 'Processing'],
+    ['in_progress', 'Processing'],
+    ['Staged', 'Staging'],
+    ['Failure', 'Failed'],
+  ])('reads Status %j as %s', (spelling, status) => {
+    expect(parseImportState({ AccessToken: 1, Status: spelling }).Status).toBe(status);
+  });
+
+  it('names an unknown status in its own error', () => {
+    const attempt = () => parseImportState({ AccessToken: 1, Status: 'Exploded' });
+    expect(attempt).toThrow(UnknownStatusError);
+    expect(attempt).toThrow(ResponseShapeError);
+  });
+
+  it.each([
+    ['2026-12-03T10:00:00', '2026-12-03T10:00:00.000Z'],
+    ['2026-12-03 10:00:00.5', '2026-12-03T10:00:00.500Z'],
+    ['2026-12-03T10:00:00Z', '2026-12-03T10:00:00.000Z'],
+    ['2026-12-03T10:00:00+02:00', '2026-12-03T08:00:00.000Z'],
+  ])('reads Expires %j as %s, whatever the local time zone', (expires, utc) => {
+    expect(parseImportState({ AccessToken: 1, Status: 'Queued', Expires: expires }).Expires).toBe(utc);
   });
 });
 

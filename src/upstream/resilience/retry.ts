@@ -24,7 +24,10 @@ export function neverSent(error: GatewayError): boolean {
   return error.details.reason === 'CONNECTION_REFUSED' || error.details.reason === 'CONNECT_TIMEOUT' || error.details.reason === 'DNS';
 }
 
+/** The upstream answered, just not as the contract says: a bug to report, not an outage. */
+const ANSWERED_REASONS = new Set(['MALFORMED_RESPONSE', 'UNKNOWN_STATUS']);
+
 /** Failures that say the upstream is unhealthy (they count towards opening the circuit). */
 export function isUpstreamFault(error: GatewayError): boolean {
-  return error.code === 'UPSTREAM_UNAVAILABLE' && !LOCAL_REASONS.has(error.details.reason ?? '') && error.details.reason !== 'MALFORMED_RESPONSE';
+  return error.code === 'UPSTREAM_UNAVAILABLE' && !LOCAL_REASONS.has(error.details.reason ?? '') && !ANSWERED_REASONS.has(error.details.reason ?? '');
 }
