@@ -13,7 +13,7 @@ import { headerValue, type BodyResult } from './http-io.js';
 import type { SimulatedImport } from './import-record.js';
 import { deriveState, queuedState, toImportState, type ProcessingTiming } from './lifecycle.js';
 import type { OAuthTokenStore } from './oauth-tokens.js';
-import { decodeSegment, type RouteMatch } from './routing.js';
+import { decodeSegment, parseAccessToken, type RouteMatch } from './routing.js';
 import type { ImportStore } from './store.js';
 import { isPlainObject, validateInitiateBody } from './validation.js';
 
@@ -94,9 +94,8 @@ function bodyLimit(route: RouteName, account: ResolvedAccount | undefined): numb
 
 /** The import the token names, if it is well-formed, belongs to `account` and has not expired. */
 function findImport(token: string | undefined, account: ResolvedAccount, now: number, store: ImportStore): SimulatedImport | undefined {
-  if (token === undefined || !/^[1-9]\d*$/.test(token)) return undefined;
-  const number = Number(token);
-  if (!Number.isSafeInteger(number)) return undefined;
+  const number = parseAccessToken(token);
+  if (number === undefined) return undefined;
   const imp = store.import(number);
   if (!imp || imp.clientId !== account.clientId || now > imp.expiresAt) return undefined;
   return imp;

@@ -103,3 +103,13 @@ export function decodeSegment(raw: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The import number a decoded access-token segment names: a positive decimal integer without
+ * leading zeros, as the API issues them; undefined for anything else (which no import has).
+ */
+export function parseAccessToken(decoded: string | undefined): number | undefined {
+  if (decoded === undefined || !/^[1-9]\d*$/.test(decoded)) return undefined;
+  const number = Number(decoded);
+  return Number.isSafeInteger(number) ? number : undefined;
+}

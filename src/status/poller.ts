@@ -164,7 +164,9 @@ export class Poller {
       return;
     }
     this.#options.logger.debug({ code: failure.code, failures: this.#failures }, 'status poll failed; backing off');
-    this.#schedule(retryDelay(this.#failures, failure.details.retryAfterSeconds, timing, this.#options.random));
+    // Never past the give-up deadline: that last poll decides whether the subscription ends.
+    const delay = retryDelay(this.#failures, failure.details.retryAfterSeconds, timing, this.#options.random);
+    this.#schedule(Math.min(delay, timing.giveUpAfterMs - failingForMs));
   }
 
   #end(error: GatewayError): void {

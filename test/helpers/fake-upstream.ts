@@ -8,6 +8,8 @@ export interface RecordedRequest {
   rawPath: string;
   authorization: string | undefined;
   body: string;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export type FakeHandler = (request: RecordedRequest, response: ServerResponse) => void;
@@ -40,6 +42,7 @@ export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstr
         rawPath: request.url ?? '',
         authorization: request.headers.authorization,
         body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
       };
       requests.push(recorded);
       current(recorded, response);
