@@ -27,8 +27,8 @@ export interface UpstreamConfig {
   maxStageBytes: number;
   /** Retries of idempotent reads (status, exceptions) on 5xx, 429, timeouts and connection errors. */
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
-  /** Circuit breaker for the upstream origin. */
-  breaker: { failureThreshold: number; openMs: number };
+  /** Circuit breaker per MyPreferences clientId: failure rate (0–1) over a sliding window, with a minimum of calls. */
+  breaker: { failureRate: number; minimumCalls: number; windowMs: number; openMs: number };
   /** Caps on what the gateway asks of the upstream, whatever its own clients ask of it. */
   budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
 }
@@ -198,7 +198,9 @@ export function loadConfig(env: Env = process.env): Config {
         deadlineMs: read.integer('UPSTREAM_RETRY_DEADLINE_MS', 10_000, { min: 1, max: 600_000 }),
       },
       breaker: {
-        failureThreshold: read.integer('UPSTREAM_BREAKER_THRESHOLD', 5, { min: 1, max: 1_000 }),
+        failureRate: read.integer('UPSTREAM_BREAKER_FAILURE_RATE', 50, { min: 1, max: 100 }) / 100,
+        minimumCalls: read.integer('UPSTREAM_BREAKER_MIN_CALLS', 10, { min: 1, max: 100_000 }),
+        windowMs: read.integer('UPSTREAM_BREAKER_WINDOW_MS', 30_000, { min: 100, max: 3_600_000 }),
         openMs: read.integer('UPSTREAM_BREAKER_OPEN_MS', 10_000, { min: 1, max: 600_000 }),
       },
       budget: {

@@ -76,7 +76,20 @@ export class GatewayMetrics {
       const { upstreamCalls, changes } = hub();
       return changes === 0 ? 0 : upstreamCalls / changes;
     });
-    gauge('upstream_circuit_state', 'Circuit breaker of the upstream origin: 0 closed, 1 half-open, 2 open.', () => CIRCUIT_STATES[sources.upstream.stats().circuit]);
+    new Gauge({
+      name: 'bulk_import_gateway_upstream_circuit_state',
+      help: 'Circuit breaker per MyPreferences clientId that failed lately: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['client_id'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [clientId, state] of sources.upstream.stats().circuits) this.set({ client_id: clientId }, CIRCUIT_STATES[state]);
+      },
+    });
+    gauge('upstream_circuits_open', 'MyPreferences clientIds whose circuit is open or half-open.', () =>
+      [...sources.upstream.stats().circuits.values()].filter((state) => state !== 'closed').length,
+    );
+    counter('upstream_circuit_opened_total', 'Times a circuit breaker opened.', () => sources.upstream.stats().circuitOpened);
     gauge('upstream_in_flight', 'Requests to MyPreferences in flight.', () => sources.upstream.stats().inFlight);
     gauge('upstream_waiting', 'Calls waiting for upstream budget.', () => sources.upstream.stats().waiting);
     if (sources.cluster) {

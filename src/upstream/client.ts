@@ -15,7 +15,7 @@ import type { Logger } from '../logging/logger.js';
 import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
 import { routePath, type RouteParams } from './paths.js';
 import { UpstreamBudget, type Priority } from './resilience/budget.js';
-import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
+import { CircuitBreakers, type CircuitState } from './resilience/circuit-breaker.js';
 import { backoffDelay, isTransient, isUpstreamFault, neverSent } from './resilience/retry.js';
 import { createTokenRequester } from './token-endpoint.js';
 import {
@@ -46,7 +46,8 @@ export interface CallOptions {
 
 /** What operators see of the upstream seam. */
 export interface UpstreamStats {
-  circuit: CircuitState;
+  /** The circuit of every clientId that has failed lately (clientIds that never failed are closed). */
+  circuits: Map<string, CircuitState>;
   circuitOpened: number;
   inFlight: number;
   peakInFlight: number;
@@ -80,7 +81,8 @@ export interface UpstreamClientOptions {
   logger: Logger;
   /** Retries of idempotent reads; POSTs are retried only when the request certainly never left. */
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
-  breaker: { failureThreshold: number; openMs: number };
+  /** Per clientId: the failure rate (0–1) over the window, with a minimum of calls, that opens its circuit. */
+  breaker: { failureRate: number; minimumCalls: number; windowMs: number; openMs: number };
   budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
   /** Replaces the connection pool (tests); the client then does not close it. */
   dispatcher?: Dispatcher;
@@ -116,7 +118,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const breaker = new CircuitBreaker({ ...options.breaker, now });
+  const breakers = new CircuitBreakers({
+    ...options.breaker,
+    now,
+    onTransition: ({ scope, from, to, calls, failures }) =>
+      logger.warn({ clientId: scope, from, to, calls, failures }, `circuit breaker for MyPreferences client ${JSON.stringify(scope)}: ${from} → ${to}`),
+  });
   const budget = new UpstreamBudget({ maxConcurrent: options.budget.maxConcurrent, maxPerSecond: options.budget.maxPerSecond, now });
   const requestServiceToken = createTokenRequester({
     dispatcher: tokenDispatcher,
@@ -131,10 +138,30 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   type Request = { body?: string; query?: Record<string, number>; signal?: AbortSignal | undefined; priority?: Priority | undefined };
 
   /**
-   * One logical call: retried (idempotent reads; POSTs only when never sent) with backoff and
-   * jitter within a total deadline, honouring Retry-After. Polls are not retried here.
+   * One logical call, judged once by the circuit breaker of its clientId: admitted (or refused
+   * fast while that circuit is open) before its first attempt, its final outcome recorded after
+   * the last — a call retried three times is one failure, not three.
    */
   async function call<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request = {}): Promise<T> {
+    const admission = breakers.admit(params.clientId);
+    try {
+      const result = await retried(route, credential, params, parse, request);
+      breakers.succeeded(admission);
+      return result;
+    } catch (error) {
+      if (error instanceof GatewayError && isUpstreamFault(error)) breakers.failed(admission);
+      // An answer, even a 4xx, says the upstream is up.
+      else if (error instanceof GatewayError && error.details.upstreamStatus !== undefined) breakers.succeeded(admission);
+      else breakers.neutral(admission);
+      throw error;
+    }
+  }
+
+  /**
+   * Retries idempotent reads (and POSTs only when never sent) with backoff and jitter within a
+   * total deadline, honouring Retry-After. Polls are not retried here.
+   */
+  async function retried<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
     const idempotent = ROUTES[route].method === 'GET';
     const deadline = now() + options.retry.deadlineMs;
     for (let attempt = 1; ; attempt++) {
@@ -161,31 +188,22 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   async function authorizedAttempt<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
     const authorization = await credential.authorization(request.signal);
     try {
-      return await guardedAttempt(route, authorization, params, parse, request);
+      return await budgetedAttempt(route, authorization, params, parse, request);
     } catch (error) {
       if (!(error instanceof GatewayError && error.details.upstreamStatus === 401 && credential.rejected(authorization))) throw error;
       logger.debug({ route }, 'service token refused: renewing it and trying once more');
-      return guardedAttempt(route, await credential.authorization(request.signal), params, parse, request);
+      return budgetedAttempt(route, await credential.authorization(request.signal), params, parse, request);
     }
   }
 
-  /** One attempt through the circuit breaker and the budget. */
-  async function guardedAttempt<T>(route: RouteName, authorization: string, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
-    const admission = breaker.admit();
-    let release: (() => void) | undefined;
+  /** One attempt, once the budget grants a slot (interactive calls first; polls wait as long as needed). */
+  async function budgetedAttempt<T>(route: RouteName, authorization: string, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
+    const priority = request.priority ?? 'interactive';
+    const release = await budget.acquire(priority, priority === 'poll' ? Infinity : options.budget.interactiveWaitMs, request.signal);
     try {
-      const priority = request.priority ?? 'interactive';
-      release = await budget.acquire(priority, priority === 'poll' ? Infinity : options.budget.interactiveWaitMs, request.signal);
-      const result = await attempt(route, authorization, params, parse, request);
-      breaker.succeeded(admission);
-      return result;
-    } catch (error) {
-      if (error instanceof GatewayError && isUpstreamFault(error)) breaker.failed(admission);
-      else if (error instanceof GatewayError && error.details.upstreamStatus !== undefined) breaker.succeeded(admission);
-      else breaker.neutral(admission);
-      throw error;
+      return await attempt(route, authorization, params, parse, request);
     } finally {
-      release?.();
+      release();
     }
   }
 
@@ -301,7 +319,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
     requestServiceToken,
 
-    stats: () => ({ circuit: breaker.state, circuitOpened: breaker.opened, inFlight: budget.inFlight, peakInFlight: budget.peak, waiting: budget.waiting }),
+    stats: () => ({ circuits: breakers.states(), circuitOpened: breakers.opened, inFlight: budget.inFlight, peakInFlight: budget.peak, waiting: budget.waiting }),
 
     async close() {
       budget.close();

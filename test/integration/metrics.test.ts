@@ -48,7 +48,7 @@ describe('/metrics', () => {
     expect(during.get('bulk_import_gateway_websocket_connections')).toBe(1);
     expect(during.get('bulk_import_gateway_subscriptions')).toBe(5);
     expect(during.get('bulk_import_gateway_pollers')).toBe(1);
-    expect(during.get('bulk_import_gateway_upstream_circuit_state')).toBe(0);
+    expect(during.get('bulk_import_gateway_upstream_circuits_open')).toBe(0);
 
     await postGraphQL(gateway.url, ExecuteImportDocument, ref, importer.value);
     await Promise.all(subscribers.map((s) => s.done));

@@ -84,24 +84,25 @@ describe('upstream resilience', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 150);
   });
 
-  it('opens the circuit under a 503 storm, fails fast while open, and closes again through a half-open probe', async () => {
-    const { simulator, gateway, ref } = await setup({}, { UPSTREAM_RETRY_ATTEMPTS: '1', UPSTREAM_BREAKER_THRESHOLD: '3', UPSTREAM_BREAKER_OPEN_MS: '300' });
+  it('opens the circuit of a clientId under a 503 storm, fails fast while open, and closes again through a half-open probe', async () => {
+    const { simulator, gateway, ref } = await setup({}, { UPSTREAM_RETRY_ATTEMPTS: '1', UPSTREAM_BREAKER_MIN_CALLS: '3', UPSTREAM_BREAKER_OPEN_MS: '300' });
     simulator.faults.inject('status', { kind: 'status', status: 503 }, Infinity);
     for (let i = 0; i < 3; i++) {
       const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, importer.value));
       expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503 });
     }
-    expect(gateway.gateway.upstream.stats().circuit).toBe('open');
+    expect(gateway.gateway.upstream.stats().circuits.get(clientId)).toBe('open');
 
     const fastFail = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, importer.value));
     expect(fastFail.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CIRCUIT_OPEN', retryAfterSeconds: 1 });
     expect(simulator.requests.count('status')).toBe(3);
 
     simulator.faults.clear();
-    await vi.waitFor(() => expect(gateway.gateway.upstream.stats().circuit).toBe('half-open'), { interval: 20 });
+    await vi.waitFor(() => expect(gateway.gateway.upstream.stats().circuits.get(clientId)).toBe('half-open'), { interval: 20 });
     const probe = await postGraphQL(gateway.url, ImportSummaryDocument, ref, importer.value);
     expect(probe.errors).toBeUndefined();
-    expect(gateway.gateway.upstream.stats()).toMatchObject({ circuit: 'closed', circuitOpened: 1 });
+    expect(gateway.gateway.upstream.stats().circuits.get(clientId)).toBe('closed');
+    expect(gateway.gateway.upstream.stats().circuitOpened).toBe(1);
   });
 
   it('never exceeds the configured upstream concurrency under 200 concurrent importSummary calls', async () => {
