@@ -9,19 +9,33 @@
  *
  * | Method | Path | Body | Answer |
  * |---|---|---|---|
- * | POST | `/__simulator/faults` | `{"route": "status", "fault": {"kind": "status", "status": 503}, "times": 2}` | 200 `{"route", "fault", "times"}` |
- * | DELETE | `/__simulator/faults` | — | 200: every queued fault is forgotten |
+ * | POST | `/__simulator/faults` | `{"route": "execute", "fault": {"kind": "reset"}, "times": 1, "after": true, "match": {"clientId": "demo"}}` | 200 `{"route", "fault", "times"}`, plus `"after": true` and `"match"` when set |
+ * | DELETE | `/__simulator/faults` | — | 200: every queued fault is forgotten and random failures are off |
+ * | POST | `/__simulator/random-failures` | `{"route": "*", "rate": 0.1, "status": 503, "seed": 7}` | 200 `{"route", "rate", "status"}`, plus `"seed"` when set |
  * | GET | `/__simulator/requests` | — | 200 `{"counts": {"initiate": n, …, "token": n}, "total": n, "entries": [last 100 LoggedRequest]}` |
  * | POST | `/__simulator/reset-requests` | — | 200: the request log and its counts are cleared |
  *
  * `route` is a route name (`initiate`, `stage`, `execute`, `status`, `exceptions`, `token`) or `"*"`;
  * `fault` is one of the {@link Fault} shapes; `times` is a positive integer, `"Infinity"`, or
- * absent (1). A bad body answers 400 `{"Message": ...}`; another method on a known path, 405.
+ * absent (1); `after` (default false) and `match` (`{"clientId"?, "accessToken"?}`) are the
+ * {@link FaultOptions}. For random failures `rate` is 0 (off) to 1, `status` 400 to 599 (default
+ * 503), `seed` an optional integer (see {@link RandomFailures}). Unknown fields are refused, so a
+ * misspelt `after` cannot quietly queue a different fault. A bad body answers 400
+ * `{"Message": ...}`; another method on a known path, 405.
  *
  * Example: `curl -X POST localhost:4010/__simulator/faults -d '{"route":"*","fault":{"kind":"reset"}}'`.
  */
 import type { Exchange } from './exchange.js';
-import { checkFault, checkFaultRoute, type Fault, type FaultQueue } from './faults.js';
+import {
+  checkFault,
+  checkFaultOptions,
+  checkFaultRoute,
+  checkRandomFailures,
+  type Fault,
+  type FaultOptions,
+  type FaultQueue,
+  type RandomFailures,
+} from './faults.js';
 import { SIMULATOR_ROUTES, splitTarget, type SimulatorRoute } from './routing.js';
 import type { MemoryRequestLog } from './request-log.js';
 import { isPlainObject } from './validation.js';
@@ -57,9 +71,12 @@ export async function handleControlRoute(ex: Exchange, deps: ControlDeps): Promi
       if (method === 'POST') return injectFault(ex, deps);
       if (method === 'DELETE') {
         deps.faults.clear();
-        return ex.json(200, { Message: 'Every queued fault was cleared.' });
+        return ex.json(200, { Message: 'Every queued fault was cleared and random failures are off.' });
       }
       return allow('POST, DELETE');
+    case `${CONTROL_PREFIX}random-failures`:
+      if (method !== 'POST') return allow('POST');
+      return setRandomFailures(ex, deps);
     case `${CONTROL_PREFIX}requests`:
       if (method !== 'GET') return allow('GET');
       return ex.json(200, {
@@ -76,29 +93,74 @@ export async function handleControlRoute(ex: Exchange, deps: ControlDeps): Promi
   }
 }
 
+const FAULT_BODY_FIELDS = ['route', 'fault', 'times', 'after', 'match'];
+
 async function injectFault(ex: Exchange, deps: ControlDeps): Promise<void> {
+  const json = await readJsonObject(ex, '{route, fault, times?, after?, match?}');
+  if (!json) return;
+  let route: ReturnType<typeof checkFaultRoute>;
+  let fault: Fault;
+  let times: number;
+  let options: FaultOptions;
+  try {
+    checkBodyFields(json, FAULT_BODY_FIELDS);
+    route = checkFaultRoute(json['route']);
+    fault = checkFault(json['fault']);
+    times = parseTimes(json['times']);
+    // `null` reads as absent, as for `times`.
+    options = checkFaultOptions(
+      {
+        ...(json['after'] !== undefined && json['after'] !== null ? { after: json['after'] } : {}),
+        ...(json['match'] !== undefined && json['match'] !== null ? { match: json['match'] } : {}),
+      },
+      route,
+      fault,
+    );
+    deps.faults.inject(route, fault, times, options);
+  } catch (error) {
+    return ex.error(400, error instanceof Error ? error.message : 'Invalid fault.');
+  }
+  return ex.json(200, { route, fault, times: times === Infinity ? 'Infinity' : times, ...options });
+}
+
+async function setRandomFailures(ex: Exchange, deps: ControlDeps): Promise<void> {
+  const json = await readJsonObject(ex, '{route, rate, status?, seed?}');
+  if (!json) return;
+  let settings: RandomFailures;
+  try {
+    settings = checkRandomFailures(json);
+    deps.faults.randomFailures(settings);
+  } catch (error) {
+    return ex.error(400, error instanceof Error ? error.message : 'Invalid random failures.');
+  }
+  return ex.json(200, settings);
+}
+
+/** Reads a JSON object body; undefined once an error answer was sent (or the client went away). */
+async function readJsonObject(ex: Exchange, shape: string): Promise<Record<string, unknown> | undefined> {
   const body = await ex.body(CONTROL_BODY_LIMIT_BYTES);
-  if (body.kind === 'aborted') return;
-  if (body.kind === 'too-large') return ex.error(413, 'The request body is too large.');
+  if (body.kind === 'aborted') return undefined;
+  if (body.kind === 'too-large') {
+    await ex.error(413, 'The request body is too large.');
+    return undefined;
+  }
   let json: unknown;
   try {
     json = JSON.parse(body.body.toString('utf8'));
   } catch {
-    return ex.error(400, 'The request body is not valid JSON.');
+    await ex.error(400, 'The request body is not valid JSON.');
+    return undefined;
   }
-  if (!isPlainObject(json)) return ex.error(400, 'The request body must be a JSON object {route, fault, times}.');
-  let route: ReturnType<typeof checkFaultRoute>;
-  let fault: Fault;
-  let times: number;
-  try {
-    route = checkFaultRoute(json['route']);
-    fault = checkFault(json['fault']);
-    times = parseTimes(json['times']);
-    deps.faults.inject(route, fault, times);
-  } catch (error) {
-    return ex.error(400, error instanceof Error ? error.message : 'Invalid fault.');
+  if (!isPlainObject(json)) {
+    await ex.error(400, `The request body must be a JSON object ${shape}.`);
+    return undefined;
   }
-  return ex.json(200, { route, fault, times: times === Infinity ? 'Infinity' : times });
+  return json;
+}
+
+function checkBodyFields(json: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(json).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw new TypeError(`Unknown field ${JSON.stringify(unknown)}: use ${known.join(', ')}`);
 }
 
 function parseTimes(times: unknown): number {

@@ -16,6 +16,14 @@ export interface ErrorOptions {
   headers?: Record<string, string>;
 }
 
+/** An answer a route handler produced, as it would have been sent. */
+export interface RouteAnswer {
+  status: number;
+  /** The serialised JSON body. */
+  payload: string;
+  headers: Record<string, string>;
+}
+
 /** A request being answered. */
 export class Exchange {
   readonly req: IncomingMessage;
@@ -25,6 +33,7 @@ export class Exchange {
   readonly #log: MemoryRequestLog | undefined;
   #bodyRead = false;
   #finished = false;
+  #divert: ((answer: RouteAnswer) => Promise<void>) | undefined;
 
   /** @param log where to record the outcome; undefined for requests that are not logged (control routes) */
   constructor(req: IncomingMessage, res: ServerResponse, at: number, log: MemoryRequestLog | undefined) {
@@ -47,9 +56,22 @@ export class Exchange {
     return result;
   }
 
+  /**
+   * Hands the next JSON answer to `replace` instead of sending it, once (a fault applied after
+   * the route acted); `replace` answers through this exchange as usual.
+   */
+  divert(replace: (answer: RouteAnswer) => Promise<void>): void {
+    this.#divert = replace;
+  }
+
   /** Sends a JSON answer once the request body is drained. */
-  async json(status: number, body: unknown, headers?: Record<string, string>): Promise<void> {
+  async json(status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
     if (!(await this.#drain())) return;
+    const replace = this.#divert;
+    if (replace) {
+      this.#divert = undefined;
+      return replace({ status, payload: JSON.stringify(body), headers });
+    }
     writeJson(this.res, status, body, headers);
     this.#finish(status);
   }
@@ -61,19 +83,19 @@ export class Exchange {
   }
 
   /** Sends `payload` as-is with a JSON content type (used for deliberately broken bodies). */
-  async raw(status: number, payload: string): Promise<void> {
+  async raw(status: number, payload: string, headers: Record<string, string> = {}): Promise<void> {
     if (!(await this.#drain())) return;
-    this.res.writeHead(status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(payload) });
+    this.res.writeHead(status, { ...headers, 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(payload) });
     this.res.end(payload);
     this.#finish(status);
   }
 
-  /** Sends 200 headers and the start of `payload`, and never finishes the body. */
-  async stall(payload: string): Promise<void> {
+  /** Sends the headers and the first half of `payload` (see {@link halfOf}), and never finishes the body. */
+  async stall(payload: string, status = 200, headers: Record<string, string> = {}): Promise<void> {
     if (!(await this.#drain())) return;
-    this.res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE });
-    this.res.write(payload.slice(0, Math.max(1, Math.floor(payload.length / 2))));
-    this.#finish(200);
+    this.res.writeHead(status, { ...headers, 'content-type': JSON_CONTENT_TYPE });
+    this.res.write(halfOf(payload));
+    this.#finish(status);
   }
 
   /** Destroys the connection without answering. */
@@ -98,4 +120,12 @@ export class Exchange {
     this.#finished = true;
     this.#log?.record({ ...this.entry, status });
   }
+}
+
+/**
+ * The first half of `payload`, at least one character: of a JSON object (every simulator answer
+ * is one), never valid JSON, since its closing brace is cut off.
+ */
+export function halfOf(payload: string): string {
+  return payload.slice(0, Math.max(1, Math.floor(payload.length / 2)));
 }

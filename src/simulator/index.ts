@@ -31,7 +31,16 @@ export {
   type SimulatorOAuthClient,
 } from './accounts.js';
 export type { Clock } from './clock.js';
-export type { Fault, FaultInjector, FaultRoute } from './faults.js';
+export {
+  DEFAULT_RANDOM_FAILURE_STATUS,
+  type AfterFault,
+  type Fault,
+  type FaultInjector,
+  type FaultMatch,
+  type FaultOptions,
+  type FaultRoute,
+  type RandomFailures,
+} from './faults.js';
 export type { LoggedRequest, RequestLog } from './request-log.js';
 export { SIMULATOR_ROUTES, TOKEN_ROUTE, type SimulatorRoute } from './routing.js';
 export type { SimulatorLog } from './server.js';
@@ -73,7 +82,10 @@ export interface Simulator {
   readonly tokenUrl: string;
   /** OAuth tokens issued since start, expired and revoked ones included. */
   readonly tokensIssued: number;
-  /** Queue failures for upcoming requests. */
+  /**
+   * Queue failures for upcoming requests (instead of the route or after it acted, for every
+   * request or one client's or import's), or fail a share of them at random.
+   */
   readonly faults: FaultInjector;
   /** Every request answered (or reset). */
   readonly requests: RequestLog;

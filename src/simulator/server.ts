@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Clock } from './clock.js';
 import { handleControlRoute, isControlTarget } from './control-routes.js';
-import { Exchange } from './exchange.js';
-import type { Fault, FaultQueue } from './faults.js';
+import { Exchange, halfOf, type RouteAnswer } from './exchange.js';
+import { faultSubjectOf, type AfterFault, type Fault, type FaultQueue, type FaultSubject } from './faults.js';
 import { credentialLabelOf, handleImportRoute } from './import-routes.js';
 import type { ProcessingTiming } from './lifecycle.js';
 import type { OAuthTokenStore } from './oauth-tokens.js';
@@ -117,7 +117,7 @@ export class SimulatorServer {
           headers: { allow: match.method },
         });
       }
-      if (!(await this.#takeFault(ex, match.route))) return;
+      if (!(await this.#takeFault(ex, match.route, faultSubjectOf(match)))) return;
       await handleImportRoute(ex, match, this.#deps);
     } catch (error) {
       this.#deps.log('simulator request failed', { error: error instanceof Error ? error.message : String(error) });
@@ -129,12 +129,23 @@ export class SimulatorServer {
     }
   }
 
-  /** Applies the next fault queued for `route`, if any; true when the request should then be handled normally. */
-  async #takeFault(ex: Exchange, route: SimulatorRoute): Promise<boolean> {
-    const fault = this.#deps.faults.take(route);
-    if (!fault) return true;
-    this.#deps.log('simulator fault applied', { route, fault: fault.kind });
-    return this.#applyFault(ex, fault);
+  /**
+   * Applies the fault due for this request of `route`, if any; true when the request should then
+   * be handled normally (no fault, a delay, or a fault that waits for the route's answer).
+   */
+  async #takeFault(ex: Exchange, route: SimulatorRoute, subject: FaultSubject = {}): Promise<boolean> {
+    const taken = this.#deps.faults.take(route, subject);
+    if (!taken) return true;
+    if (taken.after) {
+      const { fault } = taken;
+      ex.divert((answer) => {
+        this.#deps.log('simulator fault applied', { route, fault: fault.kind, after: true, replacedStatus: answer.status });
+        return this.#applyAfter(ex, fault, answer);
+      });
+      return true;
+    }
+    this.#deps.log('simulator fault applied', { route, fault: taken.fault.kind, ...(taken.random ? { random: true } : {}) });
+    return this.#applyFault(ex, taken.fault);
   }
 
   /** Applies a fault; true when the request should then be handled normally. */
@@ -154,6 +165,20 @@ export class SimulatorServer {
       case 'stall-body':
         await ex.stall(STALLED_BODY);
         return false;
+    }
+  }
+
+  /** Replaces the answer the route produced (see `FaultOptions.after`). */
+  async #applyAfter(ex: Exchange, fault: AfterFault, answer: RouteAnswer): Promise<void> {
+    switch (fault.kind) {
+      case 'status':
+        return ex.json(fault.status, fault.body ?? { Message: `Simulated fault: HTTP ${fault.status}.` }, fault.headers);
+      case 'malformed':
+        return ex.raw(answer.status, halfOf(answer.payload), answer.headers);
+      case 'reset':
+        return ex.reset();
+      case 'stall-body':
+        return ex.stall(answer.payload, answer.status, answer.headers);
     }
   }
 
