@@ -2,14 +2,16 @@ import type { UpstreamImportState } from '../contract/mypreferences.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
 import type { StatusEvent } from '../status/status-event.js';
 import type { ClusterCoordinator } from './cluster-coordinator.js';
-import { decodeMessage, encodeEvent } from './event-codec.js';
+import { decodeMessage, encodeEvent, follows, START, type Position } from './event-codec.js';
 import { keyNames, refreshChannel, type KeyNames } from './redis-names.js';
 
 /**
  * Who polls one key, in cluster mode.
  *
- * - Every replica with subscribers for the key listens to its channel and hands each event with
- *   a higher sequence number to its feed; on joining it reads the stored latest state first.
+ * - Every replica with subscribers for the key listens to its channel and hands each newer event
+ *   (a later epoch, or a higher sequence number within the epoch) to its feed; on joining it
+ *   reads the stored latest state first. Errors are never stored: they reach only the
+ *   subscribers present, and a later subscriber makes the key be polled afresh.
  * - One of them holds the key's lease and runs the poller; the poller's events are published
  *   through the fenced publish script (never delivered directly), so every replica, the holder
  *   included, sees the same sequence.
@@ -29,7 +31,8 @@ export class ClusterSource implements FeedSource {
   #poller: FeedSource | undefined;
   /** `replicaId:fence` while this replica holds the lease. */
   #holder: string | undefined;
-  #lastSeq = 0;
+  /** Position of the last message handed to the feed. */
+  #last: Position = START;
   #tick: NodeJS.Timeout | undefined;
 
   constructor(target: FeedTarget, cluster: ClusterCoordinator, createLocalPoller: FeedSourceFactory, onStopped: (source: ClusterSource) => void) {
@@ -73,7 +76,7 @@ export class ClusterSource implements FeedSource {
     await Promise.allSettled([
       this.#cluster.unlisten(this.#names.events, this.#onMessage),
       this.#cluster.unlisten(this.#refreshChannel, this.#onRefresh),
-      holder ? this.#cluster.scripts.release(this.#names.lease, holder) : Promise.resolve(),
+      holder ? this.#cluster.scripts.release(this.#names, holder) : Promise.resolve(),
     ]);
   }
 
@@ -87,8 +90,9 @@ export class ClusterSource implements FeedSource {
     this.#mode = 'cluster';
     this.#stopPoller();
     this.#holder = undefined;
-    // Sequence numbers count within one Redis lifetime; after an outage, start afresh.
-    this.#lastSeq = 0;
+    // Redis may have lost the counter, or come back with an older copy of it: start afresh (the
+    // feed's forward-only rule still keeps subscribers from seeing a step back).
+    this.#last = START;
     clearInterval(this.#tick);
     const { leaseMs } = this.#cluster.options;
     this.#tick = setInterval(() => void this.#leaseTick(), Math.max(1, Math.floor(leaseMs / 4)));
@@ -120,7 +124,13 @@ export class ClusterSource implements FeedSource {
         return;
       }
       const fence = await scripts.acquire(this.#names.lease, this.#names.fence, replicaId, options.leaseMs, options.stateTtlMs);
-      if (fence === null || this.#mode !== 'cluster' || this.#holder) return;
+      if (fence === null) return;
+      if (this.#mode !== 'cluster' || this.#holder) {
+        // Stopped (or switched) while the acquire was on its way: hand the lease straight back
+        // rather than leave it, and the fence, to expire.
+        this.#cluster.track(scripts.release(this.#names, `${replicaId}:${fence}`).then(() => undefined, () => undefined));
+        return;
+      }
       this.#holder = `${replicaId}:${fence}`;
       this.#poller = this.#createLocalPoller({ ...this.#target, deliver: (event) => void this.#publish(event) });
     } catch {
@@ -132,7 +142,8 @@ export class ClusterSource implements FeedSource {
     const holder = this.#holder;
     if (!holder) return;
     try {
-      const seq = await this.#cluster.scripts.publish(this.#names, holder, encodeEvent(event), this.#cluster.options.stateTtlMs);
+      const wire = { kind: event.kind, json: encodeEvent(event) };
+      const seq = await this.#cluster.scripts.publish(this.#names, holder, wire, this.#cluster.options.stateTtlMs);
       if (seq === 0 && this.#holder === holder) this.#loseLease();
     } catch {
       // Redis went away between poll and publish: this replica's subscribers still get the event.
@@ -152,8 +163,8 @@ export class ClusterSource implements FeedSource {
 
   readonly #onMessage = (message: string): void => {
     const decoded = decodeMessage(message);
-    if (!decoded || decoded.seq <= this.#lastSeq || this.#mode === 'stopped') return;
-    this.#lastSeq = decoded.seq;
+    if (!decoded || !follows(decoded, this.#last) || this.#mode === 'stopped') return;
+    this.#last = { epoch: decoded.epoch, seq: decoded.seq };
     this.#target.deliver(decoded.event);
   };
 

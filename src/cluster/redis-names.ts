@@ -13,11 +13,14 @@ const digest = (value: string) => createHash('sha256').update(value).digest('bas
 export interface KeyNames {
   /** The lease: who polls this key; value `replicaId:fence`, with an expiry. */
   lease: string;
-  /** Counter handing out fencing tokens. */
+  /** Counter handing out fencing tokens; dropped on release when no state is stored. */
   fence: string;
-  /** The latest event and its sequence number, with a TTL, for new subscribers. */
+  /** The latest import state (never an error) with its epoch and sequence number, with a TTL, for new subscribers. */
   state: string;
-  /** Counter of the key's events. */
+  /**
+   * Counter of the key's events: a hash `{epoch, seq}` with a TTL. `epoch` changes whenever the
+   * counter is (re)created; dropped on release when no state is stored.
+   */
   sequence: string;
   /** Pub/sub channel of the key's events. */
   events: string;

@@ -77,6 +77,10 @@ export interface LimitsConfig {
   maxTokens: number;
   maxDirectives: number;
   maxCost: number;
+  /** Most representations one `_entities` call may resolve. */
+  maxEntities: number;
+  /** Most bytes of upstream answers (failed-record pages) one query or mutation may gather. */
+  maxResponseBytes: number;
   /** Schema introspection (GraphiQL and codegen need it; routers use `_service`). */
   introspection: boolean;
 }
@@ -164,6 +168,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxTokens: read.integer('GRAPHQL_MAX_TOKENS', 2_000, { min: 50, max: 100_000 }),
       maxDirectives: read.integer('GRAPHQL_MAX_DIRECTIVES', 20, { min: 0, max: 1_000 }),
       maxCost: read.integer('GRAPHQL_MAX_COST', 5_000, { min: 10, max: 1_000_000 }),
+      maxEntities: read.integer('GRAPHQL_MAX_ENTITIES', 100, { min: 1, max: 10_000 }),
+      maxResponseBytes: read.integer('GRAPHQL_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 64 * 1024, max: 512 * 1024 * 1024 }),
       introspection: read.boolean('GRAPHQL_INTROSPECTION', true),
     },
     drain: {

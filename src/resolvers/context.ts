@@ -3,6 +3,7 @@ import type { UpstreamImportState } from '../contract/mypreferences.js';
 import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
+import type { ResponseBudget } from './response-budget.js';
 import type { SingleFlight } from './single-flight.js';
 
 /** What every resolver receives, built once per operation by the transport (HTTP, SSE or WebSocket). */
@@ -19,6 +20,8 @@ export interface GatewayContext {
   executions: SingleFlight<UpstreamImportState>;
   /** Writes the audit line of a mutation (with the caller's subject). */
   audit: (entry: AuditEntry) => void;
+  /** What upstream answers a query or mutation may still gather (set per execution; not for subscriptions). */
+  responseBudget?: ResponseBudget;
 }
 
 export interface GatewayLimits {

@@ -82,6 +82,12 @@ export async function failedRecords(
   ctx: GatewayContext,
 ): Promise<FailedRecordPage> {
   const page = failedRecordsPageArgs(args);
-  const result = await ctx.upstream.exceptions(ctx.access.credentialFor(parent.clientId, 'read'), parent, page);
+  const budget = ctx.responseBudget;
+  const result = await ctx.upstream.exceptions(
+    ctx.access.credentialFor(parent.clientId, 'read'),
+    parent,
+    page,
+    budget && { body: { maxBytes: budget.remaining, onRead: (bytes) => budget.charge(bytes) } },
+  );
   return toFailedRecordPage(result);
 }

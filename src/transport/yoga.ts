@@ -11,6 +11,7 @@ import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
+import { useOperationLimits } from './plugins/operation-limits.js';
 import { useTokenExpiry } from './plugins/token-expiry.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -54,6 +55,12 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     plugins: [
       ...abuseLimitPlugins(options.abuseLimits),
       useCodedRequestErrors(),
+      useOperationLimits({
+        maxCost: options.abuseLimits.maxCost,
+        maxEntities: options.abuseLimits.maxEntities,
+        maxRecordsPerStage: limits.maxRecordsPerStage,
+        maxResponseBytes: options.abuseLimits.maxResponseBytes,
+      }),
       useTokenExpiry(),
     ],
     // One operation per request: a batch would multiply every limit above.

@@ -23,6 +23,7 @@ import {
   errorFromTransport,
   malformedResponse,
   oversizedResponse,
+  responseOverBudget,
   transportErrorCode,
 } from './upstream-errors.js';
 
@@ -42,6 +43,11 @@ export interface CallOptions {
    * poller has its own backoff).
    */
   priority?: Priority;
+  /**
+   * The most bytes of answer the caller will take (what its operation may still gather); a larger
+   * answer is BAD_USER_INPUT (`reason: RESPONSE_TOO_LARGE`). `onBody` learns the size of the one read.
+   */
+  body?: { maxBytes: number; onRead: (bytes: number) => void };
 }
 
 /** What operators see of the upstream seam. */
@@ -135,7 +141,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     ...(options.observe && { observe: options.observe }),
   });
 
-  type Request = { body?: string; query?: Record<string, number>; signal?: AbortSignal | undefined; priority?: Priority | undefined };
+  type Request = {
+    body?: string;
+    query?: Record<string, number>;
+    signal?: AbortSignal | undefined;
+    priority?: Priority | undefined;
+    answer?: CallOptions['body'];
+  };
 
   /**
    * One logical call, judged once by the circuit breaker of its clientId: admitted (or refused
@@ -171,6 +183,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         if (!(error instanceof GatewayError) || request.signal?.aborted || request.priority === 'poll') throw error;
         const retryable = idempotent ? isTransient(error) : neverSent(error);
         if (!retryable || attempt >= options.retry.maxAttempts) throw error;
+        // The upstream asks for more patience than a waiting caller has: say so rather than retry early.
+        if ((error.details.retryAfterSeconds ?? 0) * 1000 > options.retry.maxDelayMs) throw error;
         const delay = backoffDelay(attempt, options.retry.baseDelayMs, options.retry.maxDelayMs, error.details.retryAfterSeconds, random);
         if (now() + delay > deadline) throw error;
         logger.debug({ route, code: error.code, attempt, delayMs: delay }, 'retrying upstream call');
@@ -233,13 +247,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const { statusCode } = response;
     const ok = statusCode >= 200 && statusCode < 300;
     let text: string;
+    const callerLimit = ok && request.answer !== undefined && request.answer.maxBytes < MAX_SUCCESS_BODY_BYTES;
     try {
-      text = await readBody(response.body, ok ? MAX_SUCCESS_BODY_BYTES : MAX_ERROR_BODY_BYTES);
+      const body = await readBody(response.body, !ok ? MAX_ERROR_BODY_BYTES : callerLimit ? request.answer!.maxBytes : MAX_SUCCESS_BODY_BYTES);
+      text = body.text;
+      if (ok) request.answer?.onRead(body.bytes);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         // An oversized error body is still an error response: its status says what happened.
         if (!ok) text = '';
-        else throw oversizedResponse(statusCode);
+        else throw callerLimit ? responseOverBudget() : oversizedResponse(statusCode);
       } else {
         throw failure(route, error, request.signal, started);
       }
@@ -314,8 +331,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
     status: (credential, ref, { signal, priority } = {}) => call('status', credential, ref, parseImportState, { signal, priority }),
 
-    exceptions: (credential, ref, page, { signal, priority } = {}) =>
-      call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal, priority }),
+    exceptions: (credential, ref, page, { signal, priority, body } = {}) =>
+      call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal, priority, answer: body }),
 
     requestServiceToken,
 
@@ -329,7 +346,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 }
 
 /** Reads the whole body (so the connection returns to the pool), refusing more than `limit` bytes. */
-async function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+async function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ text: string; bytes: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -340,7 +357,7 @@ async function readBody(body: Dispatcher.ResponseData['body'], limit: number): P
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return { text: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
 }
 
 /** The `Message` of an ASP.NET-style error body, if the body is one. */

@@ -61,6 +61,15 @@ export function malformedResponse(upstreamStatus: number, what: string): Gateway
   });
 }
 
+/** The answer is larger than the caller's operation may still gather: it can ask for less. */
+export function responseOverBudget(): GatewayError {
+  return new GatewayError(
+    'BAD_USER_INPUT',
+    'The answer would be larger than the gateway returns for one operation; ask for fewer failed records at a time.',
+    { reason: 'RESPONSE_TOO_LARGE' },
+  );
+}
+
 /** The response body was larger than the gateway is willing to buffer. */
 export function oversizedResponse(upstreamStatus: number): GatewayError {
   return new GatewayError('UPSTREAM_UNAVAILABLE', 'MyPreferences sent a response larger than the gateway accepts.', {

@@ -170,10 +170,10 @@ describe('StatusHub', () => {
     const iterator = hub.subscribe(ref, alice);
     await iterator.next();
 
-    upstream.fail(new GatewayError('RATE_LIMITED', 'slow down', { upstreamStatus: 429, retryAfterSeconds: 7 }));
+    upstream.fail(new GatewayError('RATE_LIMITED', 'slow down', { upstreamStatus: 429, retryAfterSeconds: 3 }));
     await vi.advanceTimersByTimeAsync(1000); // the regular poll fails with 429
     expect(upstream.calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(6999);
+    await vi.advanceTimersByTimeAsync(2999);
     expect(upstream.calls).toHaveLength(2); // not before Retry-After
     upstream.fail(new GatewayError('UPSTREAM_UNAVAILABLE', 'down', { upstreamStatus: 503 }));
     await vi.advanceTimersByTimeAsync(1);
@@ -188,6 +188,19 @@ describe('StatusHub', () => {
     expect(failedCalls).toBeGreaterThan(3);
     expect(failedCalls).toBeLessThan(15);
     expect(hub.stats().pollers).toBe(0);
+  });
+
+  it('waits no longer than backoffMaxMs, whatever Retry-After says', async () => {
+    const upstream = scriptedUpstream();
+    const hub = hubOn(upstream, { giveUpAfterMs: 600_000 });
+    const iterator = hub.subscribe(ref, alice);
+    await iterator.next();
+    upstream.fail(new GatewayError('RATE_LIMITED', 'come back tomorrow', { upstreamStatus: 429, retryAfterSeconds: 86_400 }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(upstream.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(timing.backoffMaxMs);
+    expect(upstream.calls).toHaveLength(3);
+    await iterator.return!();
   });
 
   it('recovers from a burst of 503s with no duplicate or missing states', async () => {

@@ -1,4 +1,3 @@
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
@@ -9,9 +8,10 @@ import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../../config/config.js';
 
 /**
- * Limits on what one operation may ask, the same on HTTP, SSE and WebSocket (they run in the
- * envelop all transports share; CSRF prevention is HTTP's alone). Documents over a limit are
- * rejected before execution, so they cost neither the gateway nor the upstream anything.
+ * Limits on what one operation's document may ask, the same on HTTP, SSE and WebSocket (they run
+ * in the envelop all transports share; CSRF prevention is HTTP's alone). Documents over a limit
+ * are rejected before execution, so they cost neither the gateway nor the upstream anything.
+ * The cost limit, which needs the variables, is `operation-limits.ts`.
  */
 export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
   // Limits are not echoed in messages: a caller learns that it is over, not where the line is.
@@ -21,7 +21,6 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
     maxDepthPlugin({ ...armor, n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: false, errorMessage: 'Operation rejected: it is nested too deeply.' }) as Plugin,
     maxAliasesPlugin({ ...armor, n: limits.maxAliases, errorMessage: 'Operation rejected: it has too many aliases.' }) as Plugin,
     maxDirectivesPlugin({ ...armor, n: limits.maxDirectives, errorMessage: 'Operation rejected: it has too many directives.' }) as Plugin,
-    costLimitPlugin({ ...armor, maxCost: limits.maxCost, errorMessage: 'Operation rejected: it would cost too much to run.' }) as Plugin,
     // A browser cannot send this header cross-site without a CORS preflight: GET requests and
     // "simple" POSTs must carry it (JSON POSTs already cannot be sent cross-site unnoticed).
     useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
