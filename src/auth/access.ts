@@ -21,6 +21,8 @@ export interface Access {
    * caller is not authenticated (nothing is shared).
    */
   readonly sharingKey: string | undefined;
+  /** Why the caller is not authenticated (no credential, a token that does not verify); undefined when it is. */
+  readonly refusal: GatewayError | undefined;
   /**
    * The credential to call upstream with on `clientId`, once the caller is known to hold
    * `permission` there. Throws UNAUTHENTICATED or FORBIDDEN (with `reason`) otherwise, before any
@@ -49,7 +51,7 @@ export function passthroughAuthentication(fingerprint: Fingerprinter): Authentic
         ),
       );
     }
-    return { subject: credential.id, expiresAtMs: undefined, sharingKey: credential.id, credentialFor: () => credential };
+    return { subject: credential.id, expiresAtMs: undefined, sharingKey: credential.id, refusal: undefined, credentialFor: () => credential };
   };
 }
 
@@ -71,6 +73,7 @@ export function jwtAuthentication(verify: VerifyToken, serviceAccounts: ServiceA
       subject: caller.subject,
       expiresAtMs: caller.expiresAtMs,
       sharingKey: grantsKey(caller),
+      refusal: undefined,
       credentialFor(clientId, permission) {
         if (!caller.scopes.has(SCOPES[permission])) {
           throw new GatewayError('FORBIDDEN', `The token lacks the ${SCOPES[permission]} scope this operation needs.`, { reason: 'MISSING_SCOPE' });
@@ -111,6 +114,7 @@ function refused(error: GatewayError): Access {
     subject: undefined,
     expiresAtMs: undefined,
     sharingKey: undefined,
+    refusal: error,
     credentialFor() {
       throw error;
     },

@@ -70,8 +70,10 @@ export interface ClusterConfig {
 
 /** Limits on what a caller may ask of the gateway (see `src/transport/plugins/abuse-limits.ts`). */
 export interface LimitsConfig {
-  /** Largest HTTP request body (a stageImport carries its records in one). */
+  /** Largest HTTP request body and WebSocket message (a stageImport carries its records in one). */
   maxRequestBytes: number;
+  /** Most body bytes of all HTTP requests being read and run at once. */
+  maxInflightRequestBytes: number;
   maxDepth: number;
   maxAliases: number;
   maxTokens: number;
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     limits: {
       maxRequestBytes: read.integer('MAX_REQUEST_BYTES', 26 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+      maxInflightRequestBytes: read.integer('MAX_INFLIGHT_REQUEST_BYTES', 64 * 1024 * 1024, { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 }),
       maxDepth: read.integer('GRAPHQL_MAX_DEPTH', 15, { min: 2, max: 100 }),
       maxAliases: read.integer('GRAPHQL_MAX_ALIASES', 15, { min: 0, max: 1_000 }),
       maxTokens: read.integer('GRAPHQL_MAX_TOKENS', 2_000, { min: 50, max: 100_000 }),
@@ -226,6 +229,9 @@ export function loadConfig(env: Env = process.env): Config {
       tokenTtlS: read.integer('SIMULATOR_TOKEN_TTL_S', 3600, { min: 1, max: 86_400 }),
     },
   };
+  if (config.limits.maxInflightRequestBytes < config.limits.maxRequestBytes) {
+    throw new ConfigError('MAX_INFLIGHT_REQUEST_BYTES', `must be at least MAX_REQUEST_BYTES (${config.limits.maxRequestBytes}), or the largest request could never run`);
+  }
   if (config.drain.windowMs >= config.drain.deadlineMs) {
     throw new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`);
   }

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'UPSTREAM_UNAVAILABLE',
   // Added to the public table: a WebSocket connection asked for more concurrent operations than allowed.
   'TOO_MANY_SUBSCRIPTIONS',
+  // Added: the gateway itself is at its limit of request bytes in flight; retry after `retryAfterSeconds`.
+  'OVERLOADED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -15,6 +15,7 @@ import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
 import { DEV_TOKEN_PATH, JWKS_PATH, serveDevelopmentToken, serveJwks } from './development-routes.js';
+import { createGraphQLAdmission } from './graphql-admission.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -85,6 +86,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       })
     : undefined;
   const authenticate = authentication(options, upstream);
+  const admit = createGraphQLAdmission({
+    authenticate,
+    maxRequestBytes: config.limits.maxRequestBytes,
+    maxInflightBytes: config.limits.maxInflightRequestBytes,
+  });
   const statusHub = new StatusHub({
     ...(cluster && {
       createSource: (target, createLocalPoller) => cluster.createSource(target, createLocalPoller),
@@ -134,9 +140,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
-    const tooLarge = bodyTooLarge(request, config.limits.maxRequestBytes);
-    if (tooLarge) return sendGraphQLError(response, tooLarge.status, tooLarge.message);
-    return yoga(request as IncomingMessage, response as ServerResponse);
+    admit(request, response)
+      .then((access) => access && yoga(request, response, { access, transport: 'http' }))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'graphql request failed');
+        if (!response.headersSent) sendHealth(response, 500, 'unexpected error');
+      });
   });
   const websocket = attachWebSocketTransport({
     yoga,
@@ -248,24 +257,6 @@ function authentication(options: GatewayOptions, upstream: UpstreamClient): Auth
     random: Math.random,
   });
   return jwtAuthentication(verify, serviceAccounts);
-}
-
-/**
- * Request bodies are limited before anything reads them: a declared length over the limit is
- * refused (413), and a POST that declares no length (chunked) is refused too (411), since its size
- * could only be known by reading it.
- */
-function bodyTooLarge(request: IncomingMessage, maxBytes: number): { status: number; message: string } | undefined {
-  if (request.method !== 'POST') return undefined;
-  const declared = request.headers['content-length'];
-  if (declared === undefined) return { status: 411, message: 'POST requests must declare their Content-Length.' };
-  if (Number(declared) > maxBytes) return { status: 413, message: `The request body is larger than the ${maxBytes} bytes the gateway accepts.` };
-  return undefined;
-}
-
-function sendGraphQLError(response: ServerResponse, status: number, message: string): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-  response.end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] }));
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

@@ -37,6 +37,13 @@ function parseDateTime(value: unknown): Date {
 
 type JsonObject = Record<string, unknown>;
 
+/**
+ * How deeply a JSONObject may nest (objects and lists). MyPreferences records are a few levels
+ * deep; past this a value is refused before anything walks it recursively (serialising it
+ * upstream would otherwise overflow the stack).
+ */
+export const MAX_JSON_DEPTH = 64;
+
 export const JSONObjectScalar = new GraphQLScalarType<JsonObject, JsonObject>({
   name: 'JSONObject',
   description: 'Any JSON object (not an array, string or null), passed through unchanged.',
@@ -49,7 +56,8 @@ export const JSONObjectScalar = new GraphQLScalarType<JsonObject, JsonObject>({
   },
   parseLiteral(ast, variables) {
     if (ast.kind !== Kind.OBJECT) throw invalid('JSONObject must be an object.');
-    return literalValue(ast, variables) as JsonObject;
+    // The document's own nesting is bounded by the token and depth limits; variables inside it are checked here.
+    return asObject(literalValue(ast, variables));
   },
 });
 
@@ -59,7 +67,21 @@ function isObject(value: unknown): value is JsonObject {
 
 function asObject(value: unknown): JsonObject {
   if (!isObject(value)) throw invalid('JSONObject must be an object.');
+  if (depthExceeds(value, MAX_JSON_DEPTH)) throw invalid(`JSONObject may nest at most ${MAX_JSON_DEPTH} levels deep.`);
   return value;
+}
+
+/** Whether `value` nests deeper than `limit`, found without recursion (the point is not to blow the stack). */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth > limit) return true;
+    for (const child of Object.values(next.value)) {
+      if (typeof child === 'object' && child !== null) pending.push({ value: child, depth: next.depth + 1 });
+    }
+  }
+  return false;
 }
 
 /** A JSON value from an inline GraphQL literal, with `$variables` substituted. */

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getOperationAST, OperationTypeNode, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { getOperationAST, GraphQLError, OperationTypeNode, type ExecutionArgs } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Access, Authenticate } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayContext } from '../resolvers/context.js';
+import { serveGraphQLWs } from './graphql-ws-server.js';
 import { SharedSubscriptions, type SharingStats } from './shared-subscriptions.js';
-import type { GatewayYoga, WebSocketInitialContext } from './yoga.js';
+import type { GatewayYoga, TransportContext } from './yoga.js';
 
 export interface WebSocketOptions {
   yoga: GatewayYoga;
@@ -94,9 +94,8 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     });
   };
 
-  const disposable = useServer(
+  const disposable = serveGraphQLWs(
     {
-      isProd: true,
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const access = await options.authenticate(authorizationFromWebSocket(ctx.connectionParams, ctx.extra.request.headers));
@@ -125,16 +124,22 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         const access = accessOf.get(ctx);
         // graphql-ws runs onSubscribe only after onConnect succeeded; without an Access something is badly wrong.
         if (!access) return [new GatewayError('UNAUTHENTICATED', 'The connection was not initialised.', { reason: 'NOT_INITIALISED' })];
-        const initial: WebSocketInitialContext = { access };
+        const initial: TransportContext = { access, transport: 'websocket' };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
+        // A document the limits or the schema refuse is the client's mistake: it fails alone, as
+        // an error message for its id with the code HTTP would give it — never a closed connection.
         let document;
         try {
           document = parse(payload.query);
         } catch (error) {
-          // A syntax error is the client's mistake: answer it as an error message, not a close.
-          return [error as never];
+          return [requestError(error, 'GRAPHQL_PARSE_FAILED')];
         }
-        const errors = validate(schema, document);
+        let errors;
+        try {
+          errors = validate(schema, document);
+        } catch (error) {
+          return [requestError(error, 'BAD_REQUEST')];
+        }
         if (errors.length > 0) return errors;
         const contextValue = (await contextFactory()) as unknown as GatewayContext;
         const root: EnvelopedRoot = { execute, subscribe };
@@ -156,10 +161,8 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       },
     },
     wss,
-    options.keepAliveMs,
+    { keepAliveMs: options.keepAliveMs, logger },
   );
-
-  wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
 
   return {
     handleUpgrade(request, socket, head) {
@@ -192,6 +195,16 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * A coded GraphQLError for what parsing or validation threw: its own code if it has one,
+ * `code` otherwise; anything that is not a GraphQLError is rethrown (a bug, logged and masked).
+ */
+function requestError(error: unknown, code: string): GraphQLError {
+  if (!(error instanceof GraphQLError)) throw error;
+  if (error.extensions['code'] !== undefined) return error;
+  return new GraphQLError(error.message, { extensions: { ...error.extensions, code } });
 }
 
 /** Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before). */

@@ -17,14 +17,16 @@ import { useTokenExpiry } from './plugins/token-expiry.js';
 export const GRAPHQL_PATH = '/graphql';
 
 /**
- * What the WebSocket transport hands to `yoga.getEnveloped`: the connection's Access, decided
- * once at `connection_init`.
+ * What a transport hands yoga with each operation: the caller's Access, decided before the
+ * operation (per HTTP request before its body is read, per WebSocket connection at
+ * `connection_init`), and which transport it is.
  */
-export interface WebSocketInitialContext {
+export interface TransportContext {
   access: Access;
+  transport: GatewayContext['transport'];
 }
 
-type InitialContext = YogaInitialContext & Partial<WebSocketInitialContext>;
+type InitialContext = YogaInitialContext & Partial<TransportContext>;
 
 export interface YogaOptions {
   upstream: UpstreamClient;
@@ -38,7 +40,7 @@ export interface YogaOptions {
   graphiqlAuthorization?: string;
 }
 
-export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
+export type GatewayYoga = YogaServerInstance<Partial<TransportContext>, GatewayContext>;
 
 /**
  * The yoga instance serving HTTP and SSE, and the envelop (context, validation, masking) that
@@ -48,7 +50,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
   const { upstream, statusHub, limits, logger, authenticate } = options;
   const executions = new SingleFlight<UpstreamImportState>();
   const auditLogger = logger.child({ component: 'audit' });
-  return createYoga<Record<string, never>, GatewayContext>({
+  return createYoga<Partial<TransportContext>, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
@@ -65,6 +67,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     ],
     // One operation per request: a batch would multiply every limit above.
     batching: false,
+    // The same limit as the admission check and the WebSocket's (yoga's own default is lower).
+    maxRequestBodySize: options.abuseLimits.maxRequestBytes,
     // Never attach original errors or stacks, whatever NODE_ENV says; every error carries a code.
     maskedErrors: { isDev: false, maskError: codeRequestErrors },
     logging: {
@@ -80,10 +84,10 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       }),
     },
     context: async (initial: InitialContext): Promise<GatewayContext> => {
+      // In-process requests (yoga.fetch) come without a transport context: authenticate them here.
       const access = initial.access ?? (await authenticate(initial.request.headers.get('authorization') ?? undefined));
       return {
-        // WebSocket operations come with their connection's Access; HTTP ones (and SSE) are authenticated here.
-        transport: initial.access ? 'websocket' : 'http',
+        transport: initial.transport ?? 'http',
         access,
         upstream,
         statusHub,
@@ -101,6 +105,10 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
  * BAD_REQUEST otherwise. The error is coded in place, so yoga does not log it as unexpected.
  */
 const codeRequestErrors: typeof maskError = (error, message) => {
+  // yoga's message for a body that is not JSON quotes the body: never echo what a client sent.
+  if (error instanceof GraphQLError && error.message.startsWith('POST body sent invalid JSON')) {
+    return new GraphQLError('The request body is not valid JSON.', { extensions: { code: 'BAD_REQUEST', http: error.extensions['http'] } });
+  }
   if (error instanceof GraphQLError && error.originalError === undefined && error.extensions['code'] === undefined) {
     const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
     (error.extensions as Record<string, unknown>)['code'] = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST';

@@ -25,6 +25,14 @@ const failedRecords = (limit: unknown, offset: unknown = 1) => ({
   query: 'query ($l: Int, $o: Int) { importSummary(clientId: "demo", accessToken: "1000") { failedRecords(limit: $l, offset: $o) { count } } }',
   variables: { l: limit, o: offset },
 });
+/** `{"Nested": {"Nested": … }}`, `depth` objects deep. */
+function deepRecord(depth: number): Record<string, unknown> {
+  const record: Record<string, unknown> = { ProfileId: 'p-deep' };
+  let level = record;
+  for (let i = 1; i < depth; i++) level = level['Nested'] = {};
+  return record;
+}
+
 const nested = (depth: number) => {
   let selection = 'name';
   for (let i = 0; i < depth; i++) selection = `ofType { ${selection} }`;
@@ -41,7 +49,7 @@ interface HttpCase {
 }
 
 const HTTP_CASES: Record<string, HttpCase> = {
-  'invalid JSON': { body: undefined, raw: '{"query": ', code: 'BAD_REQUEST' },
+  'invalid JSON': { body: undefined, raw: '{"query": "{ __typename } SENT-BY-THE-CLIENT', code: 'BAD_REQUEST' },
   'empty body': { body: undefined, raw: '', code: 'BAD_REQUEST' },
   'a JSON string body': { body: 'query', code: 'BAD_REQUEST' },
   'a batch (batching is off)': { body: [{ query: '{ __typename }' }, { query: '{ __typename }' }], code: 'BAD_REQUEST' },
@@ -91,7 +99,34 @@ const HTTP_CASES: Record<string, HttpCase> = {
   'failedRecords offset "1"': { body: failedRecords(10, '1'), code: 'BAD_USER_INPUT' },
   'failedRecords limit 2^31': { body: failedRecords(2 ** 31), code: 'BAD_USER_INPUT' },
   'no credential': { body: summary('demo', '1000'), headers: { authorization: '' }, code: 'UNAUTHENTICATED' },
+  // Built as text: JSON.stringify itself overflows the stack on it.
+  'a record nested 10,000 levels deep': {
+    body: undefined,
+    raw: JSON.stringify(stage(['DEEP'])).replace('"DEEP"', `${'{"Nested":'.repeat(10_000)}{}${'}'.repeat(10_000)}`),
+    code: 'BAD_USER_INPUT',
+  },
+  'a record nested 65 levels deep': { body: stage([deepRecord(65)]), code: 'BAD_USER_INPUT' },
+  'a cost over the limit': { body: { query: `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: importSummary(clientId: "demo", accessToken: "1000") { failedRecords(limit: 1000) { records { phase } } }`).join(' ')} }` }, code: 'BAD_USER_INPUT' },
 };
+
+/** Cases that are a GraphQL operation in a JSON body, which WebSocket carries just the same. */
+const OPERATION_CASES = Object.entries(HTTP_CASES).filter(
+  ([name, test]) => {
+    const body = test.body as { query?: unknown; variables?: unknown } | undefined;
+    const variables = body?.variables;
+    return (
+      test.raw === undefined &&
+      test.method === undefined &&
+      test.headers === undefined &&
+      // graphql-ws itself refuses these payloads as protocol errors (the close codes below)
+      !name.includes('operation name') &&
+      // over WebSocket the size limit is the frame's: close 1009 (below)
+      !name.includes('size limit') &&
+      typeof body?.query === 'string' &&
+      (variables === undefined || (typeof variables === 'object' && variables !== null))
+    );
+  },
+);
 
 /** Frames that break the graphql-transport-ws protocol, and the close code each must get. */
 const WS_CASES: Record<string, { frames: (string | Buffer)[]; init?: boolean; close: number }> = {
@@ -151,10 +186,49 @@ describe('bad input', () => {
       }
       if (actual !== code) failures.push(`${name}: expected ${code}, got ${actual} (${text.slice(0, 120)})`);
       expect(text).not.toMatch(/at .*\.ts:\d+|node_modules/); // no stack traces
+      expect(text).not.toContain('SENT-BY-THE-CLIENT'); // a body is never echoed back
     }
     expect(failures).toEqual([]);
     expect(simulator.requests.count()).toBe(0);
     await expectHealthy(gateway);
+  });
+
+  it(`fails ${OPERATION_CASES.length} malformed operations over WebSocket alone, each with the code HTTP gives it, and writes nothing to the console`, async () => {
+    const { simulator, gateway } = await setup();
+    const written = [vi.spyOn(console, 'error'), vi.spyOn(console, 'warn'), vi.spyOn(console, 'log')];
+    cleanup(() => written.forEach((spy) => spy.mockRestore()));
+    const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
+    cleanup(() => socket.terminate());
+    const closes: number[] = [];
+    socket.on('close', (code) => closes.push(code));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    const answer = (id: string, payload: unknown) =>
+      new Promise<{ type: string; payload: any }>((resolve) => {
+        const onMessage = (data: Buffer) => {
+          const message = JSON.parse(String(data)) as { id?: string; type: string; payload: any };
+          if (message.id !== id || message.type === 'complete') return;
+          socket.off('message', onMessage);
+          resolve(message);
+        };
+        socket.on('message', onMessage);
+        socket.once('close', (code) => resolve({ type: 'closed', payload: { errors: [{ extensions: { code: `closed ${code}` } }] } }));
+        socket.send(JSON.stringify({ id, type: 'subscribe', payload }));
+      });
+    const failures: string[] = [];
+    for (const [name, { body, code }] of OPERATION_CASES) {
+      const message = await answer(name, body);
+      const errors = message.type === 'error' ? message.payload : message.payload.errors;
+      const actual = errors?.[0]?.extensions?.code;
+      if (actual !== code) failures.push(`${name}: expected ${code}, got ${actual} (${JSON.stringify(message).slice(0, 160)})`);
+    }
+    expect(failures).toEqual([]);
+    // The connection is still there and serves the next operation.
+    expect((await answer('after', { query: '{ __typename }' })).payload).toEqual({ data: { __typename: 'Query' } });
+    expect(closes).toEqual([]);
+    for (const spy of written) expect(spy).not.toHaveBeenCalled();
+    expect(simulator.requests.count()).toBe(0);
   });
 
   it(`closes ${Object.keys(WS_CASES).length} protocol-breaking WebSocket conversations with the right code`, async () => {

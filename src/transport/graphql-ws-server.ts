@@ -1,0 +1,85 @@
+import type { IncomingMessage } from 'node:http';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../logging/logger.js';
+
+/** What graphql-ws hands our hooks about a connection: its socket and upgrade request. */
+export interface SocketExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+}
+
+/**
+ * graphql-ws's protocol core (`makeServer`) on `ws` sockets — what `graphql-ws/use/ws` does, with
+ * one difference that matters in production: everything unexpected goes to our logger, never to
+ * `console`, and a failing message closes its connection with 4500 without a stack in the close
+ * reason. Keep-alive pings terminate peers that stop answering.
+ */
+export function serveGraphQLWs(
+  options: ServerOptions<Record<string, unknown> | undefined, SocketExtra>,
+  wss: WebSocketServer,
+  { keepAliveMs, logger }: { keepAliveMs: number; logger: Logger },
+): { dispose(): Promise<void> } {
+  const server = makeServer(options);
+  wss.options.handleProtocols = handleProtocols;
+  wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const internalError = (error: unknown, what: string) => {
+      logger.error({ err: error }, what);
+      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+    };
+    // ws reports protocol violations (an oversized frame: it has closed with 1009 already) as errors.
+    socket.on('error', (error) => {
+      logger.warn({ cause: (error as NodeJS.ErrnoException).code ?? error.message }, 'websocket connection error');
+      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    const keepAlive = keepAliveTimer(socket, keepAliveMs);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            handle(String(data)).catch((error: unknown) => internalError(error, 'websocket message handling failed'));
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      keepAlive.stop();
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+/** Pings every `intervalMs`; a peer that has not answered the previous ping by then is terminated. */
+function keepAliveTimer(socket: WebSocket, intervalMs: number): { stop(): void } {
+  if (!(intervalMs > 0 && Number.isFinite(intervalMs))) return { stop: () => undefined };
+  let answered = true;
+  socket.on('pong', () => (answered = true));
+  const timer = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (!answered) {
+      socket.terminate();
+      return;
+    }
+    answered = false;
+    socket.ping();
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
