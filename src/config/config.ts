@@ -85,6 +85,8 @@ export interface LimitsConfig {
   maxResponseBytes: number;
   /** Schema introspection (GraphiQL and codegen need it; routers use `_service`). */
   introspection: boolean;
+  /** Browser origins allowed cross-origin (CORS, and the Origin of WebSocket upgrades); `'*'` for any. */
+  corsOrigins: readonly string[] | '*';
 }
 
 /** Graceful shutdown on SIGTERM/SIGINT. */
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntities: read.integer('GRAPHQL_MAX_ENTITIES', 100, { min: 1, max: 10_000 }),
       maxResponseBytes: read.integer('GRAPHQL_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 64 * 1024, max: 512 * 1024 * 1024 }),
       introspection: read.boolean('GRAPHQL_INTROSPECTION', true),
+      corsOrigins: readCorsOrigins(read),
     },
     drain: {
       windowMs: read.integer('DRAIN_WINDOW_MS', 10_000, { min: 0, max: 600_000 }),
@@ -235,6 +238,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.drain.windowMs >= config.drain.deadlineMs) {
     throw new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`);
   }
+  if (config.cluster.redisUrl && !config.upstream.baseUrl) {
+    // Each replica would run its own simulator under the same Redis keys: one replica's import on another's.
+    throw new ConfigError('REDIS_URL', 'needs MYPREFERENCES_BASE_URL: replicas must share one upstream, not each start a simulator');
+  }
+  if (!config.upstream.baseUrl && env['NODE_ENV'] === 'production' && !read.boolean('SIMULATOR', false)) {
+    throw new ConfigError('MYPREFERENCES_BASE_URL', 'must be set when NODE_ENV is production (or set SIMULATOR=true to run the built-in simulator on purpose)');
+  }
   // Replicas find each other's pollers by key, and keys hold the credential's fingerprint: every
   // replica must compute the same one, so the secret must be shared, not random per process.
   if (config.cluster.redisUrl && !config.status.fingerprintSecret) {
@@ -285,6 +295,27 @@ function readAuth(env: Env, read: Reader): AuthConfig {
 }
 
 type Reader = ReturnType<typeof reader>;
+
+/**
+ * `CORS_ORIGINS`: a comma-separated list of origins (`https://app.example.com`), or `*`. Unset:
+ * any origin with the embedded simulator (a developer's page on another port), none otherwise —
+ * cross-origin access in production is chosen, never inherited.
+ */
+function readCorsOrigins(read: Reader): readonly string[] | '*' {
+  const listed = read.list('CORS_ORIGINS', []);
+  if (listed.length === 0) return read.optionalString('MYPREFERENCES_BASE_URL') === undefined ? '*' : [];
+  if (listed.includes('*')) return '*';
+  return listed.map((origin) => {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `lists "${origin}", which is not an origin such as https://app.example.com`);
+    }
+    if (url.origin !== origin.replace(/\/$/, '')) throw new ConfigError('CORS_ORIGINS', `lists "${origin}": give origins only (scheme, host, port), no path`);
+    return url.origin;
+  });
+}
 
 /** The parsed URL, if `value` is one with an allowed scheme; the error never repeats the value. */
 function absoluteUrl(name: string, value: string, protocols: readonly string[], problem: string): URL {

@@ -11,6 +11,7 @@ import { ServiceAccounts } from '../credentials/service-token.js';
 import type { Logger } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/metrics.js';
 import { StatusHub } from '../status/status-hub.js';
+import { OriginPolicy } from '../transport/origin-policy.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
@@ -107,7 +108,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     logger: logger.child({ component: 'status' }),
   });
+  const origins = new OriginPolicy(config.limits.corsOrigins);
   const yoga = createGatewayYoga({
+    origins,
     upstream,
     statusHub,
     authenticate,
@@ -177,6 +180,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const path = (request.url ?? '/').split('?')[0];
     if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
     if (path !== GRAPHQL_PATH) return refuseUpgrade(socket, 404, 'Not Found');
+    // Browsers open WebSockets cross-origin without a preflight: the Origin check is ours to make.
+    if (!origins.allows(request.headers.origin, request.headers.host)) return refuseUpgrade(socket, 403, 'Forbidden');
     websocket.handleUpgrade(request, socket, head);
   });
 

@@ -9,6 +9,7 @@ import { SingleFlight } from '../resolvers/single-flight.js';
 import { schema } from '../schema/index.js';
 import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
@@ -36,6 +37,8 @@ export interface YogaOptions {
   limits: GatewayLimits;
   abuseLimits: LimitsConfig;
   logger: Logger;
+  /** Which browser origins get CORS answers (`CORS_ORIGINS`). */
+  origins: OriginPolicy;
   /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
   graphiqlAuthorization?: string;
 }
@@ -54,6 +57,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    cors: options.origins.corsFor,
     plugins: [
       ...abuseLimitPlugins(options.abuseLimits),
       useCodedRequestErrors(),

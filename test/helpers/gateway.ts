@@ -22,7 +22,7 @@ export async function startGateway(
   register?: (dispose: () => unknown) => void,
   options: { logger?: Logger } = {},
 ): Promise<RunningGateway> {
-  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'passthrough', ...env });
+  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: upstreamBaseUrl, AUTH_MODE: 'passthrough', ...env });
   const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: options.logger ?? silentLogger() });
   const { port } = await gateway.start();
   register?.(() => gateway.stop());

@@ -44,7 +44,10 @@ describe('src/server.ts', () => {
     const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'dev token' } }, notice['demoAuthorization']);
     const ref = { clientId: 'demo', accessToken: initiated.data!['initiateImport'].accessToken as string };
 
-    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'token', '--', '--gateway', url, '--client', 'demo', '--scope', 'bulk-import:read', '--ttl', '600']);
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'token', '--', '--gateway', url, '--client', 'demo', '--scope', 'bulk-import:read', '--ttl', '600'], {
+      // npm may otherwise ask the registry whether it is out of date, which waits on the network.
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     const token = stdout.trim();
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, any>;
     expect(claims).toMatchObject({ mypreferences_clients: ['demo'], scope: 'bulk-import:read', iss: 'urn:bulk-import-gateway:development' });
@@ -77,6 +80,18 @@ describe('src/server.ts', () => {
     expect((await server.exited).code).toBe(2);
     expect(server.stderr()).toMatch(/MYPREFERENCES_ACCOUNTS_FILE entry "acme": tokenUrl must be an absolute URL/);
     expect(server.stderr()).not.toContain('hunter2');
+  });
+
+  it('refuses cluster mode with the embedded simulator: each replica would run its own under shared keys', async () => {
+    const server = startTsProcess('src/server.ts', { PORT: '0', REDIS_URL: 'redis://127.0.0.1:9', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }, cleanup);
+    expect((await server.exited).code).toBe(2);
+    expect(server.stderr()).toMatch(/REDIS_URL needs MYPREFERENCES_BASE_URL/);
+  });
+
+  it('refuses NODE_ENV=production without an upstream unless SIMULATOR=true asks for the simulator', async () => {
+    const server = startTsProcess('src/server.ts', { PORT: '0', NODE_ENV: 'production' }, cleanup);
+    expect((await server.exited).code).toBe(2);
+    expect(server.stderr()).toMatch(/MYPREFERENCES_BASE_URL must be set when NODE_ENV is production/);
   });
 
   it('refuses an invalid variable at start, naming it', async () => {

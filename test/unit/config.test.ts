@@ -52,8 +52,23 @@ describe('loadConfig', () => {
   });
 
   it('requires a shared fingerprint secret in cluster mode', () => {
-    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^CREDENTIAL_FINGERPRINT_SECRET must be set/);
-    expect(loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }).cluster.redisUrl).toBe('redis://:pw@127.0.0.1:6379');
+    const upstream = { MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough' };
+    expect(() => loadConfig({ ...upstream, REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^CREDENTIAL_FINGERPRINT_SECRET must be set/);
+    expect(loadConfig({ ...upstream, REDIS_URL: 'redis://:pw@127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }).cluster.redisUrl).toBe('redis://:pw@127.0.0.1:6379');
+  });
+
+  it('refuses cluster mode without a shared upstream, and production without one unless the simulator is asked for', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' })).toThrow(/^REDIS_URL needs MYPREFERENCES_BASE_URL/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/^MYPREFERENCES_BASE_URL must be set when NODE_ENV is production/);
+    expect(loadConfig({ NODE_ENV: 'production', SIMULATOR: 'true' }).upstream.baseUrl).toBeUndefined();
+  });
+
+  it('allows any origin with the embedded simulator, none by default with a real upstream, and checks listed origins', () => {
+    expect(loadConfig({}).limits.corsOrigins).toBe('*');
+    expect(loadConfig({ MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough' }).limits.corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, https://b.example.com:8443/' }).limits.corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example.com/app' })).toThrow(/^CORS_ORIGINS lists/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'a.example.com' })).toThrow(/^CORS_ORIGINS lists/);
   });
 
   it('never echoes a base URL that may carry a secret', () => {

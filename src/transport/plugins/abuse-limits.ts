@@ -3,9 +3,9 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../../config/config.js';
+import { useIntrospectionPolicy } from './introspection-policy.js';
 
 /**
  * Limits on what one operation's document may ask, the same on HTTP, SSE and WebSocket (they run
@@ -25,6 +25,6 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
     // "simple" POSTs must carry it (JSON POSTs already cannot be sent cross-site unnoticed).
     useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
   ];
-  if (!limits.introspection) plugins.push(useDisableIntrospection());
+  if (!limits.introspection) plugins.push(useIntrospectionPolicy() as Plugin);
   return plugins;
 }
