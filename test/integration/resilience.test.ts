@@ -45,7 +45,8 @@ describe('upstream resilience', () => {
     ['seconds', () => '1'],
     ['an HTTP date', () => new Date(Date.now() + 2_500).toUTCString()],
   ])('honours Retry-After given as %s before retrying a 429', async (_form, retryAfter) => {
-    const { simulator, gateway, ref } = await setup();
+    // An HTTP date has whole seconds, so "2.5 s from now" reads as up to 3 s: patience covers it.
+    const { simulator, gateway, ref } = await setup({}, { UPSTREAM_RETRY_MAX_MS: '5000' });
     simulator.faults.inject('status', { kind: 'status', status: 429, headers: { 'Retry-After': retryAfter() } });
     const response = await postGraphQL(gateway.url, ImportSummaryDocument, ref, importer.value);
     expect(response.errors).toBeUndefined();
