@@ -7,7 +7,7 @@ import { createDevelopmentIssuer, type DevelopmentIssuer } from './auth/developm
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { Secret } from './credentials/secret.js';
 import { createGateway } from './gateway/gateway.js';
-import { createLogger, type Logger } from './logging/logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { DEMO_ACCOUNT, startSimulator, type Simulator } from './simulator/index.js';
 
 async function main(): Promise<void> {

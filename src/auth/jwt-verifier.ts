@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../config/config.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../logger.js';
 import type { VerifiedCaller } from './caller.js';
 
 /** Verifies a caller's bearer token; every failure is a coded GatewayError. */

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Logger } from '../logging/logger.js';
+import type { ImportRef } from '../domain/import-ref.js';
+import { systemTimers, type Timers } from '../lib/timers.js';
+import type { Logger } from '../logger.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
-import type { ImportRef } from '../upstream/client.js';
-import { ClusterSource } from './cluster-source.js';
+import type { Coordination } from '../status/status-hub.js';
+import { ClusterSource, type ClusterPort } from './cluster-source.js';
 import { leaseScripts, type LeaseScripts } from './lease-scripts.js';
 import { refreshChannel } from './redis-names.js';
 
@@ -14,6 +16,8 @@ export interface ClusterOptions {
   /** How long the latest state of a key stays in Redis for new subscribers. */
   stateTtlMs: number;
   logger: Logger;
+  /** @default the system clock */
+  timers?: Timers;
 }
 
 export interface ClusterStats {
@@ -34,10 +38,12 @@ type MessageHandler = (message: string) => void;
  * Redis goes away every source falls back to polling locally; when it comes back they return
  * to leases. Commands fail fast while Redis is down (no offline queue), so nothing waits on it.
  */
-export class ClusterCoordinator {
+export class ClusterCoordinator implements Coordination {
   readonly replicaId = randomUUID();
-  readonly options: ClusterOptions;
-  readonly scripts: LeaseScripts;
+  readonly #options: ClusterOptions;
+  readonly #scripts: LeaseScripts;
+  /** What the sources see of this coordinator: no Redis connection leaves it. */
+  readonly #port: ClusterPort;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
   readonly #handlers = new Map<string, Set<MessageHandler>>();
@@ -48,7 +54,7 @@ export class ClusterCoordinator {
   #closed = false;
 
   constructor(options: ClusterOptions) {
-    this.options = options;
+    this.#options = options;
     const connection = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -58,7 +64,8 @@ export class ClusterCoordinator {
     };
     this.#commands = new Redis(options.redisUrl, connection);
     this.#subscriber = new Redis(options.redisUrl, connection);
-    this.scripts = leaseScripts(this.#commands);
+    this.#scripts = leaseScripts(this.#commands);
+    this.#port = this.#createPort(options.timers ?? systemTimers);
     this.#subscriber.on('message', (channel: string, message: string) => {
       for (const handler of this.#handlers.get(channel) ?? []) handler(message);
     });
@@ -74,39 +81,50 @@ export class ClusterCoordinator {
     return this.#available;
   }
 
-  get commands(): Redis {
-    return this.#commands;
-  }
-
   /** Connects; a Redis that cannot be reached now only means starting in local mode. */
   async start(): Promise<void> {
     await Promise.allSettled([this.#commands.connect(), this.#subscriber.connect()]);
     this.#updateAvailability();
-    if (!this.#available) this.options.logger.warn('Redis is unreachable: polling locally until it is back');
+    if (!this.#available) this.#options.logger.warn('Redis is unreachable: polling locally until it is back');
   }
 
   /** The "who polls" decision for one key: see {@link ClusterSource}. */
   createSource(target: FeedTarget, createLocalPoller: FeedSourceFactory): FeedSource {
-    const source = new ClusterSource(target, this, createLocalPoller, (stopped) => this.#sources.delete(stopped));
+    const source = new ClusterSource(target, this.#port, createLocalPoller, (stopped) => this.#sources.delete(stopped));
     this.#sources.add(source);
     source.start();
     return source;
   }
 
   /** Asks the holders of every key of this import, on any replica, to poll it now. */
-  importChanged(ref: ImportRef): void {
+  announceChange(ref: ImportRef): void {
     if (!this.#available) return;
     const message = JSON.stringify({ origin: this.replicaId });
     this.#commands.publish(refreshChannel(JSON.stringify([ref.clientId, ref.accessToken])), message).catch(() => undefined);
   }
 
-  /** Keeps a source's final release in view, so that close() waits for it. */
-  track(release: Promise<void>): void {
-    this.#releases.add(release);
-    void release.finally(() => this.#releases.delete(release));
+  #createPort(timers: Timers): ClusterPort {
+    const isAvailable = () => this.#available;
+    return {
+      replicaId: this.replicaId,
+      get available() {
+        return isAvailable();
+      },
+      leaseMs: this.#options.leaseMs,
+      stateTtlMs: this.#options.stateTtlMs,
+      scripts: this.#scripts,
+      timers,
+      latest: (stateKey) => this.#commands.get(stateKey),
+      listen: (channel, handler) => this.#listen(channel, handler),
+      unlisten: (channel, handler) => this.#unlisten(channel, handler),
+      track: (release) => {
+        this.#releases.add(release);
+        void release.finally(() => this.#releases.delete(release));
+      },
+    };
   }
 
-  async listen(channel: string, handler: MessageHandler): Promise<void> {
+  async #listen(channel: string, handler: MessageHandler): Promise<void> {
     let handlers = this.#handlers.get(channel);
     if (!handlers) {
       handlers = new Set();
@@ -116,7 +134,7 @@ export class ClusterCoordinator {
     if (handlers.size === 1 && this.#available) await this.#subscriber.subscribe(channel).catch(() => undefined);
   }
 
-  async unlisten(channel: string, handler: MessageHandler): Promise<void> {
+  async #unlisten(channel: string, handler: MessageHandler): Promise<void> {
     const handlers = this.#handlers.get(channel);
     if (!handlers?.delete(handler) || handlers.size > 0) return;
     this.#handlers.delete(channel);
@@ -142,12 +160,12 @@ export class ClusterCoordinator {
     if (available === this.#available) return;
     this.#available = available;
     if (available) {
-      this.options.logger.info('Redis is reachable: sharing pollers across the cluster');
+      this.#options.logger.info('Redis is reachable: sharing pollers across the cluster');
       // A reconnected subscriber starts with no channels: subscribe to all of ours again.
       const channels = [...this.#handlers.keys()];
       if (channels.length > 0) this.#subscriber.subscribe(...channels).catch(() => undefined);
     } else {
-      this.options.logger.warn('Redis connection lost: polling locally until it is back');
+      this.#options.logger.warn('Redis connection lost: polling locally until it is back');
     }
     for (const source of this.#sources) source.onAvailabilityChange(available);
   }

@@ -1,9 +1,37 @@
-import type { UpstreamImportState } from '../contract/mypreferences.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
+import type { Timers } from '../lib/timers.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
 import type { StatusEvent } from '../status/status-event.js';
-import type { ClusterCoordinator } from './cluster-coordinator.js';
 import { decodeMessage, encodeEvent, follows, START, type Position } from './event-codec.js';
+import type { LeaseScripts } from './lease-scripts.js';
 import { keyNames, refreshChannel, type KeyNames } from './redis-names.js';
+
+type MessageHandler = (message: string) => void;
+
+/** What a source needs of the cluster: declared here, implemented by the coordinator. */
+export interface ClusterPort {
+  readonly replicaId: string;
+  readonly available: boolean;
+  readonly leaseMs: number;
+  readonly stateTtlMs: number;
+  readonly scripts: LeaseScripts;
+  readonly timers: Timers;
+  /** The latest event stored for a key, as published. */
+  latest(stateKey: string): Promise<string | null>;
+  listen(channel: string, handler: MessageHandler): Promise<void>;
+  unlisten(channel: string, handler: MessageHandler): Promise<void>;
+  /** Keeps a release in view, so that closing the cluster waits for it. */
+  track(release: Promise<void>): void;
+}
+
+/**
+ * Where a source stands. In the cluster it may hold the key's lease (and then run the poller);
+ * while Redis is down it polls locally; stopped is final.
+ */
+type SourceState =
+  | { mode: 'cluster'; tick: unknown; lease: { holder: string; poller: FeedSource } | undefined }
+  | { mode: 'local'; poller: FeedSource }
+  | { mode: 'stopped' };
 
 /**
  * Who polls one key, in cluster mode.
@@ -22,26 +50,23 @@ import { keyNames, refreshChannel, type KeyNames } from './redis-names.js';
  */
 export class ClusterSource implements FeedSource {
   readonly #target: FeedTarget;
-  readonly #cluster: ClusterCoordinator;
+  readonly #cluster: ClusterPort;
   readonly #createLocalPoller: FeedSourceFactory;
   readonly #onStopped: (source: ClusterSource) => void;
   readonly #names: KeyNames;
   readonly #refreshChannel: string;
-  #mode: 'cluster' | 'local' | 'stopped' = 'cluster';
-  #poller: FeedSource | undefined;
-  /** `replicaId:fence` while this replica holds the lease. */
-  #holder: string | undefined;
+  #state: SourceState;
   /** Position of the last message handed to the feed. */
   #last: Position = START;
-  #tick: NodeJS.Timeout | undefined;
 
-  constructor(target: FeedTarget, cluster: ClusterCoordinator, createLocalPoller: FeedSourceFactory, onStopped: (source: ClusterSource) => void) {
+  constructor(target: FeedTarget, cluster: ClusterPort, createLocalPoller: FeedSourceFactory, onStopped: (source: ClusterSource) => void) {
     this.#target = target;
     this.#cluster = cluster;
     this.#createLocalPoller = createLocalPoller;
     this.#onStopped = onStopped;
     this.#names = keyNames(target.key);
     this.#refreshChannel = refreshChannel(JSON.stringify([target.ref.clientId, target.ref.accessToken]));
+    this.#state = { mode: 'cluster', tick: undefined, lease: undefined };
   }
 
   /** Whether this replica polls the upstream for the key right now. */
@@ -66,13 +91,10 @@ export class ClusterSource implements FeedSource {
   }
 
   async stopAndRelease(): Promise<void> {
-    if (this.#mode === 'stopped') return;
-    this.#mode = 'stopped';
-    this.#stopPoller();
-    clearInterval(this.#tick);
+    if (this.#state.mode === 'stopped') return;
+    const holder = this.#state.mode === 'cluster' ? this.#state.lease?.holder : undefined;
+    this.#leave({ mode: 'stopped' });
     this.#onStopped(this);
-    const holder = this.#holder;
-    this.#holder = undefined;
     await Promise.allSettled([
       this.#cluster.unlisten(this.#names.events, this.#onMessage),
       this.#cluster.unlisten(this.#refreshChannel, this.#onRefresh),
@@ -81,25 +103,31 @@ export class ClusterSource implements FeedSource {
   }
 
   onAvailabilityChange(available: boolean): void {
-    if (this.#mode === 'stopped') return;
-    if (available && this.#mode === 'local') void this.#enterCluster();
-    if (!available && this.#mode === 'cluster') this.#enterLocal();
+    if (available && this.#state.mode === 'local') void this.#enterCluster();
+    if (!available && this.#state.mode === 'cluster') this.#enterLocal();
+  }
+
+  get #poller(): FeedSource | undefined {
+    if (this.#state.mode === 'local') return this.#state.poller;
+    if (this.#state.mode === 'cluster') return this.#state.lease?.poller;
+    return undefined;
+  }
+
+  /** Stops what the current state runs (poller, lease tick) and moves to `next`. */
+  #leave(next: SourceState): void {
+    this.#poller?.stop();
+    if (this.#state.mode === 'cluster') this.#cluster.timers.clearTimeout(this.#state.tick);
+    this.#state = next;
   }
 
   async #enterCluster(): Promise<void> {
-    this.#mode = 'cluster';
-    this.#stopPoller();
-    this.#holder = undefined;
+    this.#leave({ mode: 'cluster', tick: undefined, lease: undefined });
     // Redis may have lost the counter, or come back with an older copy of it: start afresh (the
     // feed's forward-only rule still keeps subscribers from seeing a step back).
     this.#last = START;
-    clearInterval(this.#tick);
-    const { leaseMs } = this.#cluster.options;
-    this.#tick = setInterval(() => void this.#leaseTick(), Math.max(1, Math.floor(leaseMs / 4)));
-    this.#tick.unref();
     try {
-      const stored = await this.#cluster.commands.get(this.#names.state);
-      if (stored && this.#mode === 'cluster') this.#onMessage(stored);
+      const stored = await this.#cluster.latest(this.#names.state);
+      if (stored && this.#state.mode === 'cluster') this.#onMessage(stored);
     } catch {
       // Redis went away meanwhile: the availability change switches this source to local.
     }
@@ -107,43 +135,45 @@ export class ClusterSource implements FeedSource {
   }
 
   #enterLocal(): void {
-    this.#mode = 'local';
-    clearInterval(this.#tick);
-    this.#holder = undefined;
-    this.#stopPoller();
-    this.#poller = this.#createLocalPoller({ ...this.#target, deliver: (event) => this.#target.deliver(event) });
+    this.#leave({ mode: 'local', poller: this.#createLocalPoller({ ...this.#target, deliver: (event) => this.#target.deliver(event) }) });
   }
 
-  /** Holder: renew, or notice the lease is lost. Others: try to take it. */
+  /** Holder: renew, or notice the lease is lost. Others: try to take it. Then again in a quarter lease. */
   async #leaseTick(): Promise<void> {
-    if (this.#mode !== 'cluster') return;
-    const { scripts, replicaId, options } = this.#cluster;
+    const state = this.#state;
+    if (state.mode !== 'cluster') return;
+    const { scripts, replicaId, leaseMs, stateTtlMs } = this.#cluster;
     try {
-      if (this.#holder) {
-        if (!(await scripts.renew(this.#names.lease, this.#holder, options.leaseMs))) this.#loseLease();
-        return;
+      if (state.lease) {
+        if (!(await scripts.renew(this.#names.lease, state.lease.holder, leaseMs))) this.#loseLease();
+      } else {
+        const fence = await scripts.acquire(this.#names.lease, this.#names.fence, replicaId, leaseMs, stateTtlMs);
+        if (fence !== null) this.#takeLease(`${replicaId}:${fence}`, state);
       }
-      const fence = await scripts.acquire(this.#names.lease, this.#names.fence, replicaId, options.leaseMs, options.stateTtlMs);
-      if (fence === null) return;
-      if (this.#mode !== 'cluster' || this.#holder) {
-        // Stopped (or switched) while the acquire was on its way: hand the lease straight back
-        // rather than leave it, and the fence, to expire.
-        this.#cluster.track(scripts.release(this.#names, `${replicaId}:${fence}`).then(() => undefined, () => undefined));
-        return;
-      }
-      this.#holder = `${replicaId}:${fence}`;
-      this.#poller = this.#createLocalPoller({ ...this.#target, deliver: (event) => void this.#publish(event) });
     } catch {
       // Redis is unreachable: the availability change switches this source to local.
     }
+    if (this.#state === state) {
+      state.tick = this.#cluster.timers.setTimeout(() => void this.#leaseTick(), Math.max(1, Math.floor(leaseMs / 4)));
+    }
   }
 
-  async #publish(event: StatusEvent): Promise<void> {
-    const holder = this.#holder;
-    if (!holder) return;
+  #takeLease(holder: string, acquiredIn: SourceState): void {
+    if (this.#state !== acquiredIn || this.#state.mode !== 'cluster' || this.#state.lease) {
+      // Stopped (or switched) while the acquire was on its way: hand the lease straight back
+      // rather than leave it, and the fence, to expire.
+      this.#cluster.track(this.#cluster.scripts.release(this.#names, holder).then(() => undefined, () => undefined));
+      return;
+    }
+    const poller = this.#createLocalPoller({ ...this.#target, deliver: (event) => void this.#publish(holder, event) });
+    this.#state.lease = { holder, poller };
+  }
+
+  async #publish(holder: string, event: StatusEvent): Promise<void> {
+    if (this.#holder !== holder) return;
     try {
       const wire = { kind: event.kind, json: encodeEvent(event) };
-      const seq = await this.#cluster.scripts.publish(this.#names, holder, wire, this.#cluster.options.stateTtlMs);
+      const seq = await this.#cluster.scripts.publish(this.#names, holder, wire, this.#cluster.stateTtlMs);
       if (seq === 0 && this.#holder === holder) this.#loseLease();
     } catch {
       // Redis went away between poll and publish: this replica's subscribers still get the event.
@@ -151,19 +181,19 @@ export class ClusterSource implements FeedSource {
     }
   }
 
-  #loseLease(): void {
-    this.#holder = undefined;
-    this.#stopPoller();
+  get #holder(): string | undefined {
+    return this.#state.mode === 'cluster' ? this.#state.lease?.holder : undefined;
   }
 
-  #stopPoller(): void {
-    this.#poller?.stop();
-    this.#poller = undefined;
+  #loseLease(): void {
+    if (this.#state.mode !== 'cluster' || !this.#state.lease) return;
+    this.#state.lease.poller.stop();
+    this.#state.lease = undefined;
   }
 
   readonly #onMessage = (message: string): void => {
     const decoded = decodeMessage(message);
-    if (!decoded || !follows(decoded, this.#last) || this.#mode === 'stopped') return;
+    if (!decoded || !follows(decoded, this.#last) || this.#state.mode === 'stopped') return;
     this.#last = { epoch: decoded.epoch, seq: decoded.seq };
     this.#target.deliver(decoded.event);
   };

@@ -7,7 +7,8 @@
  */
 
 import { ConfigError } from './config-error.js';
-import { readServiceAccounts, type ServiceAccount } from './service-accounts.js';
+import type { ServiceAccount } from '../credentials/service-account.js';
+import { readServiceAccounts } from './service-accounts.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

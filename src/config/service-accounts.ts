@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Secret } from '../credentials/secret.js';
+import type { ServiceAccount } from '../credentials/service-account.js';
 import { ConfigError } from './config-error.js';
 
 /**
@@ -14,24 +15,6 @@ import { ConfigError } from './config-error.js';
  * `clientSecretEnv: "NAME"` instead of `clientSecret` reads the secret from that environment
  * variable, so the file itself can be committed to a deployment repository.
  */
-export interface ServiceAccount {
-  /** The MyPreferences clientId this account acts for (its key in the file). */
-  clientId: string;
-  /** The OAuth token endpoint. */
-  tokenUrl: URL;
-  /** The OAuth client id (not the MyPreferences clientId). */
-  oauthClientId: string;
-  clientSecret: Secret;
-  /** Sent as the token request's `scope`: `{ClientId}/{UserId}` for MyPreferences. */
-  scope: string;
-  /**
-   * How the client authenticates at the token endpoint (RFC 6749 §2.3.1): HTTP Basic, or
-   * `client_id`/`client_secret` in the form body.
-   * @default 'basic'
-   */
-  auth: 'basic' | 'body';
-}
-
 const VARIABLE = 'MYPREFERENCES_ACCOUNTS_FILE';
 const ENTRY_FIELDS = new Set(['tokenUrl', 'clientId', 'clientSecret', 'clientSecretEnv', 'scope', 'auth']);
 

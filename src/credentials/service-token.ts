@@ -1,4 +1,4 @@
-import type { ServiceAccount } from '../config/service-accounts.js';
+import type { ServiceAccount } from './service-account.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { Secret } from './secret.js';
 import type { UpstreamCredential } from './upstream-credential.js';

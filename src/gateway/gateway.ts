@@ -8,8 +8,8 @@ import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import { createFingerprinter } from '../credentials/fingerprint.js';
 import { ServiceAccounts } from '../credentials/service-token.js';
-import type { Logger } from '../logging/logger.js';
-import { GatewayMetrics } from '../metrics/metrics.js';
+import type { Logger } from '../logger.js';
+import { GatewayMetrics } from '../metrics.js';
 import { StatusHub } from '../status/status-hub.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
@@ -93,10 +93,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxInflightBytes: config.limits.maxInflightRequestBytes,
   });
   const statusHub = new StatusHub({
-    ...(cluster && {
-      createSource: (target, createLocalPoller) => cluster.createSource(target, createLocalPoller),
-      announceChange: (ref) => cluster.importChanged(ref),
-    }),
+    ...(cluster && { coordination: cluster }),
     fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
     timing: {
       activeIntervalMs: config.status.pollIntervalMs,

@@ -1,5 +1,4 @@
 import { GraphQLError } from 'graphql';
-import type { GatewayContext } from './context.js';
 
 /** One audit line: who changed which import how, and how it ended. */
 export interface AuditEntry {
@@ -19,7 +18,7 @@ const MAX_AUDITED_LENGTH = 200;
  * "who tried to execute what" matters most when it was refused. Never a token or credential.
  */
 export async function audited<T extends { accessToken: string }>(
-  ctx: GatewayContext,
+  ctx: { audit: (entry: AuditEntry) => void },
   operation: AuditEntry['operation'],
   args: { clientId: string; accessToken?: string },
   run: () => Promise<T>,

@@ -1,7 +1,7 @@
-import type { UpstreamStatus } from '../contract/mypreferences.js';
+import type { UpstreamStatus } from '../mypreferences-contract.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { audited } from './audit.js';
-import { toBulkImport, toFailedRecordPage, type BulkImport, type FailedRecordPage } from './bulk-import.js';
+import { toBulkImport, toFailedRecordPage, type BulkImport, type FailedRecordPage } from '../domain/bulk-import.js';
 import type { GatewayContext } from './context.js';
 import {
   clientIdArg,

@@ -1,4 +1,4 @@
-import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../resolvers/bulk-import.js';
+import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../domain/bulk-import.js';
 import { importStatusEvents, importStatusPayload } from '../resolvers/import-status.js';
 import * as resolvers from '../resolvers/imports.js';
 import { builder } from './builder.js';

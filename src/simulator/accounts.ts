@@ -3,7 +3,7 @@
  * values it accepts, the OAuth clients that may obtain bearer tokens for it, and its per-account
  * limits.
  */
-import { LIMITS } from '../contract/mypreferences.js';
+import { LIMITS } from '../mypreferences-contract.js';
 
 /** One accepted `Authorization` header value. */
 export interface SimulatorAccountCredential {

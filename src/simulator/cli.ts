@@ -2,7 +2,7 @@
  * `npm run simulator`: the simulator as a standalone server, configured by environment variables
  * (see `cli-config.ts`). Exit code 2 on an invalid variable, 1 if it cannot listen.
  */
-import { oauthScope } from '../contract/mypreferences.js';
+import { oauthScope } from '../mypreferences-contract.js';
 import { readSimulatorEnv, SimulatorEnvError } from './cli-config.js';
 import { DEMO_ACCOUNT, DEMO_OAUTH_CLIENT, startSimulator, type SimulatorOptions } from './index.js';
 

@@ -1,7 +1,7 @@
 /**
  * The Exceptions route's paging: `limit` and `offset` query parameters and the page body.
  */
-import { LIMITS, type UpstreamException, type UpstreamExceptionPage } from '../contract/mypreferences.js';
+import { LIMITS, type UpstreamException, type UpstreamExceptionPage } from '../mypreferences-contract.js';
 import type { SimulatedImport } from './import-record.js';
 
 /** Parsed paging, or the reason it is refused (→ 400). */

@@ -5,7 +5,7 @@
  * exactly once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { UpstreamErrorBody } from '../contract/mypreferences.js';
+import type { UpstreamErrorBody } from '../mypreferences-contract.js';
 import { JSON_CONTENT_TYPE, readBody, writeJson, type BodyResult } from './http-io.js';
 import type { LoggedRequest, MemoryRequestLog } from './request-log.js';
 import type { ModelState } from './validation.js';

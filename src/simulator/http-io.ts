@@ -2,7 +2,7 @@
  * Low-level request/response helpers: bounded body reading that always drains, and JSON answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LIMITS } from '../contract/mypreferences.js';
+import { LIMITS } from '../mypreferences-contract.js';
 
 /** Content type of every simulator answer. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

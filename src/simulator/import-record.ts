@@ -3,7 +3,7 @@
  * may stage millions of them. Only records that will be reported on the Exceptions route are kept,
  * with the record as it was staged.
  */
-import type { UpstreamImportSettings } from '../contract/mypreferences.js';
+import type { UpstreamImportSettings } from '../mypreferences-contract.js';
 
 /** A staged record that failed validation (reported with Phase `Staging`). */
 export interface StagingFailure {

@@ -3,7 +3,7 @@
  * (404), credential or OAuth bearer token (401, then 403), then for token routes the access token
  * (401), then the route's own rules.
  */
-import { LIMITS, type RouteName } from '../contract/mypreferences.js';
+import { LIMITS, type RouteName } from '../mypreferences-contract.js';
 import type { ResolvedAccount } from './accounts.js';
 import { authorize } from './authorization.js';
 import type { Clock } from './clock.js';

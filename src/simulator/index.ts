@@ -13,7 +13,7 @@
  * await simulator.stop();
  * ```
  */
-import { LIMITS, OAUTH, ROUTE_NAMES, type RouteName } from '../contract/mypreferences.js';
+import { LIMITS, OAUTH, ROUTE_NAMES, type RouteName } from '../mypreferences-contract.js';
 import { DEMO_ACCOUNT, resolveAccounts, type SimulatorAccount } from './accounts.js';
 import { systemClock, type Clock } from './clock.js';
 import { FaultQueue, type FaultInjector } from './faults.js';

@@ -6,7 +6,7 @@
  * clock time gives the counters of that moment, so a test with a manual clock can stop the import
  * half way and look at it.
  */
-import type { UpstreamImportState, UpstreamStatus } from '../contract/mypreferences.js';
+import type { UpstreamImportState, UpstreamStatus } from '../mypreferences-contract.js';
 import type { ExceptionCandidate, SimulatedImport } from './import-record.js';
 
 /** How fast executed imports move. */

@@ -4,7 +4,7 @@
  * store; HTTP concerns live in `token-route.ts`.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { oauthScope } from '../contract/mypreferences.js';
+import { oauthScope } from '../mypreferences-contract.js';
 import type { ResolvedAccount, SimulatorOAuthClient } from './accounts.js';
 
 /** Random bytes per token: 32 bytes read as 43 base64url characters. */

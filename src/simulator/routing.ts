@@ -8,7 +8,7 @@
  * The OAuth token endpoint is not in the contract's route table (it is not under `/Profiles/`);
  * the simulator names it `token` in its request log and fault queue.
  */
-import { OAUTH, ROUTE_NAMES, ROUTES, type RouteName } from '../contract/mypreferences.js';
+import { OAUTH, ROUTE_NAMES, ROUTES, type RouteName } from '../mypreferences-contract.js';
 
 /** The token endpoint's name in the request log and the fault queue. */
 export const TOKEN_ROUTE = 'token';

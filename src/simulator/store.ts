@@ -2,7 +2,7 @@
  * The simulator's memory: its accounts, their imports and their import quotas. Pure state with
  * the clock passed in; HTTP concerns live in the route handlers.
  */
-import { LIMITS, type UpstreamImportSettings } from '../contract/mypreferences.js';
+import { LIMITS, type UpstreamImportSettings } from '../mypreferences-contract.js';
 import type { ResolvedAccount } from './accounts.js';
 import type { SimulatedImport } from './import-record.js';
 import { profileIdOf, validateRecord } from './validation.js';

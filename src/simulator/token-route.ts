@@ -5,7 +5,7 @@
  * §5.2 body `{"error": ..., "error_description": ...}`, never with the ASP.NET `Message` of the
  * Bulk Import routes: OAuth clients parse `error`.
  */
-import { OAUTH, type OAuthErrorBody, type OAuthErrorCode, type OAuthTokenResponse } from '../contract/mypreferences.js';
+import { OAUTH, type OAuthErrorBody, type OAuthErrorCode, type OAuthTokenResponse } from '../mypreferences-contract.js';
 import type { Clock } from './clock.js';
 import type { Exchange } from './exchange.js';
 import { headerValue } from './http-io.js';

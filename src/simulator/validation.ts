@@ -11,7 +11,7 @@ import {
   MATCH_CRITERIA_ALTERNATE_ID_TYPE,
   type UpstreamImportAction,
   type UpstreamImportSettings,
-} from '../contract/mypreferences.js';
+} from '../mypreferences-contract.js';
 
 /** ASP.NET-style field → messages map of a 400 answer. */
 export type ModelState = Record<string, string[]>;

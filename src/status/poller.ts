@@ -1,9 +1,10 @@
-import type { UpstreamImportState } from '../contract/mypreferences.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { GatewayError, type ErrorCode } from '../errors/gateway-error.js';
-import type { Logger } from '../logging/logger.js';
-import { toBulkImport, type ImportStatus } from '../resolvers/bulk-import.js';
-import type { ImportRef } from '../upstream/client.js';
+import type { Logger } from '../logger.js';
+import { toBulkImport, type ImportStatus } from '../domain/bulk-import.js';
+import type { ImportRef } from '../domain/import-ref.js';
+import type { Timers } from '../lib/timers.js';
 import type { StatusEvent } from './status-event.js';
 import { nextPollDelay, retryDelay, type PollTiming } from './timing.js';
 
@@ -11,18 +12,6 @@ import { nextPollDelay, retryDelay, type PollTiming } from './timing.js';
 export type FetchStatus = (credential: UpstreamCredential, ref: ImportRef, signal: AbortSignal) => Promise<UpstreamImportState>;
 
 /** The scheduling seam: real timers in production, fake ones in tests. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
-
-export const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  now: () => Date.now(),
-};
-
 export interface PollerOptions {
   ref: ImportRef;
   credential: UpstreamCredential;

@@ -1,14 +1,15 @@
-import type { UpstreamImportState } from '../contract/mypreferences.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logging/logger.js';
-import type { BulkImport } from '../resolvers/bulk-import.js';
-import type { ImportRef } from '../upstream/client.js';
+import type { Logger } from '../logger.js';
+import type { BulkImport } from '../domain/bulk-import.js';
+import { importKey, pollerKey, type ImportRef } from '../domain/import-ref.js';
 import { Feed, type FeedSource, type FeedSourceFactory, type FeedTarget } from './feed.js';
-import { LatestValueListener } from './latest-value-listener.js';
-import { Poller, systemTimers, type FetchStatus, type Timers } from './poller.js';
+import { LatestValueListener } from '../lib/latest-value-listener.js';
+import { systemTimers, type Timers } from '../lib/timers.js';
+import { Poller, type FetchStatus } from './poller.js';
 import type { StatusEvent, StatusListener } from './status-event.js';
-import { ExpiringLruCache } from './terminal-cache.js';
+import { ExpiringLruCache } from '../lib/expiring-lru-cache.js';
 import type { PollTiming } from './timing.js';
 
 export interface StatusHubOptions {
@@ -19,13 +20,16 @@ export interface StatusHubOptions {
   random?: () => number;
   /** Finished imports remembered for late subscribers. */
   terminalCache?: { maxEntries: number; ttlMs: number };
-  /**
-   * Decides who polls for a key. Default: this process, with a local poller. The cluster mode
-   * (`src/cluster/`) passes one that polls only while it holds the key's lease in Redis.
-   */
-  createSource?: (target: FeedTarget, createLocalPoller: FeedSourceFactory) => FeedSource;
-  /** Tells other processes that an import changed here (cluster mode: a refresh through Redis). */
-  announceChange?: (ref: ImportRef) => void;
+  /** How this process shares polling with others. Default: it polls alone, with local pollers. */
+  coordination?: Coordination;
+}
+
+/** What the engine needs from a cluster (`src/cluster/` implements it over Redis). */
+export interface Coordination {
+  /** Decides who polls for a key: here, with `createLocalPoller`, or another process. */
+  createSource(target: FeedTarget, createLocalPoller: FeedSourceFactory): FeedSource;
+  /** Tells other processes that an import changed here, so that its pollers ask again now. */
+  announceChange(ref: ImportRef): void;
 }
 
 /** What operators and tests can see of the engine; no credential, raw or hashed, appears. */
@@ -98,7 +102,7 @@ export class StatusHub {
    * at once rather than receive data fetched with somebody else's credential.
    */
   importChanged(ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): void {
-    this.#options.announceChange?.(ref);
+    this.#options.coordination?.announceChange(ref);
     const key = pollerKey(ref, credential.id);
     for (const feed of this.#feedsByImport.get(importKey(ref)) ?? []) {
       if (feed.key === key) feed.refresh(state);
@@ -138,7 +142,7 @@ export class StatusHub {
       ref,
       credential,
       createSource: (target) =>
-        this.#options.createSource ? this.#options.createSource(target, this.#createLocalPoller) : this.#createLocalPoller(target),
+        this.#options.coordination ? this.#options.coordination.createSource(target, this.#createLocalPoller) : this.#createLocalPoller(target),
       onClosed: (closed, final) => {
         this.#closedFeeds.coalesced += closed.coalesced;
         this.#closedFeeds.changes += closed.changes;
@@ -180,13 +184,4 @@ export class StatusHub {
 
 function shuttingDown(): GatewayError {
   return new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down; subscribe again.', { reason: 'SHUTTING_DOWN' });
-}
-
-/** JSON arrays keep keys unambiguous whatever characters a clientId holds. */
-function importKey(ref: ImportRef): string {
-  return JSON.stringify([ref.clientId, ref.accessToken]);
-}
-
-function pollerKey(ref: ImportRef, credentialId: string): string {
-  return JSON.stringify([ref.clientId, ref.accessToken, credentialId]);
 }

@@ -1,5 +1,5 @@
-import type { ImportStatus } from '../resolvers/bulk-import.js';
-import { backoffDelay } from '../upstream/resilience/retry.js';
+import type { ImportStatus } from '../domain/bulk-import.js';
+import { backoffDelay } from '../lib/backoff.js';
 
 /** How often the status engine polls, and how it backs off. All in milliseconds. */
 export interface PollTiming {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../logger.js';
 
 /** What graphql-ws hands our hooks about a connection: its socket and upgrade request. */
 export interface SocketExtra {

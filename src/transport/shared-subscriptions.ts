@@ -1,5 +1,5 @@
 import type { ExecutionResult } from 'graphql';
-import { LatestValueListener } from '../status/latest-value-listener.js';
+import { LatestValueListener } from '../lib/latest-value-listener.js';
 
 type Result = ExecutionResult;
 type SubscribeOutcome = AsyncIterable<Result> | Result;

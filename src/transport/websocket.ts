@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Access, Authenticate } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../logger.js';
 import type { GatewayContext } from '../resolvers/context.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { SharedSubscriptions, type SharingStats } from './shared-subscriptions.js';

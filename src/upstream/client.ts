@@ -6,17 +6,19 @@ import type {
   UpstreamExceptionPage,
   UpstreamImportState,
   UpstreamInitiateRequest,
-} from '../contract/mypreferences.js';
-import { ROUTES } from '../contract/mypreferences.js';
+} from '../mypreferences-contract.js';
+import { ROUTES } from '../mypreferences-contract.js';
 import type { RequestToken } from '../credentials/service-token.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { badUserInput, GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../logger.js';
 import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
 import { routePath, type RouteParams } from './paths.js';
 import { UpstreamBudget, type Priority } from './resilience/budget.js';
 import { CircuitBreakers, type CircuitState } from './resilience/circuit-breaker.js';
-import { backoffDelay, isTransient, isUpstreamFault, neverSent } from './resilience/retry.js';
+import type { ImportRef } from '../domain/import-ref.js';
+import { backoffDelay } from '../lib/backoff.js';
+import { isTransient, isUpstreamFault, neverSent } from './resilience/retry.js';
 import { createTokenRequester } from './token-endpoint.js';
 import {
   errorFromResponse,
@@ -26,13 +28,6 @@ import {
   responseOverBudget,
   transportErrorCode,
 } from './upstream-errors.js';
-
-/** Identifies one import: the account and the handle Initiate returned. */
-export interface ImportRef {
-  clientId: string;
-  /** A positive integer, kept as its decimal string. */
-  accessToken: string;
-}
 
 export interface CallOptions {
   /** Cancels the request (and its body read); the promise then rejects with the signal's reason. */

@@ -5,7 +5,7 @@ import {
   type UpstreamException,
   type UpstreamExceptionPage,
   type UpstreamImportState,
-} from '../contract/mypreferences.js';
+} from '../mypreferences-contract.js';
 
 /**
  * Validation of upstream response bodies. The contract says a client must tolerate unknown

@@ -1,4 +1,4 @@
-import { ROUTES, type RouteName } from '../contract/mypreferences.js';
+import { ROUTES, type RouteName } from '../mypreferences-contract.js';
 import { badUserInput } from '../errors/gateway-error.js';
 
 export interface RouteParams {

@@ -1,9 +1,9 @@
 import type { Dispatcher } from 'undici';
-import type { ServiceAccount } from '../config/service-accounts.js';
+import type { ServiceAccount } from '../credentials/service-account.js';
 import { Secret } from '../credentials/secret.js';
 import type { RequestToken, TokenGrant } from '../credentials/service-token.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../logger.js';
 import type { UpstreamBudget } from './resilience/budget.js';
 import { transportErrorCode } from './upstream-errors.js';
 

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
-import type { RouteName } from '../contract/mypreferences.js';
-import type { StatusHub } from '../status/status-hub.js';
-import type { UpstreamClient } from '../upstream/client.js';
+import type { ClusterCoordinator } from './cluster/cluster-coordinator.js';
+import type { RouteName } from './mypreferences-contract.js';
+import type { StatusHub } from './status/status-hub.js';
+import type { UpstreamClient } from './upstream/client.js';
 
 /** The sources metrics are read from when Prometheus scrapes. */
 export interface MetricSources {

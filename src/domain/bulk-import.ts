@@ -4,7 +4,7 @@ import {
   type UpstreamException,
   type UpstreamExceptionPage,
   type UpstreamImportState,
-} from '../contract/mypreferences.js';
+} from '../mypreferences-contract.js';
 
 /** The GraphQL view of an import: what `BulkImport` fields read. */
 export interface BulkImport {
