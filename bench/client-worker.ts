@@ -112,15 +112,15 @@ function run(command: StartCommand): void {
       const message = JSON.parse(data.toString()) as { type: string; id?: string; payload?: any };
       switch (message.type) {
         case 'connection_ack':
-          group.forEach((sub, index) =>
+          group.forEach((sub, index) => {
             socket.send(
               JSON.stringify({
                 id: String(index),
                 type: 'subscribe',
                 payload: { query: command.query, variables: { clientId: command.clientId, accessToken: sub.token } },
               }),
-            ),
-          );
+            );
+          });
           return;
         case 'ping':
           socket.send('{"type":"pong"}');
@@ -136,7 +136,10 @@ function run(command: StartCommand): void {
           } else {
             const key = `${sub.token}|${String(state['status'])}:${String(state['processed'])}:${String(state['exceptions'])}:${String(state['pending'])}`;
             let entry = receipts.get(key);
-            if (!entry) receipts.set(key, (entry = { token: sub.token, state: key.slice(sub.token.length + 1), times: [] }));
+            if (!entry) {
+              entry = { token: sub.token, state: key.slice(sub.token.length + 1), times: [] };
+              receipts.set(key, entry);
+            }
             entry.times.push(at);
           }
           sub.received = true;

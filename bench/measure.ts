@@ -163,7 +163,10 @@ export function computeRun(raw: RawRun): RunResult {
     for (const { token, state, receipts } of report.states) {
       const key = `${token}|${state}`;
       let entry = byState.get(key);
-      if (!entry) byState.set(key, (entry = { token, receipts: [] }));
+      if (!entry) {
+        entry = { token, receipts: [] };
+        byState.set(key, entry);
+      }
       for (const at of receipts) entry.receipts.push(at);
     }
   }

@@ -155,7 +155,7 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
     const target = '≥ 3× the naive gateway’s push throughput (best scenario of each)';
     const oursBest = bestPush(ours);
     const naiveBest = bestPush(naive);
-    if (!oursBest || !naiveBest || !naiveBest.push.messagesPerSecond) skip(target, 'not measured');
+    if (!oursBest || !naiveBest?.push.messagesPerSecond) skip(target, 'not measured');
     else {
       const ratio = (oursBest.push.messagesPerSecond ?? 0) / naiveBest.push.messagesPerSecond;
       checks.push({

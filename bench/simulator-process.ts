@@ -43,7 +43,10 @@ async function main(): Promise<void> {
     const token = STATUS_PATH.exec(entry.rawPath)?.[1];
     if (token === undefined) return false;
     let times = statusTimes.get(token);
-    if (!times) statusTimes.set(token, (times = []));
+    if (!times) {
+      times = [];
+      statusTimes.set(token, times);
+    }
     times.push(entry.at);
     return false;
   });

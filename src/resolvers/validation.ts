@@ -16,6 +16,7 @@ export function clientIdArg(clientId: string): string {
     throw badUserInput(`clientId must be 1 to ${CLIENT_ID_MAX_LENGTH} characters long.`, 'clientId');
   }
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(clientId)) throw badUserInput('clientId must not contain control characters.', 'clientId');
   if (clientId === '.' || clientId === '..') throw badUserInput('clientId cannot be "." or "..".', 'clientId');
   return clientId;

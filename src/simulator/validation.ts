@@ -39,7 +39,7 @@ export function validateInitiateBody(body: unknown): SettingsResult {
   if (!isPlainObject(body)) return { ok: false, message: 'The request body must be a JSON object.' };
   const problems: ModelState = {};
   const problem = (field: string, text: string): void => {
-    (problems[field] ??= []).push(text);
+    problems[field] = [...(problems[field] ?? []), text];
   };
 
   const name = body['Name'];

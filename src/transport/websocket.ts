@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getOperationAST, GraphQLError, OperationTypeNode, type ExecutionArgs } from 'graphql';
+import { type DocumentNode, getOperationAST, GraphQLError, OperationTypeNode, type ExecutionArgs } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Access, Authenticate } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
@@ -128,13 +128,13 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
         // A document the limits or the schema refuse is the client's mistake: it fails alone, as
         // an error message for its id with the code HTTP would give it — never a closed connection.
-        let document;
+        let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch (error) {
           return [requestError(error, 'GRAPHQL_PARSE_FAILED')];
         }
-        let errors;
+        let errors: readonly GraphQLError[];
         try {
           errors = validate(schema, document);
         } catch (error) {

@@ -138,6 +138,7 @@ function scrub(message: string | undefined, authorization: string): string | und
   for (const secret of secrets) text = text.split(secret).join('[credential]');
   text = text.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]');
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
   text = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT - 1)}…` : text;
 }

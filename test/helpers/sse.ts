@@ -62,8 +62,7 @@ export async function sseSubscribe(
       let buffer = '';
       for await (const chunk of response.body ?? []) {
         buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let boundary: number;
-        while ((boundary = buffer.indexOf('\n\n')) !== -1) {
+        for (let boundary = buffer.indexOf('\n\n'); boundary !== -1; boundary = buffer.indexOf('\n\n')) {
           onEvent(buffer.slice(0, boundary));
           buffer = buffer.slice(boundary + 2);
         }

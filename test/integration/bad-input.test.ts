@@ -196,7 +196,9 @@ describe('bad input', () => {
   it(`fails ${OPERATION_CASES.length} malformed operations over WebSocket alone, each with the code HTTP gives it, and writes nothing to the console`, async () => {
     const { simulator, gateway } = await setup();
     const written = [vi.spyOn(console, 'error'), vi.spyOn(console, 'warn'), vi.spyOn(console, 'log')];
-    cleanup(() => written.forEach((spy) => spy.mockRestore()));
+    cleanup(() => {
+      for (const spy of written) spy.mockRestore();
+    });
     const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
     cleanup(() => socket.terminate());
     const closes: number[] = [];

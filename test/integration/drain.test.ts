@@ -60,7 +60,9 @@ describe('graceful drain', () => {
     for (let batch = 0; batch < 4; batch++) {
       subscribers.push(...(await Promise.all(Array.from({ length: 50 }, () => subscribe(wsUrl, ref)))));
     }
-    cleanup(() => subscribers.forEach(({ socket }) => socket.terminate()));
+    cleanup(() => {
+      for (const { socket } of subscribers) socket.terminate();
+    });
 
     const signalledAt = Date.now();
     server.child.kill('SIGTERM');

@@ -164,7 +164,7 @@ describe('regression guards', () => {
     expect((await summary).data?.importSummary.status).toBe('PROCESSING');
     await Promise.all(polls.map((poll) => poll.received(1)));
     for (const response of held.splice(0)) answer(response);
-    polls.forEach((poll) => poll.unsubscribe());
+    for (const poll of polls) poll.unsubscribe();
   });
 
   it('five SSE subscribers of one import share one poller: one Status request per interval', async () => {
@@ -194,7 +194,7 @@ describe('regression guards', () => {
     expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, listeners: 50 });
     expect(await metric(gateway, 'pollers')).toBe(1);
     await expectOnePollPerInterval(upstream);
-    watchers.forEach((watcher) => watcher.unsubscribe());
+    for (const watcher of watchers) watcher.unsubscribe();
   });
 
   it('20 graphql-ws subscribers of the same document, variables and credential share one execution; another credential gets its own', async () => {
@@ -220,6 +220,6 @@ describe('regression guards', () => {
     await other.received(1);
     expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 2, listeners: 2 });
     expect(await metric(gateway, 'subscriptions')).toBe(21);
-    [...watchers, other].forEach((watcher) => watcher.unsubscribe());
+    for (const watcher of [...watchers, other]) watcher.unsubscribe();
   });
 });

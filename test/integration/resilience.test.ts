@@ -156,7 +156,7 @@ describe('upstream resilience', () => {
     await new Promise<void>((resolve) => {
       onServed = () => served.length >= 50 && resolve();
     });
-    watchers.forEach((watcher) => watcher.unsubscribe());
+    for (const watcher of watchers) watcher.unsubscribe();
 
     expect(peak).toBe(1);
     const perImport = tokens.map((token) => served.filter((path) => path.includes(`/Import/${token}/`)).length);

@@ -59,7 +59,8 @@ describe('src/server.ts', () => {
     const jwks = (await (await fetch(new URL('/.well-known/jwks.json', url))).json()) as { keys: Array<{ kty: string; d?: string }> };
     expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'EC', alg: 'ES256' })]);
     expect(jwks.keys[0]!.d).toBeUndefined();
-  });
+    // Two process starts (the gateway, then npm and tsx for the token script) on a loaded machine.
+  }, 60_000);
 
   it('refuses to start against a real upstream without AUTH_MODE, naming it', async () => {
     const server = startTsProcess('src/server.ts', { PORT: '0', MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/' }, cleanup);

@@ -46,7 +46,7 @@ describe('tenant isolation', () => {
     for (const { authorization, recorded } of subscribers) expect(names(recorded)).toEqual(new Set([viewOf(authorization)]));
     expect(gateway.gateway.statusHub.stats().pollers).toBe(2);
     expect(new Set(upstream.requests.map((request) => request.authorization))).toEqual(new Set([alice, bob]));
-    subscribers.forEach(({ recorded }) => recorded.unsubscribe());
+    for (const { recorded } of subscribers) recorded.unsubscribe();
   });
 
   it('concurrent executeImport calls share an upstream call only within one credential', async () => {
