@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listeningPort } from './proc.js';
-import { startNode, type NodeProcess } from './processes.js';
+import { type NodeProcess, startNode } from './processes.js';
 import type { BenchSettings, GatewayName } from './scenarios.js';
 
 export const BENCH_CLIENT_ID = 'bench';

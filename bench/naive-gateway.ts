@@ -14,11 +14,11 @@
  */
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { createSchema, createYoga } from 'graphql-yoga';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
 
 const baseUrl = process.env['UPSTREAM_BASE_URL'] ?? 'http://127.0.0.1:4010/Profiles/';
 const intervalMs = Number(process.env['POLL_INTERVAL_MS'] ?? 1000);
@@ -59,7 +59,13 @@ function toBulkImport(state: UpstreamState) {
   const status = state.Status.toUpperCase();
   const handled = state.Processed + state.Exceptions + state.NotHonored;
   const progress =
-    status === 'COMPLETED' ? 1 : status === 'QUEUED' || status === 'PROCESSING' ? (state.ValidationSuccessful === 0 ? 0 : handled / state.ValidationSuccessful) : 0;
+    status === 'COMPLETED'
+      ? 1
+      : status === 'QUEUED' || status === 'PROCESSING'
+        ? state.ValidationSuccessful === 0
+          ? 0
+          : handled / state.ValidationSuccessful
+        : 0;
   return {
     accessToken: String(state.AccessToken),
     status,

@@ -3,7 +3,7 @@
  * shell, no npm, no tsx wrapper), so its pid is the program's and a kill reaches it. Every child
  * is registered here and killed by {@link killAll} on the way out, whatever the way out is.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 

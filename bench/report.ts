@@ -4,7 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import type { RunResult } from './measure.js';
-import { TARGET_SCENARIOS, type BenchSettings, type GatewayName, type Scenario } from './scenarios.js';
+import { type BenchSettings, type GatewayName, type Scenario, TARGET_SCENARIOS } from './scenarios.js';
 
 export type Outcome = RunResult | { gateway: GatewayName; scenarioId: string; scenarioLabel: string; error: string };
 
@@ -82,8 +82,8 @@ export function markdownTable(scenarios: readonly Scenario[], outcomes: readonly
         cells[1] = gateway;
         cells[13] = 'skipped (time budget)';
         lines.push(row(cells));
-      }
-      else if (!isResult(outcome)) lines.push(row([scenario.label, gateway, ...HEADER.slice(2, -1).map(() => 'n/a'), `ERROR: ${outcome.error.slice(0, 120)}`]));
+      } else if (!isResult(outcome))
+        lines.push(row([scenario.label, gateway, ...HEADER.slice(2, -1).map(() => 'n/a'), `ERROR: ${outcome.error.slice(0, 120)}`]));
       else lines.push(row(resultRow(outcome)));
     }
     const ratio = ratios(of('ours'), of('naive'));
@@ -127,14 +127,23 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
     if (!isResult(run)) skip(target, 'scenario not run');
     else {
       const p99 = run.latency.p99Ms;
-      checks.push({ target, status: verdict(p99 !== null && p99 <= 250 && !run.timedOut), measured: `p99 ${fmt(p99, 1)} ms${run.timedOut ? ' (timed out)' : ''}` });
+      checks.push({
+        target,
+        status: verdict(p99 !== null && p99 <= 250 && !run.timedOut),
+        measured: `p99 ${fmt(p99, 1)} ms${run.timedOut ? ' (timed out)' : ''}`,
+      });
     }
   }
   {
     const target = '≥ 60,000 messages/s pushed by one gateway process (ours, best scenario)';
     const best = bestPush(ours);
     if (!best) skip(target, 'no run of ours');
-    else checks.push({ target, status: verdict((best.push.messagesPerSecond ?? 0) >= 60_000), measured: `${fmt(best.push.messagesPerSecond)} msgs/s (${best.scenarioId})` });
+    else
+      checks.push({
+        target,
+        status: verdict((best.push.messagesPerSecond ?? 0) >= 60_000),
+        measured: `${fmt(best.push.messagesPerSecond)} msgs/s (${best.scenarioId})`,
+      });
   }
   {
     const target = '≤ 10 KB RSS per idle subscriber at 10,000 subscribers (ours)';
@@ -142,7 +151,11 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
     if (!isResult(run)) skip(target, 'scenario not run');
     else {
       const kb = run.memory.rssPerSubscriberKB;
-      checks.push({ target, status: verdict(kb !== null && kb <= 10), measured: `${fmt(kb, 2)} KB (idle RSS ${fmt(run.memory.baselineRssMB, 0)} → ${fmt(run.memory.idleRssMB, 0)} MB)` });
+      checks.push({
+        target,
+        status: verdict(kb !== null && kb <= 10),
+        measured: `${fmt(kb, 2)} KB (idle RSS ${fmt(run.memory.baselineRssMB, 0)} → ${fmt(run.memory.idleRssMB, 0)} MB)`,
+      });
     }
   }
   {
@@ -223,7 +236,12 @@ export function svgChart(scenarios: readonly Scenario[], outcomes: readonly Outc
   const left = 90;
   const right = 30;
   const panels: Panel[] = [
-    { title: 'Upstream Status requests per interval (log scale; lower is better)', value: (r) => r.upstream.statusPerInterval, label: (v) => fmtRate(v), log: true },
+    {
+      title: 'Upstream Status requests per interval (log scale; lower is better)',
+      value: (r) => r.upstream.statusPerInterval,
+      label: (v) => fmtRate(v),
+      log: true,
+    },
     { title: 'Messages pushed per second (higher is better)', value: (r) => r.push.messagesPerSecond, label: (v) => fmt(v), log: false },
   ];
   const height = top + panels.length * (panelHeight + gap) + 10;

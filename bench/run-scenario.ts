@@ -11,11 +11,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StartCommand, WorkerReport } from './client-worker.js';
-import { BENCH_AUTHORIZATION, BENCH_CLIENT_ID, startBenchSimulator, startGateway, type RunningGateway, type RunningSimulator } from './gateways.js';
+import { BENCH_AUTHORIZATION, BENCH_CLIENT_ID, type RunningGateway, type RunningSimulator, startBenchSimulator, startGateway } from './gateways.js';
 import type { RawRun } from './measure.js';
-import { readCpuSeconds, readMemory, scrapeMetrics, type GatewayMetricsSample } from './proc.js';
-import { startNode, type NodeProcess } from './processes.js';
-import { SUBSCRIPTION_QUERY, type BenchSettings, type GatewayName, type Scenario } from './scenarios.js';
+import { type GatewayMetricsSample, readCpuSeconds, readMemory, scrapeMetrics } from './proc.js';
+import { type NodeProcess, startNode } from './processes.js';
+import { type BenchSettings, type GatewayName, type Scenario, SUBSCRIPTION_QUERY } from './scenarios.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -83,7 +83,9 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
     // The active phase: Execute every import on the simulator, as a client of the upstream would.
     for (const worker of workersReady.processes) worker.send({ type: 'mark' });
     const executeStart = now();
-    const done = Promise.all(workersReady.processes.map((worker) => worker.waitForMessage((message) => message['type'] === 'done', settings.activeTimeoutMs + 5_000)));
+    const done = Promise.all(
+      workersReady.processes.map((worker) => worker.waitForMessage((message) => message['type'] === 'done', settings.activeTimeoutMs + 5_000)),
+    );
     await forEachLimited(tokens, 32, (token) => upstream(simulator, 'POST', `Async/${BENCH_CLIENT_ID}/Import/${token}/Execute`));
     const executeEnd = now();
     const activeTimedOut = !(await within(done, settings.activeTimeoutMs - (executeEnd - executeStart)));
@@ -100,7 +102,10 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
         return report;
       }),
     );
-    const statusTimesReply = simulator.process.waitForMessage<{ byToken: Record<string, Float64Array> }>((message) => message['type'] === 'status-times', 30_000);
+    const statusTimesReply = simulator.process.waitForMessage<{ byToken: Record<string, Float64Array> }>(
+      (message) => message['type'] === 'status-times',
+      30_000,
+    );
     simulator.process.send({ type: 'status-times' });
     const { byToken } = await statusTimesReply;
     const counts = (await (await fetch(`${simulator.origin}/__simulator/requests`)).json()) as { counts: Record<string, number>; total: number };

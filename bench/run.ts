@@ -22,9 +22,9 @@ import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeRun } from './measure.js';
 import { killAll, killAllNow, ROOT } from './processes.js';
-import { checkTargets, markdownTable, resultsJson, svgChart, targetLines, type Outcome } from './report.js';
+import { checkTargets, markdownTable, type Outcome, resultsJson, svgChart, targetLines } from './report.js';
 import { runScenario } from './run-scenario.js';
-import { fullSettings, GATEWAYS, smokeSettings, type GatewayName } from './scenarios.js';
+import { fullSettings, GATEWAYS, type GatewayName, smokeSettings } from './scenarios.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -45,7 +45,8 @@ async function main(): Promise<number> {
   if (values.only) {
     const ids = values.only.split(',');
     settings.scenarios = settings.scenarios.filter((scenario) => ids.includes(scenario.id));
-    if (settings.scenarios.length === 0) throw new Error(`--only matched no scenario (ids: ${[...(values.smoke ? smokeSettings() : fullSettings()).scenarios.map((s) => s.id)].join(', ')})`);
+    if (settings.scenarios.length === 0)
+      throw new Error(`--only matched no scenario (ids: ${[...(values.smoke ? smokeSettings() : fullSettings()).scenarios.map((s) => s.id)].join(', ')})`);
   }
   const gateways = values.gateways ? (values.gateways.split(',') as GatewayName[]) : [...GATEWAYS];
   if (!gateways.every((name) => GATEWAYS.includes(name))) throw new Error('--gateways takes ours and/or naive');

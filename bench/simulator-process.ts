@@ -9,7 +9,7 @@
  * performance.now()`, the same clock the clients stamp receipts with). It exits when its parent
  * goes away.
  */
-import { startSimulator, type LoggedRequest, type SimulatorAccount } from '../src/simulator/index.js';
+import { type LoggedRequest, type SimulatorAccount, startSimulator } from '../src/simulator/index.js';
 
 /** The bench's own account: no daily import quota (a scenario initiates 1,000 imports). */
 export const BENCH_ACCOUNT: SimulatorAccount = {

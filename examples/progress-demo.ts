@@ -18,10 +18,10 @@ import WebSocket from 'ws';
 import {
   ExecuteImportDocument,
   FailedRecordsDocument,
+  type ImportCountersFragment,
   ImportStatusDocument,
   InitiateImportDocument,
   StageImportDocument,
-  type ImportCountersFragment,
 } from '../operations/generated.js';
 
 const gatewayUrl = process.env['GATEWAY_URL'] ?? 'http://localhost:4000/graphql';
@@ -134,7 +134,9 @@ async function main(): Promise<void> {
     await request(ExecuteImportDocument, { clientId, accessToken });
     const final = await watcher.finished;
     if (process.stdout.isTTY) process.stdout.write('\n');
-    console.log(`\n${final.status}: ${final.processed} imported, ${final.exceptions} exceptions, ${final.notHonored} not honoured, ${final.validationFailed} failed validation`);
+    console.log(
+      `\n${final.status}: ${final.processed} imported, ${final.exceptions} exceptions, ${final.notHonored} not honoured, ${final.validationFailed} failed validation`,
+    );
   } finally {
     await watcher.dispose();
   }

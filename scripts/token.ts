@@ -38,7 +38,8 @@ try {
   });
   const answer = (await response.json().catch(() => ({}))) as { token?: string; error?: string };
   if (!response.ok || !answer.token) {
-    const why = response.status === 404 ? 'this gateway has no development issuer (it runs with a real identity provider)' : (answer.error ?? `HTTP ${response.status}`);
+    const why =
+      response.status === 404 ? 'this gateway has no development issuer (it runs with a real identity provider)' : (answer.error ?? `HTTP ${response.status}`);
     process.stderr.write(`No token: ${why}\n`);
     process.exit(1);
   }

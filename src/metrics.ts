@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterCoordinator } from './cluster/cluster-coordinator.js';
 import type { RouteName } from './mypreferences-contract.js';
 import type { StatusHub } from './status/status-hub.js';
@@ -52,7 +52,14 @@ export class GatewayMetrics {
   /** Registers the gauges and counters read at scrape time. */
   watch(sources: MetricSources): void {
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({ name: `bulk_import_gateway_${name}`, help, registers: [this.registry], collect() { this.set(read()); } });
+      new Gauge({
+        name: `bulk_import_gateway_${name}`,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
     const counter = (name: string, help: string, read: () => number) =>
       new Counter({
         name: `bulk_import_gateway_${name}`,
@@ -86,8 +93,10 @@ export class GatewayMetrics {
         for (const [clientId, state] of sources.upstream.stats().circuits) this.set({ client_id: clientId }, CIRCUIT_STATES[state]);
       },
     });
-    gauge('upstream_circuits_open', 'MyPreferences clientIds whose circuit is open or half-open.', () =>
-      [...sources.upstream.stats().circuits.values()].filter((state) => state !== 'closed').length,
+    gauge(
+      'upstream_circuits_open',
+      'MyPreferences clientIds whose circuit is open or half-open.',
+      () => [...sources.upstream.stats().circuits.values()].filter((state) => state !== 'closed').length,
     );
     counter('upstream_circuit_opened_total', 'Times a circuit breaker opened.', () => sources.upstream.stats().circuitOpened);
     gauge('upstream_in_flight', 'Requests to MyPreferences in flight.', () => sources.upstream.stats().inFlight);

@@ -99,8 +99,7 @@ export const DEFAULT_IMPORT_SETTINGS: Readonly<Omit<UpstreamImportSettings, 'Nam
 };
 
 /** Body of Initiate: `Name` is required, every other setting is optional. */
-export type UpstreamInitiateRequest = Pick<UpstreamImportSettings, 'Name'> &
-  Partial<Omit<UpstreamImportSettings, 'Name'>>;
+export type UpstreamInitiateRequest = Pick<UpstreamImportSettings, 'Name'> & Partial<Omit<UpstreamImportSettings, 'Name'>>;
 
 /** Body of Stage. */
 export interface UpstreamStageRequest {
@@ -192,13 +191,7 @@ export interface OAuthTokenResponse {
 }
 
 /** The error codes of a refused token request (RFC 6749 §5.2). */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope';
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope';
 
 /** The body of a refused token request (RFC 6749 §5.2). */
 export interface OAuthErrorBody {

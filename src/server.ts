@@ -4,11 +4,11 @@
  * SIGTERM/SIGINT. Nothing else lives here, and nothing imports this file.
  */
 import { createDevelopmentIssuer, type DevelopmentIssuer } from './auth/development-issuer.js';
-import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { Secret } from './credentials/secret.js';
 import { createGateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logger.js';
-import { DEMO_ACCOUNT, startSimulator, type Simulator } from './simulator/index.js';
+import { DEMO_ACCOUNT, type Simulator, startSimulator } from './simulator/index.js';
 
 async function main(): Promise<void> {
   let config: Config;

@@ -1,9 +1,9 @@
-import type { ServiceAccounts } from '../credentials/service-token.js';
 import { ForwardedCredential } from '../credentials/credential.js';
 import type { Fingerprinter } from '../credentials/fingerprint.js';
+import type { ServiceAccounts } from '../credentials/service-token.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { grantsClient, grantsKey, SCOPES, type Permission, type VerifiedCaller } from './caller.js';
+import { grantsClient, grantsKey, type Permission, SCOPES, type VerifiedCaller } from './caller.js';
 import type { VerifyToken } from './jwt-verifier.js';
 
 /**
@@ -97,9 +97,13 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 function bearerToken(authorization: string | undefined): string | GatewayError {
   const value = authorization?.trim();
   if (!value) {
-    return new GatewayError('UNAUTHENTICATED', 'No token was supplied: send "Authorization: Bearer <JWT>" (or connectionParams.authorization over WebSocket).', {
-      reason: 'MISSING_TOKEN',
-    });
+    return new GatewayError(
+      'UNAUTHENTICATED',
+      'No token was supplied: send "Authorization: Bearer <JWT>" (or connectionParams.authorization over WebSocket).',
+      {
+        reason: 'MISSING_TOKEN',
+      },
+    );
   }
   const match = /^Bearer +([\x21-\x7e]+)$/i.exec(value);
   if (!match || value.length > MAX_TOKEN_LENGTH) {

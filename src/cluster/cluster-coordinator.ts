@@ -5,8 +5,8 @@ import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
 import type { Coordination } from '../status/status-hub.js';
-import { ClusterSource, type ClusterPort } from './cluster-source.js';
-import { leaseScripts, type LeaseScripts } from './lease-scripts.js';
+import { type ClusterPort, ClusterSource } from './cluster-source.js';
+import { type LeaseScripts, leaseScripts } from './lease-scripts.js';
 import { refreshChannel } from './redis-names.js';
 
 export interface ClusterOptions {

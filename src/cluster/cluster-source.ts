@@ -1,10 +1,10 @@
-import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { Timers } from '../lib/timers.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
 import type { StatusEvent } from '../status/status-event.js';
-import { decodeMessage, encodeEvent, follows, START, type Position } from './event-codec.js';
+import { decodeMessage, encodeEvent, follows, type Position, START } from './event-codec.js';
 import type { LeaseScripts } from './lease-scripts.js';
-import { keyNames, refreshChannel, type KeyNames } from './redis-names.js';
+import { type KeyNames, keyNames, refreshChannel } from './redis-names.js';
 
 type MessageHandler = (message: string) => void;
 
@@ -162,7 +162,12 @@ export class ClusterSource implements FeedSource {
     if (this.#state !== acquiredIn || this.#state.mode !== 'cluster' || this.#state.lease) {
       // Stopped (or switched) while the acquire was on its way: hand the lease straight back
       // rather than leave it, and the fence, to expire.
-      this.#cluster.track(this.#cluster.scripts.release(this.#names, holder).then(() => undefined, () => undefined));
+      this.#cluster.track(
+        this.#cluster.scripts.release(this.#names, holder).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
       return;
     }
     const poller = this.#createLocalPoller({ ...this.#target, deliver: (event) => void this.#publish(holder, event) });

@@ -1,5 +1,5 @@
-import { ERROR_CODES, GatewayError, type ErrorCode, type GatewayErrorDetails } from '../errors/gateway-error.js';
 import type { BulkImport } from '../domain/bulk-import.js';
+import { ERROR_CODES, type ErrorCode, GatewayError, type GatewayErrorDetails } from '../errors/gateway-error.js';
 import type { StatusEvent } from '../status/status-event.js';
 
 /**

@@ -6,8 +6,8 @@
  * Durations carry their unit in their name.
  */
 
-import { ConfigError } from './config-error.js';
 import type { ServiceAccount } from '../credentials/service-account.js';
+import { ConfigError } from './config-error.js';
 import { readServiceAccounts } from './service-accounts.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -154,8 +154,8 @@ export interface Config {
   simulator: { recordsPerSecond: number; tokenTtlS: number };
 }
 
-export { ConfigError };
 export type { ServiceAccount };
+export { ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -234,7 +234,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   if (config.limits.maxInflightRequestBytes < config.limits.maxRequestBytes) {
-    throw new ConfigError('MAX_INFLIGHT_REQUEST_BYTES', `must be at least MAX_REQUEST_BYTES (${config.limits.maxRequestBytes}), or the largest request could never run`);
+    throw new ConfigError(
+      'MAX_INFLIGHT_REQUEST_BYTES',
+      `must be at least MAX_REQUEST_BYTES (${config.limits.maxRequestBytes}), or the largest request could never run`,
+    );
   }
   if (config.drain.windowMs >= config.drain.deadlineMs) {
     throw new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`);
@@ -350,7 +353,10 @@ function reader(env: Env) {
     list(name: string, fallback: string[]): string[] {
       const value = raw(name);
       if (value === undefined) return fallback;
-      const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const items = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
       if (items.length === 0) throw new ConfigError(name, 'must list at least one value');
       return items;
     },

@@ -1,6 +1,6 @@
-import type { ServiceAccount } from './service-account.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { Secret } from './secret.js';
+import type { ServiceAccount } from './service-account.js';
 import type { UpstreamCredential } from './upstream-credential.js';
 
 /** A token as the token endpoint granted it. */

@@ -63,12 +63,7 @@ export interface FailedRecord {
  * Maps an upstream BulkImportStatus to the GraphQL view. `lastKnownProgress` is the progress the
  * caller saw before (the status engine keeps it), used when the import has FAILED.
  */
-export function toBulkImport(
-  clientId: string,
-  accessToken: string,
-  state: UpstreamImportState,
-  lastKnownProgress?: number,
-): BulkImport {
+export function toBulkImport(clientId: string, accessToken: string, state: UpstreamImportState, lastKnownProgress?: number): BulkImport {
   const status = state.Status.toUpperCase() as ImportStatus;
   const counters = {
     totalRecordsReceived: state.TotalRecordsReceived,
@@ -91,8 +86,7 @@ export function toBulkImport(
     settings: {
       dataStageDuration: state.DataStageDuration,
       importAction: state.ImportAction === 'Delete' ? 'DELETE' : 'ADD',
-      matchCriteria:
-        state.MatchCriteria?.toLowerCase() === MATCH_CRITERIA_ALTERNATE_ID_TYPE.toLowerCase() ? 'ALTERNATE_ID_TYPE' : null,
+      matchCriteria: state.MatchCriteria?.toLowerCase() === MATCH_CRITERIA_ALTERNATE_ID_TYPE.toLowerCase() ? 'ALTERNATE_ID_TYPE' : null,
       matchValue: state.MatchValue,
       refreshAlternateIds: state.RefreshAlternateIds,
       refreshContacts: state.RefreshContacts,
@@ -110,10 +104,7 @@ export function toBulkImport(
  * known value: without one (a first look at an already failed import), the same formula over the
  * counters the upstream froze when it failed is the best estimate.
  */
-export function progressOf(
-  status: ImportStatus,
-  counters: Pick<BulkImport, 'processed' | 'exceptions' | 'notHonored' | 'validationSuccessful'>,
-): number {
+export function progressOf(status: ImportStatus, counters: Pick<BulkImport, 'processed' | 'exceptions' | 'notHonored' | 'validationSuccessful'>): number {
   switch (status) {
     case 'INITIATED':
     case 'STAGING':

@@ -46,9 +46,7 @@ export class GatewayError extends GraphQLError {
   }
 }
 
-export const badUserInput = (message: string, argument?: string) =>
-  new GatewayError('BAD_USER_INPUT', message, argument === undefined ? {} : { argument });
-
+export const badUserInput = (message: string, argument?: string) => new GatewayError('BAD_USER_INPUT', message, argument === undefined ? {} : { argument });
 
 function withoutUndefined(details: GatewayErrorDetails): Record<string, unknown> {
   return Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined));

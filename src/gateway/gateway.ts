@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { jwtAuthentication, passthroughAuthentication, type Authenticate } from '../auth/access.js';
+import { type Authenticate, jwtAuthentication, passthroughAuthentication } from '../auth/access.js';
 import type { DevelopmentIssuer } from '../auth/development-issuer.js';
 import { createJwtVerifier, remoteKeys } from '../auth/jwt-verifier.js';
 import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
@@ -13,7 +13,7 @@ import { GatewayMetrics } from '../metrics.js';
 import { StatusHub } from '../status/status-hub.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
-import { createGatewayYoga, GRAPHQL_PATH, type GatewayYoga } from '../transport/yoga.js';
+import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
 import { DEV_TOKEN_PATH, JWKS_PATH, serveDevelopmentToken, serveJwks } from './development-routes.js';
 import { createGraphQLAdmission } from './graphql-admission.js';

@@ -37,9 +37,16 @@ export function createGraphQLAdmission(options: AdmissionOptions): Admit {
 
   return async (request, response) => {
     const declared = declaredLength(request);
-    if (declared === 'missing') return refuse(response, 411, new GatewayError('BAD_USER_INPUT', 'POST requests must declare their Content-Length.', { reason: 'LENGTH_REQUIRED' }));
+    if (declared === 'missing')
+      return refuse(response, 411, new GatewayError('BAD_USER_INPUT', 'POST requests must declare their Content-Length.', { reason: 'LENGTH_REQUIRED' }));
     if (declared > options.maxRequestBytes) {
-      return refuse(response, 413, new GatewayError('BAD_USER_INPUT', `The request body is larger than the ${options.maxRequestBytes} bytes the gateway accepts.`, { reason: 'REQUEST_TOO_LARGE' }));
+      return refuse(
+        response,
+        413,
+        new GatewayError('BAD_USER_INPUT', `The request body is larger than the ${options.maxRequestBytes} bytes the gateway accepts.`, {
+          reason: 'REQUEST_TOO_LARGE',
+        }),
+      );
     }
     const access = await options.authenticate(headerOf(request, 'authorization'));
     if (access.refusal && declared > UNAUTHENTICATED_MAX_BODY_BYTES) return refuse(response, 401, access.refusal);

@@ -1,10 +1,10 @@
 import type { Access } from '../auth/access.js';
+import type { SingleFlight } from '../lib/single-flight.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
 import type { ResponseBudget } from './response-budget.js';
-import type { SingleFlight } from '../lib/single-flight.js';
 
 /** What every resolver receives, built once per operation by the transport (HTTP, SSE or WebSocket). */
 export interface GatewayContext {

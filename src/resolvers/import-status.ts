@@ -1,5 +1,5 @@
-import type { StatusEvent } from '../status/status-event.js';
 import type { BulkImport } from '../domain/bulk-import.js';
+import type { StatusEvent } from '../status/status-event.js';
 import type { GatewayContext } from './context.js';
 import { importRefArgs } from './validation.js';
 

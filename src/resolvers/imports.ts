@@ -1,16 +1,9 @@
-import type { UpstreamStatus } from '../mypreferences-contract.js';
+import { type BulkImport, type FailedRecordPage, toBulkImport, toFailedRecordPage } from '../domain/bulk-import.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { UpstreamStatus } from '../mypreferences-contract.js';
 import { audited } from './audit.js';
-import { toBulkImport, toFailedRecordPage, type BulkImport, type FailedRecordPage } from '../domain/bulk-import.js';
 import type { GatewayContext } from './context.js';
-import {
-  clientIdArg,
-  failedRecordsPageArgs,
-  importRefArgs,
-  initiateRequestOf,
-  recordsArg,
-  type InitiateImportInput,
-} from './validation.js';
+import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRefArgs, initiateRequestOf, recordsArg } from './validation.js';
 
 /**
  * The bulk-import operations as plain functions of `(args, ctx)`. Each validates its arguments,

@@ -1,7 +1,7 @@
-import { LIMITS, MATCH_CRITERIA_ALTERNATE_ID_TYPE, type UpstreamInitiateRequest } from '../mypreferences-contract.js';
-import { badUserInput } from '../errors/gateway-error.js';
-import type { ImportRef } from '../domain/import-ref.js';
 import type { ImportAction, MatchCriteria } from '../domain/bulk-import.js';
+import type { ImportRef } from '../domain/import-ref.js';
+import { badUserInput } from '../errors/gateway-error.js';
+import { LIMITS, MATCH_CRITERIA_ALTERNATE_ID_TYPE, type UpstreamInitiateRequest } from '../mypreferences-contract.js';
 
 /**
  * Gateway-side argument validation. Everything here fails with BAD_USER_INPUT before any

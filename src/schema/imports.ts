@@ -45,10 +45,16 @@ const ImportSettingsRef = builder.objectRef<ImportSettings>('ImportSettings').im
   fields: (t) => ({
     dataStageDuration: t.exposeInt('dataStageDuration', { description: 'Days staged data is kept before it is deleted (0–10).' }),
     importAction: t.expose('importAction', { type: ImportActionEnum, description: 'Whether profiles are added or deleted.' }),
-    matchCriteria: t.expose('matchCriteria', { type: MatchCriteriaEnum, nullable: true, description: 'How records without a profile id are matched, if at all.' }),
+    matchCriteria: t.expose('matchCriteria', {
+      type: MatchCriteriaEnum,
+      nullable: true,
+      description: 'How records without a profile id are matched, if at all.',
+    }),
     matchValue: t.exposeString('matchValue', { nullable: true, description: 'The alternate id type name used with matchCriteria.' }),
     refreshAlternateIds: t.exposeBoolean('refreshAlternateIds', { description: 'Existing alternate ids not in the import are deactivated.' }),
-    refreshContacts: t.exposeBoolean('refreshContacts', { description: 'Existing contact elements not in the import are deactivated, with their preferences.' }),
+    refreshContacts: t.exposeBoolean('refreshContacts', {
+      description: 'Existing contact elements not in the import are deactivated, with their preferences.',
+    }),
     refreshCustomFields: t.exposeBoolean('refreshCustomFields', { description: 'Existing custom fields not in the import are deleted.' }),
     refreshGroups: t.exposeBoolean('refreshGroups', { description: 'Existing groups not in the import are deactivated.' }),
     refreshTags: t.exposeBoolean('refreshTags', { description: 'Existing tags not in the import are deleted.' }),
@@ -60,14 +66,14 @@ const FailedRecordRef = builder.objectRef<FailedRecord>('FailedRecord').implemen
   description: 'A record that failed validation or hit an exception during execution.',
   fields: (t) => ({
     phase: t.expose('phase', { type: ImportPhaseEnum, description: 'When the record failed.' }),
-    message: t.exposeString('message', { nullable: true, description: 'Why it failed, in MyPreferences\' words.' }),
-    profileId: t.exposeString('profileId', { nullable: true, description: 'The record\'s profile id, when it had one.' }),
+    message: t.exposeString('message', { nullable: true, description: "Why it failed, in MyPreferences' words." }),
+    profileId: t.exposeString('profileId', { nullable: true, description: "The record's profile id, when it had one." }),
     record: t.expose('record', { type: 'JSONObject', nullable: true, description: 'The record as it was staged.' }),
   }),
 });
 
 const FailedRecordPageRef = builder.objectRef<FailedRecordPage>('FailedRecordPage').implement({
-  description: 'One page of an import\'s failed records.',
+  description: "One page of an import's failed records.",
   fields: (t) => ({
     count: t.exposeInt('count', { description: 'Records on this page.' }),
     hasMore: t.exposeBoolean('hasMore', { description: 'True when more records follow this page.' }),
@@ -82,7 +88,9 @@ export const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').impleme
   description: 'A MyPreferences bulk import, identified by its clientId and accessToken.',
   fields: (t) => ({
     clientId: t.exposeID('clientId', { description: 'The MyPreferences account the import belongs to.' }),
-    accessToken: t.exposeID('accessToken', { description: 'The import handle returned by initiateImport (a positive integer). It identifies the import; it is not a credential.' }),
+    accessToken: t.exposeID('accessToken', {
+      description: 'The import handle returned by initiateImport (a positive integer). It identifies the import; it is not a credential.',
+    }),
     name: t.exposeString('name', { description: 'The name given at initiation.' }),
     status: t.expose('status', { type: ImportStatusEnum, description: 'Where the import is in its lifecycle.' }),
     isTerminal: t.exposeBoolean('isTerminal', { description: 'True when status is COMPLETED or FAILED: nothing will change any more.' }),
@@ -158,7 +166,7 @@ builder.mutationField('initiateImport', (t) =>
     description: 'Creates an import and returns it with its accessToken, in status INITIATED.',
     args: {
       clientId: t.arg.id({ required: true, description: 'The MyPreferences account id.' }),
-      input: t.arg({ type: InitiateImportInputRef, required: true, description: 'The import\'s settings.' }),
+      input: t.arg({ type: InitiateImportInputRef, required: true, description: "The import's settings." }),
     },
     resolve: (_root, args, ctx) => resolvers.initiateImport(args, ctx),
   }),
@@ -191,7 +199,7 @@ builder.subscriptionField('importStatus', (t) =>
   t.field({
     type: BulkImportRef,
     description:
-      'The import\'s state: first its current state, then every change, until COMPLETED or FAILED (sent, then the subscription completes). ' +
+      "The import's state: first its current state, then every change, until COMPLETED or FAILED (sent, then the subscription completes). " +
       'The gateway polls MyPreferences once per interval however many subscribers there are. Upstream 401/403/404 end the subscription with that error; ' +
       'transient failures are retried with backoff, and end it with UPSTREAM_UNAVAILABLE only after a configured time.',
     args: importRefArgs,

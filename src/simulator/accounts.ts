@@ -150,10 +150,7 @@ function checkOAuthClient(name: string, client: SimulatorOAuthClient): void {
 }
 
 /** The credential of `account` whose value is exactly `authorization`, if any. */
-export function matchCredential(
-  account: ResolvedAccount,
-  authorization: string | undefined,
-): SimulatorAccountCredential | undefined {
+export function matchCredential(account: ResolvedAccount, authorization: string | undefined): SimulatorAccountCredential | undefined {
   if (authorization === undefined) return undefined;
   return account.credentials.find((credential) => credential.value === authorization);
 }

@@ -20,12 +20,7 @@ const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * only while unexpired and unrevoked, and only for the account of its scope: another account's
  * token is as unknown as a guessed one.
  */
-export function authorize(
-  account: ResolvedAccount,
-  authorization: string | undefined,
-  tokens: OAuthTokenStore,
-  now: number,
-): RouteGrant | undefined {
+export function authorize(account: ResolvedAccount, authorization: string | undefined, tokens: OAuthTokenStore, now: number): RouteGrant | undefined {
   const credential = matchCredential(account, authorization);
   if (credential) return { label: credential.label, canImport: credential.canImport };
   const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];

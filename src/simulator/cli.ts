@@ -4,7 +4,7 @@
  */
 import { oauthScope } from '../mypreferences-contract.js';
 import { readSimulatorEnv, SimulatorEnvError } from './cli-config.js';
-import { DEMO_ACCOUNT, DEMO_OAUTH_CLIENT, startSimulator, type SimulatorOptions } from './index.js';
+import { DEMO_ACCOUNT, DEMO_OAUTH_CLIENT, type SimulatorOptions, startSimulator } from './index.js';
 
 async function main(): Promise<void> {
   let options: SimulatorOptions;

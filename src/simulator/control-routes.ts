@@ -36,8 +36,8 @@ import {
   type FaultQueue,
   type RandomFailures,
 } from './faults.js';
-import { SIMULATOR_ROUTES, splitTarget, type SimulatorRoute } from './routing.js';
 import type { MemoryRequestLog } from './request-log.js';
+import { SIMULATOR_ROUTES, type SimulatorRoute, splitTarget } from './routing.js';
 import { isPlainObject } from './validation.js';
 
 /** Path prefix of the control routes. */

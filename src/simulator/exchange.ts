@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UpstreamErrorBody } from '../mypreferences-contract.js';
-import { JSON_CONTENT_TYPE, readBody, writeJson, type BodyResult } from './http-io.js';
+import { type BodyResult, JSON_CONTENT_TYPE, readBody, writeJson } from './http-io.js';
 import type { LoggedRequest, MemoryRequestLog } from './request-log.js';
 import type { ModelState } from './validation.js';
 

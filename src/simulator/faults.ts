@@ -5,7 +5,7 @@
  * (the change is made, the response is lost), and a share of requests can fail at random.
  */
 import { mulberry32, type RandomSource } from './random.js';
-import { decodeSegment, parseAccessToken, SIMULATOR_ROUTES, TOKEN_ROUTE, type RouteMatch, type SimulatorRoute } from './routing.js';
+import { decodeSegment, parseAccessToken, type RouteMatch, SIMULATOR_ROUTES, type SimulatorRoute, TOKEN_ROUTE } from './routing.js';
 import { isPlainObject } from './validation.js';
 
 /** A route name (the token endpoint is `'token'`), or `'*'` for any route, the token endpoint included. */
@@ -105,9 +105,7 @@ export interface FaultSubject {
 }
 
 /** A fault handed out by {@link FaultQueue.take}: applied instead of the route, or (`after`) to its answer. */
-export type TakenFault =
-  | { after: false; fault: Fault; random: boolean }
-  | { after: true; fault: AfterFault; random: false };
+export type TakenFault = { after: false; fault: Fault; random: boolean } | { after: true; fault: AfterFault; random: false };
 
 /** The default status of random failures. */
 export const DEFAULT_RANDOM_FAILURE_STATUS = 503;
@@ -184,8 +182,7 @@ function routeApplies(target: FaultRoute, route: SimulatorRoute): boolean {
 function matchApplies(match: FaultMatch | undefined, subject: FaultSubject): boolean {
   if (!match) return true;
   return (
-    (match.clientId === undefined || match.clientId === subject.clientId) &&
-    (match.accessToken === undefined || match.accessToken === subject.accessToken)
+    (match.clientId === undefined || match.clientId === subject.clientId) && (match.accessToken === undefined || match.accessToken === subject.accessToken)
   );
 }
 
@@ -213,8 +210,7 @@ export function checkFault(fault: unknown): Fault {
       }
       const headers = candidate['headers'];
       if (headers !== undefined) {
-        const valid =
-          typeof headers === 'object' && headers !== null && Object.values(headers).every((value) => typeof value === 'string');
+        const valid = typeof headers === 'object' && headers !== null && Object.values(headers).every((value) => typeof value === 'string');
         if (!valid) throw new TypeError('The headers of a status fault must map names to strings');
       }
       return {

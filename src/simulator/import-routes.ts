@@ -9,9 +9,9 @@ import { authorize } from './authorization.js';
 import type { Clock } from './clock.js';
 import { exceptionPage, parsePaging } from './exceptions-page.js';
 import type { Exchange } from './exchange.js';
-import { headerValue, type BodyResult } from './http-io.js';
+import { type BodyResult, headerValue } from './http-io.js';
 import type { SimulatedImport } from './import-record.js';
-import { deriveState, queuedState, toImportState, type ProcessingTiming } from './lifecycle.js';
+import { deriveState, type ProcessingTiming, queuedState, toImportState } from './lifecycle.js';
 import type { OAuthTokenStore } from './oauth-tokens.js';
 import { decodeSegment, parseAccessToken, type RouteMatch } from './routing.js';
 import type { ImportStore } from './store.js';
@@ -118,14 +118,7 @@ async function initiate(ex: Exchange, account: ResolvedAccount, body: BodyResult
   return ex.json(200, toImportState(imp, deriveState(imp, now, deps.timing)));
 }
 
-async function stage(
-  ex: Exchange,
-  account: ResolvedAccount,
-  imp: SimulatedImport,
-  body: BodyResult,
-  now: number,
-  deps: ImportRouteDeps,
-): Promise<void> {
+async function stage(ex: Exchange, account: ResolvedAccount, imp: SimulatedImport, body: BodyResult, now: number, deps: ImportRouteDeps): Promise<void> {
   if (body.kind === 'too-large') {
     return ex.error(413, `The request body exceeds the limit of ${account.maxStageBytes} bytes.`);
   }

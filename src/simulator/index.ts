@@ -15,12 +15,12 @@
  */
 import { LIMITS, OAUTH, ROUTE_NAMES, type RouteName } from '../mypreferences-contract.js';
 import { DEMO_ACCOUNT, resolveAccounts, type SimulatorAccount } from './accounts.js';
-import { systemClock, type Clock } from './clock.js';
-import { FaultQueue, type FaultInjector } from './faults.js';
+import { type Clock, systemClock } from './clock.js';
+import { type FaultInjector, FaultQueue } from './faults.js';
 import { deriveState } from './lifecycle.js';
 import { OAuthTokenStore } from './oauth-tokens.js';
 import { MemoryRequestLog, type RequestLog } from './request-log.js';
-import { SimulatorServer, type SimulatorLog } from './server.js';
+import { type SimulatorLog, SimulatorServer } from './server.js';
 import { ImportStore } from './store.js';
 
 export {
@@ -32,8 +32,8 @@ export {
 } from './accounts.js';
 export type { Clock } from './clock.js';
 export {
-  DEFAULT_RANDOM_FAILURE_STATUS,
   type AfterFault,
+  DEFAULT_RANDOM_FAILURE_STATUS,
   type Fault,
   type FaultInjector,
   type FaultMatch,
@@ -42,7 +42,7 @@ export {
   type RandomFailures,
 } from './faults.js';
 export type { LoggedRequest, RequestLog } from './request-log.js';
-export { SIMULATOR_ROUTES, TOKEN_ROUTE, type SimulatorRoute } from './routing.js';
+export { SIMULATOR_ROUTES, type SimulatorRoute, TOKEN_ROUTE } from './routing.js';
 export type { SimulatorLog } from './server.js';
 export { ROUTE_NAMES, type RouteName };
 

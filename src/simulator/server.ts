@@ -7,12 +7,12 @@ import type { Socket } from 'node:net';
 import type { Clock } from './clock.js';
 import { handleControlRoute, isControlTarget } from './control-routes.js';
 import { Exchange, halfOf, type RouteAnswer } from './exchange.js';
-import { faultSubjectOf, type AfterFault, type Fault, type FaultQueue, type FaultSubject } from './faults.js';
+import { type AfterFault, type Fault, type FaultQueue, type FaultSubject, faultSubjectOf } from './faults.js';
 import { credentialLabelOf, handleImportRoute } from './import-routes.js';
 import type { ProcessingTiming } from './lifecycle.js';
 import type { OAuthTokenStore } from './oauth-tokens.js';
 import type { MemoryRequestLog } from './request-log.js';
-import { isTokenTarget, matchRoute, TOKEN_ROUTE, type SimulatorRoute } from './routing.js';
+import { isTokenTarget, matchRoute, type SimulatorRoute, TOKEN_ROUTE } from './routing.js';
 import type { ImportStore } from './store.js';
 import { handleTokenRoute, refuseTokenMethod } from './token-route.js';
 

@@ -30,11 +30,7 @@ export class ImportStore {
    * @param tokenLifetimeMs how long an access token is accepted after Initiate
    * @param maxRecordsPerImport records one import may receive over all Stage calls
    */
-  constructor(
-    accounts: ReadonlyMap<string, ResolvedAccount>,
-    tokenLifetimeMs: number,
-    maxRecordsPerImport: number = LIMITS.recordsPerImport,
-  ) {
+  constructor(accounts: ReadonlyMap<string, ResolvedAccount>, tokenLifetimeMs: number, maxRecordsPerImport: number = LIMITS.recordsPerImport) {
     this.#accounts = accounts;
     this.#tokenLifetimeMs = tokenLifetimeMs;
     this.#maxRecordsPerImport = maxRecordsPerImport;

@@ -9,8 +9,8 @@ import { OAUTH, type OAuthErrorBody, type OAuthErrorCode, type OAuthTokenRespons
 import type { Clock } from './clock.js';
 import type { Exchange } from './exchange.js';
 import { headerValue } from './http-io.js';
-import type { OAuthTokenStore } from './oauth-tokens.js';
 import { isFormContentType, parseTokenForm, readClientAuthentication } from './oauth-request.js';
+import type { OAuthTokenStore } from './oauth-tokens.js';
 
 /** DECIDED: a token request is a few hundred bytes; anything past this is refused with 413. */
 export const TOKEN_BODY_LIMIT_BYTES = 16 * 1024;
@@ -50,10 +50,7 @@ export async function handleTokenRoute(ex: Exchange, deps: TokenRouteDeps): Prom
   if (auth.kind === 'both') {
     return refuse(ex, 400, 'invalid_request', 'Use one client authentication method: HTTP Basic or the request body.');
   }
-  const owner =
-    auth.kind === 'credentials' && auth.clientSecret !== undefined
-      ? deps.tokens.authenticate(auth.clientId, auth.clientSecret)
-      : undefined;
+  const owner = auth.kind === 'credentials' && auth.clientSecret !== undefined ? deps.tokens.authenticate(auth.clientId, auth.clientSecret) : undefined;
   if (!owner) {
     return refuse(ex, 401, 'invalid_client', 'Client authentication failed.', { 'www-authenticate': TOKEN_CHALLENGE });
   }
@@ -67,7 +64,7 @@ export async function handleTokenRoute(ex: Exchange, deps: TokenRouteDeps): Prom
   // §3.3: an omitted scope gets the default, here the only scope the client has.
   const scope = form.params.get('scope') ?? owner.scope;
   if (scope !== owner.scope) {
-    return refuse(ex, 400, 'invalid_scope', 'The scope must be {ClientId}/{UserId} of the client\'s account and user.');
+    return refuse(ex, 400, 'invalid_scope', "The scope must be {ClientId}/{UserId} of the client's account and user.");
   }
 
   const accessToken = deps.tokens.issue(owner, deps.clock.now());

@@ -5,30 +5,15 @@
  * `docs/mypreferences-bulk-import.md` (the real service validates far more). Every rule lives here
  * so it is easy to change when a real account shows otherwise.
  */
-import {
-  IMPORT_ACTIONS,
-  LIMITS,
-  MATCH_CRITERIA_ALTERNATE_ID_TYPE,
-  type UpstreamImportAction,
-  type UpstreamImportSettings,
-} from '../mypreferences-contract.js';
+import { IMPORT_ACTIONS, LIMITS, MATCH_CRITERIA_ALTERNATE_ID_TYPE, type UpstreamImportAction, type UpstreamImportSettings } from '../mypreferences-contract.js';
 
 /** ASP.NET-style field → messages map of a 400 answer. */
 export type ModelState = Record<string, string[]>;
 
 /** The outcome of checking an Initiate body. */
-export type SettingsResult =
-  | { ok: true; settings: UpstreamImportSettings }
-  | { ok: false; message: string; modelState?: ModelState };
+export type SettingsResult = { ok: true; settings: UpstreamImportSettings } | { ok: false; message: string; modelState?: ModelState };
 
-const REFRESH_FLAGS = [
-  'RefreshAlternateIds',
-  'RefreshContacts',
-  'RefreshCustomFields',
-  'RefreshGroups',
-  'RefreshTags',
-  'AllowPriorConsents',
-] as const;
+const REFRESH_FLAGS = ['RefreshAlternateIds', 'RefreshContacts', 'RefreshCustomFields', 'RefreshGroups', 'RefreshTags', 'AllowPriorConsents'] as const;
 
 /**
  * Checks an Initiate body (already JSON-parsed) and applies the defaults. All problems are
@@ -119,9 +104,7 @@ export function validateRecord(record: Record<string, unknown>, settings: Upstre
     const alternateIds = record['AlternateIds'];
     const matches =
       Array.isArray(alternateIds) &&
-      alternateIds.some(
-        (entry) => isPlainObject(entry) && (entry['Type'] === settings.MatchValue || entry['AlternateIdType'] === settings.MatchValue),
-      );
+      alternateIds.some((entry) => isPlainObject(entry) && (entry['Type'] === settings.MatchValue || entry['AlternateIdType'] === settings.MatchValue));
     if (!matches) return { kind: 'invalid', message: `AlternateId of type ${settings.MatchValue} is required` };
   } else {
     const profileId = record['ProfileId'];

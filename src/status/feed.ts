@@ -1,8 +1,8 @@
-import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import type { BulkImport } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
 import { movesForward } from '../domain/progress.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusEvent, StatusListener } from './status-event.js';
 
 /** Where a feed's events come from: a local poller, or the cluster through Redis. */

@@ -1,12 +1,12 @@
-import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
-import { GatewayError, type ErrorCode } from '../errors/gateway-error.js';
-import type { Logger } from '../logger.js';
-import { toBulkImport, type ImportStatus } from '../domain/bulk-import.js';
+import { type ImportStatus, toBulkImport } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
+import { type ErrorCode, GatewayError } from '../errors/gateway-error.js';
 import type { Timers } from '../lib/timers.js';
+import type { Logger } from '../logger.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusEvent } from './status-event.js';
-import { nextPollDelay, retryDelay, type PollTiming } from './timing.js';
+import { nextPollDelay, type PollTiming, retryDelay } from './timing.js';
 
 /** Fetches an import's status upstream (the upstream client's `status`). */
 export type FetchStatus = (credential: UpstreamCredential, ref: ImportRef, signal: AbortSignal) => Promise<UpstreamImportState>;
@@ -121,9 +121,7 @@ export class Poller {
 
   #onFailure(error: unknown): void {
     const failure =
-      error instanceof GatewayError
-        ? error
-        : new GatewayError('UPSTREAM_UNAVAILABLE', 'Reading the import status failed.', { reason: 'INTERNAL' });
+      error instanceof GatewayError ? error : new GatewayError('UPSTREAM_UNAVAILABLE', 'Reading the import status failed.', { reason: 'INTERNAL' });
     if (!(error instanceof GatewayError)) this.#options.logger.error({ err: error }, 'status poll failed unexpectedly');
     if (FATAL_CODES.has(failure.code)) {
       this.#end(failure);

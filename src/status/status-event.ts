@@ -1,5 +1,5 @@
-import type { GatewayError } from '../errors/gateway-error.js';
 import type { BulkImport } from '../domain/bulk-import.js';
+import type { GatewayError } from '../errors/gateway-error.js';
 import type { LatestValueListener } from '../lib/latest-value-listener.js';
 
 /** What a subscriber receives: a state, or the error that ends its subscription. */

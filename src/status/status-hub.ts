@@ -1,15 +1,15 @@
-import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
-import { GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logger.js';
 import type { BulkImport } from '../domain/bulk-import.js';
-import { importKey, pollerKey, type ImportRef } from '../domain/import-ref.js';
-import { Feed, type FeedSource, type FeedSourceFactory, type FeedTarget } from './feed.js';
+import { type ImportRef, importKey, pollerKey } from '../domain/import-ref.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { ExpiringLruCache } from '../lib/expiring-lru-cache.js';
 import { LatestValueListener } from '../lib/latest-value-listener.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
-import { Poller, type FetchStatus } from './poller.js';
+import type { Logger } from '../logger.js';
+import type { UpstreamImportState } from '../mypreferences-contract.js';
+import { Feed, type FeedSource, type FeedSourceFactory, type FeedTarget } from './feed.js';
+import { type FetchStatus, Poller } from './poller.js';
 import type { StatusEvent, StatusListener } from './status-event.js';
-import { ExpiringLruCache } from '../lib/expiring-lru-cache.js';
 import type { PollTiming } from './timing.js';
 
 export interface StatusHubOptions {

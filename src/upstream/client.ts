@@ -1,33 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, Pool, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, Pool } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
-import type {
-  RouteName,
-  UpstreamExceptionPage,
-  UpstreamImportState,
-  UpstreamInitiateRequest,
-} from '../mypreferences-contract.js';
-import { ROUTES } from '../mypreferences-contract.js';
 import type { RequestToken } from '../credentials/service-token.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
-import { badUserInput, GatewayError } from '../errors/gateway-error.js';
-import type { Logger } from '../logger.js';
-import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
-import { routePath, type RouteParams } from './paths.js';
-import { UpstreamBudget, type Priority } from './resilience/budget.js';
-import { CircuitBreakers, type CircuitState } from './resilience/circuit-breaker.js';
 import type { ImportRef } from '../domain/import-ref.js';
+import { badUserInput, GatewayError } from '../errors/gateway-error.js';
 import { backoffDelay } from '../lib/backoff.js';
+import type { Logger } from '../logger.js';
+import type { RouteName, UpstreamExceptionPage, UpstreamImportState, UpstreamInitiateRequest } from '../mypreferences-contract.js';
+import { ROUTES } from '../mypreferences-contract.js';
+import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
+import { type RouteParams, routePath } from './paths.js';
+import { type Priority, UpstreamBudget } from './resilience/budget.js';
+import { CircuitBreakers, type CircuitState } from './resilience/circuit-breaker.js';
 import { isTransient, isUpstreamFault, neverSent } from './resilience/retry.js';
 import { createTokenRequester } from './token-endpoint.js';
-import {
-  errorFromResponse,
-  errorFromTransport,
-  malformedResponse,
-  oversizedResponse,
-  responseOverBudget,
-  transportErrorCode,
-} from './upstream-errors.js';
+import { errorFromResponse, errorFromTransport, malformedResponse, oversizedResponse, responseOverBudget, transportErrorCode } from './upstream-errors.js';
 
 export interface CallOptions {
   /** Cancels the request (and its body read); the promise then rejects with the signal's reason. */
@@ -149,7 +137,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * fast while that circuit is open) before its first attempt, its final outcome recorded after
    * the last — a call retried three times is one failure, not three.
    */
-  async function call<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request = {}): Promise<T> {
+  async function call<T>(
+    route: RouteName,
+    credential: UpstreamCredential,
+    params: RouteParams,
+    parse: (json: unknown) => T,
+    request: Request = {},
+  ): Promise<T> {
     const admission = breakers.admit(params.clientId);
     try {
       const result = await retried(route, credential, params, parse, request);
@@ -194,7 +188,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * credential that can be renewed (a service token) is tried once more at once with a fresh
    * one: the upstream refused the call, so it did nothing.
    */
-  async function authorizedAttempt<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: Request): Promise<T> {
+  async function authorizedAttempt<T>(
+    route: RouteName,
+    credential: UpstreamCredential,
+    params: RouteParams,
+    parse: (json: unknown) => T,
+    request: Request,
+  ): Promise<T> {
     const authorization = await credential.authorization(request.signal);
     try {
       return await budgetedAttempt(route, authorization, params, parse, request);
@@ -289,7 +289,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     if (!reportedStatuses.has(status) && reportedStatuses.size < 100) {
       reportedStatuses.add(status);
       // Cut and printable: the value comes from the upstream, and a log line is no place for a novel.
-      logger.warn({ status: status.replace(/[^\x20-\x7e]/g, '?').slice(0, 64) }, 'MyPreferences answered an import status the gateway does not know; keeping the last known state');
+      logger.warn(
+        { status: status.replace(/[^\x20-\x7e]/g, '?').slice(0, 64) },
+        'MyPreferences answered an import status the gateway does not know; keeping the last known state',
+      );
     }
     return new GatewayError('UPSTREAM_UNAVAILABLE', 'MyPreferences answered an import status the gateway does not know.', {
       upstreamStatus,
@@ -331,7 +334,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
     requestServiceToken,
 
-    stats: () => ({ circuits: breakers.states(), circuitOpened: breakers.opened, inFlight: budget.inFlight, peakInFlight: budget.peak, waiting: budget.waiting }),
+    stats: () => ({
+      circuits: breakers.states(),
+      circuitOpened: breakers.opened,
+      inFlight: budget.inFlight,
+      peakInFlight: budget.peak,
+      waiting: budget.waiting,
+    }),
 
     async close() {
       budget.close();

@@ -1,5 +1,5 @@
-import { ROUTES, type RouteName } from '../mypreferences-contract.js';
 import { badUserInput } from '../errors/gateway-error.js';
+import { ROUTES, type RouteName } from '../mypreferences-contract.js';
 
 export interface RouteParams {
   clientId: string;
@@ -14,12 +14,7 @@ export interface RouteParams {
  * `..`, which encoding leaves as they are and servers resolve, are refused. No value can reach
  * another route.
  */
-export function routePath(
-  basePath: string,
-  route: RouteName,
-  params: RouteParams,
-  query?: Readonly<Record<string, number>>,
-): string {
+export function routePath(basePath: string, route: RouteName, params: RouteParams, query?: Readonly<Record<string, number>>): string {
   const path = ROUTES[route].path
     .replace('{clientId}', () => encodePathSegment(params.clientId, 'clientId'))
     .replace('{accessToken}', () => encodePathSegment(params.accessToken ?? '', 'accessToken'));

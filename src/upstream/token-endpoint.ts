@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
-import type { ServiceAccount } from '../credentials/service-account.js';
 import { Secret } from '../credentials/secret.js';
+import type { ServiceAccount } from '../credentials/service-account.js';
 import type { RequestToken, TokenGrant } from '../credentials/service-token.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';

@@ -33,7 +33,9 @@ export function errorFromResponse(facts: UpstreamResponseFacts, now = Date.now()
       return new GatewayError('BAD_USER_INPUT', message, { upstreamStatus });
     }
     case 413:
-      return new GatewayError('BAD_USER_INPUT', 'The staged records are larger than MyPreferences accepts in one request; stage them in smaller batches.', { upstreamStatus });
+      return new GatewayError('BAD_USER_INPUT', 'The staged records are larger than MyPreferences accepts in one request; stage them in smaller batches.', {
+        upstreamStatus,
+      });
     case 401:
       return new GatewayError('UNAUTHENTICATED', 'MyPreferences did not accept the credential, or the access token is unknown or expired.', { upstreamStatus });
     case 403:
@@ -41,13 +43,14 @@ export function errorFromResponse(facts: UpstreamResponseFacts, now = Date.now()
     case 404:
       return new GatewayError('NOT_FOUND', 'MyPreferences does not know this clientId.', { upstreamStatus });
     case 429:
-      return new GatewayError('RATE_LIMITED', 'The MyPreferences import quota for this account is used up for now; retry later.', { upstreamStatus, retryAfterSeconds });
+      return new GatewayError('RATE_LIMITED', 'The MyPreferences import quota for this account is used up for now; retry later.', {
+        upstreamStatus,
+        retryAfterSeconds,
+      });
     default:
       return new GatewayError(
         'UPSTREAM_UNAVAILABLE',
-        status >= 500
-          ? 'MyPreferences failed to answer the request; try again shortly.'
-          : `MyPreferences answered with an unexpected HTTP status ${status}.`,
+        status >= 500 ? 'MyPreferences failed to answer the request; try again shortly.' : `MyPreferences answered with an unexpected HTTP status ${status}.`,
         { upstreamStatus, retryAfterSeconds, reason: status >= 500 ? 'UPSTREAM_ERROR' : 'UNEXPECTED_STATUS' },
       );
   }
@@ -63,11 +66,9 @@ export function malformedResponse(upstreamStatus: number, what: string): Gateway
 
 /** The answer is larger than the caller's operation may still gather: it can ask for less. */
 export function responseOverBudget(): GatewayError {
-  return new GatewayError(
-    'BAD_USER_INPUT',
-    'The answer would be larger than the gateway returns for one operation; ask for fewer failed records at a time.',
-    { reason: 'RESPONSE_TOO_LARGE' },
-  );
+  return new GatewayError('BAD_USER_INPUT', 'The answer would be larger than the gateway returns for one operation; ask for fewer failed records at a time.', {
+    reason: 'RESPONSE_TOO_LARGE',
+  });
 }
 
 /** The response body was larger than the gateway is willing to buffer. */

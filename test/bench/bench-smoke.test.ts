@@ -7,7 +7,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TIMEOUT_MS = 90_000;
 
 /** The cells of a markdown table row. */
-const cells = (line: string) => line.slice(1, -1).split('|').map((cell) => cell.trim());
+const cells = (line: string) =>
+  line
+    .slice(1, -1)
+    .split('|')
+    .map((cell) => cell.trim());
 
 /** `npm run bench:smoke`: the whole bench machinery, tiny, as its own process. */
 describe('bench --smoke', () => {
@@ -37,7 +41,10 @@ describe('bench --smoke', () => {
       const code = await exited;
       expect(code, `stderr:\n${stderr}\nstdout:\n${stdout}`).toBe(0);
 
-      const rows = stdout.split('\n').filter((line) => line.startsWith('| ') && line.endsWith(' |')).map(cells);
+      const rows = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('| ') && line.endsWith(' |'))
+        .map(cells);
       const header = rows[0]!;
       const column = (name: string) => header.indexOf(name);
       expect(column('Gateway')).toBe(1);

@@ -3,10 +3,10 @@ import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, St
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { postGraphQL } from '../helpers/graphql.js';
-import { startTsProcess, type StartedProcess } from '../helpers/process.js';
+import { type StartedProcess, startTsProcess } from '../helpers/process.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis.js';
-import { isForwardOnly, record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
+import { isForwardOnly, type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorAccountCredential, type SimulatorOptions } from '../../src/simulator/index.js';
+import { DEMO_ACCOUNT, type SimulatorAccountCredential, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis.js';
-import { isForwardOnly, record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
+import { isForwardOnly, type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 import { PREFIX, watchKeyspace } from './keyspace.js';
 
@@ -39,7 +39,14 @@ describe('cluster mode (in-process replicas)', () => {
       gateways.push(
         await startGateway(
           simulator.baseUrl,
-          { REDIS_URL: redis.url, CREDENTIAL_FINGERPRINT_SECRET: SECRET, POLL_INTERVAL_MS: '100', IDLE_POLL_INTERVAL_MS: '60000', CLUSTER_LEASE_MS: '1000', ...env },
+          {
+            REDIS_URL: redis.url,
+            CREDENTIAL_FINGERPRINT_SECRET: SECRET,
+            POLL_INTERVAL_MS: '100',
+            IDLE_POLL_INTERVAL_MS: '60000',
+            CLUSTER_LEASE_MS: '1000',
+            ...env,
+          },
           cleanup,
         ),
       );
@@ -50,7 +57,12 @@ describe('cluster mode (in-process replicas)', () => {
   async function stagedImport(gateway: RunningGateway, valid: number) {
     const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'clustered' } }, importer.value);
     const ref = { clientId, accessToken: initiated.data!.initiateImport.accessToken };
-    await postGraphQL(gateway.url, StageImportDocument, { ...ref, records: [...Array.from({ length: valid }, (_, i) => validRecord(i)), recordWithoutProfileId()] }, importer.value);
+    await postGraphQL(
+      gateway.url,
+      StageImportDocument,
+      { ...ref, records: [...Array.from({ length: valid }, (_, i) => validRecord(i)), recordWithoutProfileId()] },
+      importer.value,
+    );
     return ref;
   }
 
@@ -154,7 +166,15 @@ describe('cluster mode (in-process replicas)', () => {
     const everything = [...keys, ...values, ...messages].join('\n');
     expect(messages.length).toBeGreaterThan(0);
     const token = importer.value.split(' ')[1]!;
-    const guessableHashes = [importer.value, token].flatMap((secret) => ['sha256', 'sha1', 'md5'].flatMap((algorithm) => ['hex', 'base64', 'base64url'].map((encoding) => createHash(algorithm).update(secret).digest(encoding as 'hex'))));
+    const guessableHashes = [importer.value, token].flatMap((secret) =>
+      ['sha256', 'sha1', 'md5'].flatMap((algorithm) =>
+        ['hex', 'base64', 'base64url'].map((encoding) =>
+          createHash(algorithm)
+            .update(secret)
+            .digest(encoding as 'hex'),
+        ),
+      ),
+    );
     for (const forbidden of [importer.value, token, ...guessableHashes]) expect(everything).not.toContain(forbidden);
   });
 

@@ -1,8 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 /**
  * A second, tiny Federation v2 subgraph for the federation tests: "campaigns". It owns `Campaign`
@@ -59,8 +59,7 @@ interface BulkImportKey {
 /** Starts the campaigns subgraph on a free loopback port, serving `campaigns`. */
 export async function startCampaignsSubgraph(campaigns: readonly CampaignRecord[]): Promise<RunningCampaignsSubgraph> {
   const byId = (id: string) => campaigns.find((campaign) => campaign.id === id) ?? null;
-  const byImport = (key: BulkImportKey) =>
-    campaigns.find((campaign) => campaign.clientId === key.clientId && campaign.accessToken === key.accessToken) ?? null;
+  const byImport = (key: BulkImportKey) => campaigns.find((campaign) => campaign.clientId === key.clientId && campaign.accessToken === key.accessToken) ?? null;
 
   const schema = buildSubgraphSchema({
     typeDefs: parse(CAMPAIGNS_SDL),

@@ -1,4 +1,4 @@
-import { buildSchema, getNamedType, isNonNullType, Kind, type ConstDirectiveNode, type GraphQLEnumType, type GraphQLObjectType } from 'graphql';
+import { buildSchema, type ConstDirectiveNode, type GraphQLEnumType, type GraphQLObjectType, getNamedType, isNonNullType, Kind } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
@@ -36,9 +36,7 @@ describe('composition with a subgraph that extends BulkImport', () => {
   it('composes with no error and no hint that matters', () => {
     const result = composeSupergraph(urls);
     expect(result.errors?.map((error) => error.message)).toBeUndefined();
-    const hints = (result.hints ?? [])
-      .filter((hint) => !HARMLESS_HINTS.has(hint.definition.code))
-      .map((hint) => `${hint.definition.code}: ${hint.message}`);
+    const hints = (result.hints ?? []).filter((hint) => !HARMLESS_HINTS.has(hint.definition.code)).map((hint) => `${hint.definition.code}: ${hint.message}`);
     expect(hints).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
-import { createGatewayRuntime, type GatewayConfigSupergraph } from '@graphql-hive/gateway-runtime';
-import { parse } from 'graphql';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createGatewayRuntime, type GatewayConfigSupergraph } from '@graphql-hive/gateway-runtime';
+import { parse } from 'graphql';
 import { SUBGRAPHS } from './supergraph.js';
 
 /**

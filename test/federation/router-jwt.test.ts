@@ -32,7 +32,12 @@ describe('our subgraph in jwt mode behind a Hive Gateway router', () => {
     const idp = await startIdentityProvider(cleanup);
     const gateway = await startGateway(simulator.baseUrl, { ...idp.env(writeAccountsFile(simulator, cleanup)), POLL_INTERVAL_MS: '50' }, cleanup);
     const authorization = `Bearer ${await idp.mint()}`;
-    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId: DEMO_ACCOUNT.clientId, input: { name: 'Spring audience' } }, authorization);
+    const initiated = await postGraphQL(
+      gateway.url,
+      InitiateImportDocument,
+      { clientId: DEMO_ACCOUNT.clientId, input: { name: 'Spring audience' } },
+      authorization,
+    );
     const ref = { clientId: DEMO_ACCOUNT.clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
     await postGraphQL(gateway.url, StageImportDocument, { ...ref, records: [validRecord(1), validRecord(2)] }, authorization);
     const campaigns = await startCampaignsSubgraph([{ id: 'spring', name: 'Spring newsletter', ...ref }]);

@@ -1,16 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorAccountCredential } from '../../src/simulator/index.js';
+import { DEMO_ACCOUNT, type SimulatorAccountCredential, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
+import { type SseSubscription, sseSubscribe } from '../helpers/sse.js';
 import { record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 import { startCampaignsSubgraph } from './campaigns-subgraph.js';
 import { startHiveRouter } from './hive-router.js';
-import { sseSubscribe, type SseSubscription } from '../helpers/sse.js';
 import { supergraphSdl } from './supergraph.js';
 
 /**
@@ -57,7 +57,12 @@ describe('our subgraph behind a Hive Gateway router', () => {
     gateway.gateway.server.on('upgrade', (request: { headers: IncomingHttpHeaders }) => upgrades.push(request.headers));
 
     // An import of 3 valid records (and one invalid), staged directly at our gateway.
-    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId: DEMO_ACCOUNT.clientId, input: { name: 'Spring audience' } }, setupCredential.value);
+    const initiated = await postGraphQL(
+      gateway.url,
+      InitiateImportDocument,
+      { clientId: DEMO_ACCOUNT.clientId, input: { name: 'Spring audience' } },
+      setupCredential.value,
+    );
     const ref = { clientId: DEMO_ACCOUNT.clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
     const records = [validRecord(1), validRecord(2), validRecord(3), recordWithoutProfileId()];
     const staged = await postGraphQL(gateway.url, StageImportDocument, { ...ref, records }, setupCredential.value);
@@ -159,10 +164,19 @@ describe('the WebSocket handshake Apollo Router makes in subscription passthroug
     // What docs/supergraph.md tells Apollo Router users: the router puts the propagated headers on
     // the upgrade request, and sends `{ token: <Authorization> }` as the connection_init payload,
     // which the gateway does not read; the upgrade header is its fallback.
-    const simulator = await startSimulator({ queueDelayMs: 20, recordsPerSecond: 50, accounts: [{ ...DEMO_ACCOUNT, credentials: [...DEMO_ACCOUNT.credentials, caller] }] });
+    const simulator = await startSimulator({
+      queueDelayMs: 20,
+      recordsPerSecond: 50,
+      accounts: [{ ...DEMO_ACCOUNT, credentials: [...DEMO_ACCOUNT.credentials, caller] }],
+    });
     cleanup(() => simulator.stop());
     const gateway = await startGateway(simulator.baseUrl, { POLL_INTERVAL_MS: '50' }, cleanup);
-    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId: DEMO_ACCOUNT.clientId, input: { name: 'passthrough' } }, setupCredential.value);
+    const initiated = await postGraphQL(
+      gateway.url,
+      InitiateImportDocument,
+      { clientId: DEMO_ACCOUNT.clientId, input: { name: 'passthrough' } },
+      setupCredential.value,
+    );
     const ref = { clientId: DEMO_ACCOUNT.clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
     await postGraphQL(gateway.url, StageImportDocument, { ...ref, records: [validRecord(1)] }, setupCredential.value);
     simulator.requests.reset();

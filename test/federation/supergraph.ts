@@ -1,6 +1,6 @@
-import { composeServices, type CompositionResult } from '@apollo/composition';
-import { parse } from 'graphql';
 import { readFileSync } from 'node:fs';
+import { type CompositionResult, composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
 import { CAMPAIGNS_SDL } from './campaigns-subgraph.js';
 
 /** Our federation SDL, exactly as committed (what `npm run schema:print` writes and a registry takes). */

@@ -1,6 +1,6 @@
-import { DEFAULT_IMPORT_SETTINGS } from '../../src/mypreferences-contract.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_IMPORT_SETTINGS } from '../../src/mypreferences-contract.js';
 
 export interface RecordedRequest {
   method: string;

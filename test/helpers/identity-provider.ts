@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import type { Simulator } from '../../src/simulator/index.js';
 import { DEMO_ACCOUNT } from '../../src/simulator/index.js';
 
@@ -161,7 +161,10 @@ export function writeAccountsFile(
  * A token endpoint in front of the simulator's that remembers every access token it hands out,
  * so a test can look for them where they must never be (logs, metrics, health answers).
  */
-export async function startRecordingTokenEndpoint(simulator: Simulator, register: (dispose: () => unknown) => void): Promise<{ url: string; tokens: string[] }> {
+export async function startRecordingTokenEndpoint(
+  simulator: Simulator,
+  register: (dispose: () => unknown) => void,
+): Promise<{ url: string; tokens: string[] }> {
   const tokens: string[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];

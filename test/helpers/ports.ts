@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 
 /** A loopback port nothing listens on (just released by a throwaway server). */
 export async function freePort(): Promise<number> {

@@ -1,6 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { queryText, type Operation } from './graphql.js';
+import { type Operation, queryText } from './graphql.js';
 
 export interface Recorded {
   results: FormattedExecutionResult<Record<string, any>, unknown>[];
@@ -38,8 +38,7 @@ export function record(client: Client, operation: Operation, variables: Record<s
     results,
     done,
     unsubscribe: () => unsubscribe(),
-    received: (count) =>
-      results.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve })),
+    received: (count) => (results.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
   };
 }
 

@@ -8,9 +8,13 @@ import { createInterface } from 'node:readline';
  * accepts connections by itself, so the listener is a tiny python3 process (listen(0), no accept).
  */
 export async function startUnacceptingListener(register: (dispose: () => unknown) => void): Promise<{ port: number }> {
-  const listener = spawn('python3', ['-c', "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1], flush=True)\ntime.sleep(3600)"], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const listener = spawn(
+    'python3',
+    ['-c', "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1], flush=True)\ntime.sleep(3600)"],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   register(() => listener.kill('SIGKILL'));
   const port = await new Promise<number>((resolve) => createInterface({ input: listener.stdout! }).once('line', (line) => resolve(Number(line))));
   // One connection fills the queue of a listen(0) socket; later SYNs are dropped.

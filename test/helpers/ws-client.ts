@@ -1,7 +1,7 @@
 import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { queryText, type Operation } from './graphql.js';
+import { type Operation, queryText } from './graphql.js';
 
 export interface WsClientOptions {
   connectionParams?: Record<string, unknown>;
@@ -29,7 +29,11 @@ export function wsClient(url: string, options: WsClientOptions, register: (dispo
 }
 
 /** Runs one query or mutation and resolves with its single result. */
-export function execute(client: Client, operation: Operation, variables: Record<string, unknown> = {}): Promise<FormattedExecutionResult<Record<string, any>, unknown>> {
+export function execute(
+  client: Client,
+  operation: Operation,
+  variables: Record<string, unknown> = {},
+): Promise<FormattedExecutionResult<Record<string, any>, unknown>> {
   return new Promise((resolve, reject) => {
     let result: FormattedExecutionResult<Record<string, any>, unknown> | undefined;
     client.subscribe<Record<string, any>>(

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL, queryText } from '../helpers/graphql.js';
 
 /**
@@ -59,10 +59,23 @@ const HTTP_CASES: Record<string, HttpCase> = {
   'syntax error': { body: { query: '{ importSummary(' }, code: 'GRAPHQL_PARSE_FAILED' },
   'unknown field': { body: { query: '{ nothingHere }' }, code: 'GRAPHQL_VALIDATION_FAILED' },
   'unknown operation name': { body: { query: '{ __typename }', operationName: 'Nope' }, code: 'OPERATION_RESOLUTION_FAILURE' },
-  'mutation over GET': { body: undefined, method: 'GET', raw: `?query=${encodeURIComponent('mutation { executeImport(clientId: "demo", accessToken: "1000") { status } }')}`, code: 'BAD_REQUEST' },
-  'form POST without the CSRF header': { body: undefined, raw: 'query=%7B__typename%7D', headers: { 'content-type': 'application/x-www-form-urlencoded' }, code: 'FORBIDDEN' },
+  'mutation over GET': {
+    body: undefined,
+    method: 'GET',
+    raw: `?query=${encodeURIComponent('mutation { executeImport(clientId: "demo", accessToken: "1000") { status } }')}`,
+    code: 'BAD_REQUEST',
+  },
+  'form POST without the CSRF header': {
+    body: undefined,
+    raw: 'query=%7B__typename%7D',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    code: 'FORBIDDEN',
+  },
   'a query 40 levels deep': { body: nested(40), code: 'BAD_REQUEST' },
-  '50 aliases': { body: { query: `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: importSummary(clientId: "demo", accessToken: "1000") { status }`).join(' ')} }` }, code: 'BAD_REQUEST' },
+  '50 aliases': {
+    body: { query: `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: importSummary(clientId: "demo", accessToken: "1000") { status }`).join(' ')} }` },
+    code: 'BAD_REQUEST',
+  },
   '3,000 tokens': { body: { query: `{ ${'__typename '.repeat(3000)}}` }, code: 'GRAPHQL_PARSE_FAILED' },
   '50 directives': { body: { query: `{ __typename ${'@skip(if: false) '.repeat(50)}}` }, code: 'BAD_REQUEST' },
   'a body over the size limit': { body: { query: '{ __typename }', padding: 'x'.repeat(LIMIT_BYTES) }, code: 'BAD_USER_INPUT' },
@@ -106,27 +119,30 @@ const HTTP_CASES: Record<string, HttpCase> = {
     code: 'BAD_USER_INPUT',
   },
   'a record nested 65 levels deep': { body: stage([deepRecord(65)]), code: 'BAD_USER_INPUT' },
-  'a cost over the limit': { body: { query: `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: importSummary(clientId: "demo", accessToken: "1000") { failedRecords(limit: 1000) { records { phase } } }`).join(' ')} }` }, code: 'BAD_USER_INPUT' },
+  'a cost over the limit': {
+    body: {
+      query: `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: importSummary(clientId: "demo", accessToken: "1000") { failedRecords(limit: 1000) { records { phase } } }`).join(' ')} }`,
+    },
+    code: 'BAD_USER_INPUT',
+  },
 };
 
 /** Cases that are a GraphQL operation in a JSON body, which WebSocket carries just the same. */
-const OPERATION_CASES = Object.entries(HTTP_CASES).filter(
-  ([name, test]) => {
-    const body = test.body as { query?: unknown; variables?: unknown } | undefined;
-    const variables = body?.variables;
-    return (
-      test.raw === undefined &&
-      test.method === undefined &&
-      test.headers === undefined &&
-      // graphql-ws itself refuses these payloads as protocol errors (the close codes below)
-      !name.includes('operation name') &&
-      // over WebSocket the size limit is the frame's: close 1009 (below)
-      !name.includes('size limit') &&
-      typeof body?.query === 'string' &&
-      (variables === undefined || (typeof variables === 'object' && variables !== null))
-    );
-  },
-);
+const OPERATION_CASES = Object.entries(HTTP_CASES).filter(([name, test]) => {
+  const body = test.body as { query?: unknown; variables?: unknown } | undefined;
+  const variables = body?.variables;
+  return (
+    test.raw === undefined &&
+    test.method === undefined &&
+    test.headers === undefined &&
+    // graphql-ws itself refuses these payloads as protocol errors (the close codes below)
+    !name.includes('operation name') &&
+    // over WebSocket the size limit is the frame's: close 1009 (below)
+    !name.includes('size limit') &&
+    typeof body?.query === 'string' &&
+    (variables === undefined || (typeof variables === 'object' && variables !== null))
+  );
+});
 
 /** Frames that break the graphql-transport-ws protocol, and the close code each must get. */
 const WS_CASES: Record<string, { frames: (string | Buffer)[]; init?: boolean; close: number }> = {

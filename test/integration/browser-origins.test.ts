@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 
 /**
  * `CORS_ORIGINS` decides which browser pages may call the gateway: the same list for CORS
@@ -15,12 +15,21 @@ const EVIL = 'https://evil.example.net';
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;
 
 /** A raw HTTP request, so that `Origin` is sent exactly as a browser would. */
-function send(gateway: RunningGateway, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+function send(
+  gateway: RunningGateway,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(gateway.url, { method, headers: { ...headers, ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) } }, (response) => {
-      response.resume();
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
-    });
+    const request = httpRequest(
+      gateway.url,
+      { method, headers: { ...headers, ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -60,7 +69,11 @@ describe('browser origins', () => {
     expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
     expect(foreign.headers['access-control-allow-credentials']).toBeUndefined();
 
-    const preflight = await send(gateway, 'OPTIONS', { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' });
+    const preflight = await send(gateway, 'OPTIONS', {
+      origin: APP,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type',
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe(APP);
     expect(preflight.headers['access-control-allow-headers']).toMatch(/authorization/);

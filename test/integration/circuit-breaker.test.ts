@@ -38,7 +38,14 @@ describe('circuit breaker', () => {
     });
     const gateway = await startGateway(
       upstream.baseUrl,
-      { UPSTREAM_RETRY_ATTEMPTS: '3', UPSTREAM_RETRY_BASE_MS: '5', UPSTREAM_RETRY_MAX_MS: '10', UPSTREAM_BREAKER_MIN_CALLS: '5', UPSTREAM_BREAKER_OPEN_MS: '60000', ...env },
+      {
+        UPSTREAM_RETRY_ATTEMPTS: '3',
+        UPSTREAM_RETRY_BASE_MS: '5',
+        UPSTREAM_RETRY_MAX_MS: '10',
+        UPSTREAM_BREAKER_MIN_CALLS: '5',
+        UPSTREAM_BREAKER_OPEN_MS: '60000',
+        ...env,
+      },
       cleanup,
       { logger: createLogger('warn', sink) },
     );
@@ -75,7 +82,7 @@ describe('circuit breaker', () => {
     expect(metrics).toMatch(/bulk_import_gateway_upstream_circuits_open 1/);
   });
 
-  it('judges the rate: one failing import among a tenant\'s healthy ones keeps the circuit closed', async () => {
+  it("judges the rate: one failing import among a tenant's healthy ones keeps the circuit closed", async () => {
     const { summary } = await setup({ UPSTREAM_RETRY_ATTEMPTS: '1' });
     for (let round = 0; round < 5; round++) {
       await summary(failing);

@@ -47,7 +47,14 @@ describe('graceful drain', () => {
     cleanup(() => simulator.stop());
     const server = startTsProcess(
       'src/server.ts',
-      { PORT: '0', HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, AUTH_MODE: 'passthrough', DRAIN_WINDOW_MS: String(WINDOW_MS), DRAIN_TIMEOUT_MS: String(DEADLINE_MS) },
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        MYPREFERENCES_BASE_URL: simulator.baseUrl,
+        AUTH_MODE: 'passthrough',
+        DRAIN_WINDOW_MS: String(WINDOW_MS),
+        DRAIN_TIMEOUT_MS: String(DEADLINE_MS),
+      },
       cleanup,
     );
     const { url } = await server.waitForLog((line) => typeof line['url'] === 'string');

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { importState, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
 import { freePort } from '../helpers/ports.js';
-import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 
 /**
  * Answers the simulator never gives, from a local fake upstream over real HTTP: the gateway's
@@ -55,11 +55,14 @@ describe('gateway against a fake upstream', () => {
   });
 
   it('reports a connection reset in the middle of the body as UPSTREAM_UNAVAILABLE, not a hang', async () => {
-    const { gateway } = await setup((_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' });
-      response.write('{"AccessToken": 4242, "Status": "Proc');
-      setImmediate(() => response.socket?.destroy());
-    }, { UPSTREAM_RETRY_ATTEMPTS: '1' });
+    const { gateway } = await setup(
+      (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' });
+        response.write('{"AccessToken": 4242, "Status": "Proc');
+        setImmediate(() => response.socket?.destroy());
+      },
+      { UPSTREAM_RETRY_ATTEMPTS: '1' },
+    );
     const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, ref, credential));
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_RESET' });
   });
@@ -72,7 +75,7 @@ describe('gateway against a fake upstream', () => {
     expect(JSON.stringify(error)).not.toContain(String(port));
   });
 
-  it('sends Initiate settings in the upstream\'s names and keeps unset ones for its defaults', async () => {
+  it("sends Initiate settings in the upstream's names and keeps unset ones for its defaults", async () => {
     const { upstream, gateway } = await setup(json(200, importState()));
     const response = await postGraphQL(
       gateway.url,
@@ -81,7 +84,13 @@ describe('gateway against a fake upstream', () => {
       credential,
     );
     expect(response.errors).toBeUndefined();
-    expect(JSON.parse(upstream.requests[0]!.body)).toEqual({ Name: 'Spring', ImportAction: 'Delete', MatchCriteria: 'AlternateIdType', MatchValue: 'CRM', RefreshTags: true });
+    expect(JSON.parse(upstream.requests[0]!.body)).toEqual({
+      Name: 'Spring',
+      ImportAction: 'Delete',
+      MatchCriteria: 'AlternateIdType',
+      MatchValue: 'CRM',
+      RefreshTags: true,
+    });
     expect(response.data?.['initiateImport']).toMatchObject({ accessToken: '4242', status: 'INITIATED' });
   });
 });

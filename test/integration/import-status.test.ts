@@ -1,12 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL, queryText } from '../helpers/graphql.js';
 import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { DEMO_ACCOUNT, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { postGraphQL, queryText } from '../helpers/graphql.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
-import { isForwardOnly, record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
+import { isForwardOnly, type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import {
+  ExecuteImportDocument,
+  FailedRecordsDocument,
+  ImportSummaryDocument,
+  InitiateImportDocument,
+  StageImportDocument,
+} from '../../operations/generated.js';
+import { DEMO_ACCOUNT, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { onlyError, postGraphQL, type Operation } from '../helpers/graphql.js';
-import { ExecuteImportDocument, FailedRecordsDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { type Operation, onlyError, postGraphQL } from '../helpers/graphql.js';
 import { validRecord } from '../helpers/records.js';
 
 /**

@@ -2,11 +2,11 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { createLogger } from '../../src/logger.js';
-import { DEMO_ACCOUNT, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { DEMO_ACCOUNT, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
-import { READ, startIdentityProvider, startRecordingTokenEndpoint, WRITE, writeAccountsFile, type IdentityProvider } from '../helpers/identity-provider.js';
+import { type IdentityProvider, READ, startIdentityProvider, startRecordingTokenEndpoint, WRITE, writeAccountsFile } from '../helpers/identity-provider.js';
 import { recordWithPriorConsent, validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
 import { record, statusSequence } from '../helpers/subscriptions.js';
@@ -112,9 +112,15 @@ describe('jwt mode', () => {
     await allowed.received(1);
     // The same document and variables, from callers who may not read this clientId or lack the scope.
     for (const claims of [{ mypreferences_clients: ['acme'] }, { scope: WRITE }]) {
-      const intruder = record(wsClient(gateway.wsUrl, { connectionParams: { authorization: bearer(await idp.mint({ claims })) } }, cleanup), ImportStatusDocument, ref);
+      const intruder = record(
+        wsClient(gateway.wsUrl, { connectionParams: { authorization: bearer(await idp.mint({ claims })) } }, cleanup),
+        ImportStatusDocument,
+        ref,
+      );
       await intruder.done;
-      expect(intruder.results).toEqual([expect.objectContaining({ errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })] })]);
+      expect(intruder.results).toEqual([
+        expect.objectContaining({ errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })] }),
+      ]);
     }
     expect(statusSequence(allowed)).toEqual(['STAGING:0']);
     allowed.unsubscribe();
@@ -174,7 +180,12 @@ describe('jwt mode', () => {
 
   it('100 subscribers with 100 different subjects and grants, over WebSocket and SSE, share one poller: one status poll per interval', async () => {
     const { simulator, idp, gateway } = await setup();
-    const ref = await stagedImport(gateway, idp, simulator, Array.from({ length: 20 }, (_, i) => validRecord(i)));
+    const ref = await stagedImport(
+      gateway,
+      idp,
+      simulator,
+      Array.from({ length: 20 }, (_, i) => validRecord(i)),
+    );
     // Three kinds of grants that all allow reading demo: WebSocket subscribers with equal grants share
     // an execution, so the hub sees one listener per kind — and every SSE subscriber on its own.
     const grants = [{}, { mypreferences_clients: '*' }, { mypreferences_clients: ['acme', clientId], scope: READ }];
@@ -222,7 +233,11 @@ describe('jwt mode', () => {
 
     // Everything a token can go through: the workflow, a subscription, a refused service token
     // (renewed and retried), refused callers, and a failing token endpoint.
-    const callerTokens = [await idp.mint(), await idp.mint({ claims: { scope: READ } }), await idp.mint({ claims: { exp: Math.floor(Date.now() / 1000) - 60 } })];
+    const callerTokens = [
+      await idp.mint(),
+      await idp.mint({ claims: { scope: READ } }),
+      await idp.mint({ claims: { exp: Math.floor(Date.now() / 1000) - 60 } }),
+    ];
     const [writer, reader, expired] = callerTokens.map(bearer) as [string, string, string];
     const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'hygiene' } }, writer);
     const ref = { clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };

@@ -15,7 +15,8 @@ import { execute, wsClient } from '../helpers/ws-client.js';
 
 const importer = DEMO_ACCOUNT.credentials[0]!.value;
 const clientId = DEMO_ACCOUNT.clientId;
-const entities = (selection: string) => `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on BulkImport { ${selection} } } }`;
+const entities = (selection: string) =>
+  `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on BulkImport { ${selection} } } }`;
 const FAILED = (limit: number) => `query ($clientId: ID!, $accessToken: ID!) {
   importSummary(clientId: $clientId, accessToken: $accessToken) { failedRecords(limit: ${limit}) { totalResults records { phase message profileId record } } }
 }`;
@@ -53,7 +54,11 @@ describe('operation limits', () => {
       await postGraphQL(gateway.url, entities('failedRecords(limit: 1000) { records { record } }'), { representations: representations(10) }, importer),
     );
     expect(refused.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT' });
-    const refusedWs = await execute(wsClient(gateway.wsUrl, { connectionParams: { authorization: importer } }, cleanup), FAILED(1000).replace('record }', 'record } } records2: failedRecords(limit: 1000) { records { phase message profileId record }'), { clientId, accessToken: '1000' });
+    const refusedWs = await execute(
+      wsClient(gateway.wsUrl, { connectionParams: { authorization: importer } }, cleanup),
+      FAILED(1000).replace('record }', 'record } } records2: failedRecords(limit: 1000) { records { phase message profileId record }'),
+      { clientId, accessToken: '1000' },
+    );
     expect(refusedWs.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT' });
     expect(simulator.requests.count()).toBe(0);
 

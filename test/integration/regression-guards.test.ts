@@ -2,11 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument } from '../../operations/generated.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { importState, inTurn, json, startFakeUpstream, type FakeHandler, type FakeUpstream, type RecordedRequest } from '../helpers/fake-upstream.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { onlyError, postGraphQL, queryText, type Operation } from '../helpers/graphql.js';
+import { type FakeHandler, type FakeUpstream, importState, inTurn, json, type RecordedRequest, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type Operation, onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
 import { sseSubscribe } from '../helpers/sse.js';
-import { record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
+import { type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -59,10 +59,14 @@ describe('regression guards', () => {
     cleanup(() => upstream.stop());
     const gateway = await startGateway(upstream.baseUrl, { POLL_INTERVAL_MS: String(POLL_MS), IDLE_POLL_INTERVAL_MS: String(POLL_MS), ...env }, cleanup);
     const subscriber = (accessToken: string, options: { authorization?: string; operation?: Operation } = {}): Recorded =>
-      record(wsClient(gateway.wsUrl, { connectionParams: { authorization: options.authorization ?? credential } }, cleanup), options.operation ?? ImportStatusDocument, {
-        clientId,
-        accessToken,
-      });
+      record(
+        wsClient(gateway.wsUrl, { connectionParams: { authorization: options.authorization ?? credential } }, cleanup),
+        options.operation ?? ImportStatusDocument,
+        {
+          clientId,
+          accessToken,
+        },
+      );
     return { upstream, gateway, subscriber };
   }
 
@@ -170,7 +174,9 @@ describe('regression guards', () => {
   it('five SSE subscribers of one import share one poller: one Status request per interval', async () => {
     const { upstream, gateway } = await setup(json(200, processing(5)));
     const variables = { clientId, accessToken: '4242' };
-    const streams = await Promise.all(Array.from({ length: 5 }, () => sseSubscribe(gateway.url, queryText(ImportStatusDocument), variables, credential, cleanup)));
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, () => sseSubscribe(gateway.url, queryText(ImportStatusDocument), variables, credential, cleanup)),
+    );
     await Promise.all(streams.map((stream) => stream.received(1)));
     for (const stream of streams) expect(stream.results[0]!.data?.['importStatus']).toMatchObject({ status: 'PROCESSING', processed: 5 });
 

@@ -1,9 +1,9 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
 import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
@@ -124,7 +124,10 @@ describe('request admission', () => {
     const body = paddedBody(MB + 1);
     const overHttp = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: importer }, body });
     expect(overHttp.status).toBe(413);
-    expect(((await overHttp.json()) as { errors: Array<{ extensions: unknown }> }).errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'REQUEST_TOO_LARGE' });
+    expect(((await overHttp.json()) as { errors: Array<{ extensions: unknown }> }).errors[0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'REQUEST_TOO_LARGE',
+    });
 
     const raw = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
     cleanup(() => raw.terminate());

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { DEMO_ACCOUNT, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { importState, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -172,7 +172,11 @@ describe('upstream resilience', () => {
       }, 300);
     });
     cleanup(() => upstream.stop());
-    const gateway = await startGateway(upstream.baseUrl, { UPSTREAM_MAX_CONCURRENT: '1', UPSTREAM_QUEUE_TIMEOUT_MS: '50', UPSTREAM_RETRY_ATTEMPTS: '1' }, cleanup);
+    const gateway = await startGateway(
+      upstream.baseUrl,
+      { UPSTREAM_MAX_CONCURRENT: '1', UPSTREAM_QUEUE_TIMEOUT_MS: '50', UPSTREAM_RETRY_ATTEMPTS: '1' },
+      cleanup,
+    );
     const [first, second] = await Promise.all([
       postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '4242' }, importer.value),
       postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '4242' }, importer.value),

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { onlyError, postGraphQL } from '../helpers/graphql.js';
-import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { startTsProcess } from '../helpers/process.js';
 
 /** `npm start` with nothing configured: the real entry point as its own process. */
@@ -44,17 +44,24 @@ describe('src/server.ts', () => {
     const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'dev token' } }, notice['demoAuthorization']);
     const ref = { clientId: 'demo', accessToken: initiated.data!['initiateImport'].accessToken as string };
 
-    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'token', '--', '--gateway', url, '--client', 'demo', '--scope', 'bulk-import:read', '--ttl', '600'], {
-      // npm may otherwise ask the registry whether it is out of date, which waits on the network.
-      env: { ...process.env, npm_config_update_notifier: 'false' },
-    });
+    const { stdout } = await promisify(execFile)(
+      'npm',
+      ['run', '-s', 'token', '--', '--gateway', url, '--client', 'demo', '--scope', 'bulk-import:read', '--ttl', '600'],
+      {
+        // npm may otherwise ask the registry whether it is out of date, which waits on the network.
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      },
+    );
     const token = stdout.trim();
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, any>;
     expect(claims).toMatchObject({ mypreferences_clients: ['demo'], scope: 'bulk-import:read', iss: 'urn:bulk-import-gateway:development' });
     expect(claims['exp'] - claims['iat']).toBe(600);
 
     expect((await postGraphQL(url, ImportSummaryDocument, ref, `Bearer ${token}`)).data?.['importSummary']).toMatchObject({ status: 'INITIATED' });
-    expect(onlyError(await postGraphQL(url, ExecuteImportDocument, ref, `Bearer ${token}`)).extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'MISSING_SCOPE' });
+    expect(onlyError(await postGraphQL(url, ExecuteImportDocument, ref, `Bearer ${token}`)).extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'MISSING_SCOPE',
+    });
     // The issuer's public keys are served like any identity provider's.
     const jwks = (await (await fetch(new URL('/.well-known/jwks.json', url))).json()) as { keys: Array<{ kty: string; d?: string }> };
     expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'EC', alg: 'ES256' })]);
@@ -75,7 +82,15 @@ describe('src/server.ts', () => {
     writeFileSync(file, JSON.stringify({ acme: { tokenUrl: 'not a url', clientId: 'x', clientSecret: 'hunter2-hunter2', scope: 'acme/ApiUser' } }));
     const server = startTsProcess(
       'src/server.ts',
-      { PORT: '0', MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/', AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a', MYPREFERENCES_ACCOUNTS_FILE: file },
+      {
+        PORT: '0',
+        MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/',
+        AUTH_MODE: 'jwt',
+        AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks',
+        AUTH_JWT_ISSUER: 'i',
+        AUTH_JWT_AUDIENCE: 'a',
+        MYPREFERENCES_ACCOUNTS_FILE: file,
+      },
       cleanup,
     );
     expect((await server.exited).code).toBe(2);
@@ -84,7 +99,11 @@ describe('src/server.ts', () => {
   });
 
   it('refuses cluster mode with the embedded simulator: each replica would run its own under shared keys', async () => {
-    const server = startTsProcess('src/server.ts', { PORT: '0', REDIS_URL: 'redis://127.0.0.1:9', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }, cleanup);
+    const server = startTsProcess(
+      'src/server.ts',
+      { PORT: '0', REDIS_URL: 'redis://127.0.0.1:9', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' },
+      cleanup,
+    );
     expect((await server.exited).code).toBe(2);
     expect(server.stderr()).toMatch(/REDIS_URL needs MYPREFERENCES_BASE_URL/);
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument } from '../../operations/generated.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { importState, startFakeUpstream, type RecordedRequest } from '../helpers/fake-upstream.js';
+import { importState, type RecordedRequest, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
-import { record, type Recorded } from '../helpers/subscriptions.js';
+import { type Recorded, record } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -22,13 +22,20 @@ describe('tenant isolation', () => {
 
   async function setup(status: (request: RecordedRequest) => string) {
     const upstream = await startFakeUpstream((request, response) => {
-      const body = importState({ AccessToken: 4242, Name: viewOf(request.authorization), Status: request.rawPath.endsWith('/Execute') ? 'Queued' : status(request) });
+      const body = importState({
+        AccessToken: 4242,
+        Name: viewOf(request.authorization),
+        Status: request.rawPath.endsWith('/Execute') ? 'Queued' : status(request),
+      });
       // Latency, so that concurrent callers really overlap (Execute the longest: all ten calls
       // must arrive while the first is still in flight).
-      setTimeout(() => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(body));
-      }, request.rawPath.endsWith('/Execute') ? 500 : 20);
+      setTimeout(
+        () => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(body));
+        },
+        request.rawPath.endsWith('/Execute') ? 500 : 20,
+      );
     });
     cleanup(() => upstream.stop());
     const gateway = await startGateway(upstream.baseUrl, { POLL_INTERVAL_MS: '100', IDLE_POLL_INTERVAL_MS: '100' }, cleanup);
@@ -62,7 +69,7 @@ describe('tenant isolation', () => {
     expect(executes.map((request) => request.authorization).sort()).toEqual([alice, bob]);
   });
 
-  it('the terminal-state cache answers a late subscriber only with its own credential\'s state', async () => {
+  it("the terminal-state cache answers a late subscriber only with its own credential's state", async () => {
     const { upstream, subscribe } = await setup(() => 'Completed');
     const first = subscribe(alice);
     await first.done;

@@ -3,15 +3,15 @@ import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
-import { DEMO_ACCOUNT, startSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { DEMO_ACCOUNT, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
 import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
-import { startIdentityProvider, writeAccountsFile, type IdentityProvider } from '../helpers/identity-provider.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
+import { type IdentityProvider, startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
 import { validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
-import { record, statusSequence, type Recorded } from '../helpers/subscriptions.js';
+import { type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -105,12 +105,23 @@ describe('token lifetimes', () => {
     const idp = await startIdentityProvider(cleanup);
     const oauth = DEMO_ACCOUNT.oauthClients![0]!;
     const accounts = writeAccountsFile(simulator, cleanup, {
-      extra: { [clientId]: { tokenUrl: simulator.tokenUrl, clientId: oauth.clientId, clientSecret: oauth.clientSecret, scope: `${clientId}/${oauth.userId}`, auth: 'body' } },
+      extra: {
+        [clientId]: {
+          tokenUrl: simulator.tokenUrl,
+          clientId: oauth.clientId,
+          clientSecret: oauth.clientSecret,
+          scope: `${clientId}/${oauth.userId}`,
+          auth: 'body',
+        },
+      },
     });
     const gateway = await startGateway(simulator.baseUrl, idp.env(accounts), cleanup);
     const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'body auth' } }, bearer(await idp.mint()));
     expect(initiated.errors).toBeUndefined();
-    expect(simulator.requests.entries.map((entry) => `${entry.route}:${entry.status}:${entry.credentialLabel}`)).toEqual(['token:200:demo-oauth', 'initiate:200:demo-oauth']);
+    expect(simulator.requests.entries.map((entry) => `${entry.route}:${entry.status}:${entry.credentialLabel}`)).toEqual([
+      'token:200:demo-oauth',
+      'initiate:200:demo-oauth',
+    ]);
   });
 
   it.each([
@@ -128,7 +139,11 @@ describe('token lifetimes', () => {
     const error = onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '1000' }, bearer(await idp.mint())));
     expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'TOKEN_ENDPOINT' });
     expect(tokenEndpoint.requests).toEqual([
-      expect.objectContaining({ method: 'POST', body: expect.stringContaining('grant_type=client_credentials'), authorization: expect.stringMatching(/^Basic /) }),
+      expect.objectContaining({
+        method: 'POST',
+        body: expect.stringContaining('grant_type=client_credentials'),
+        authorization: expect.stringMatching(/^Basic /),
+      }),
     ]);
     expect(simulator.requests.count()).toBe(0);
   });
@@ -182,7 +197,10 @@ describe('token lifetimes', () => {
     const stream = await sseSubscribe(gateway.url, queryText(ImportStatusDocument), ref, bearer(await idp.mint({ claims: { exp: expiry } })), cleanup);
     await stream.done;
     const endedAt = Date.now();
-    expect(stream.results.map((result) => result.data?.['importStatus']?.status ?? result.errors?.[0]?.extensions?.['reason'])).toEqual(['STAGING', 'TOKEN_EXPIRED']);
+    expect(stream.results.map((result) => result.data?.['importStatus']?.status ?? result.errors?.[0]?.extensions?.['reason'])).toEqual([
+      'STAGING',
+      'TOKEN_EXPIRED',
+    ]);
     expect(stream.results[1]!.errors![0]!.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(stream.completed).toBe(true);
     expect(endedAt - expiry * 1000).toBeLessThan(1000);

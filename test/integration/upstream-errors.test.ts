@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_ACCOUNT, startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { DEMO_ACCOUNT, type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { onlyError, postGraphQL, type GraphQLResponse, type Operation } from '../helpers/graphql.js';
-import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { type GraphQLResponse, type Operation, onlyError, postGraphQL } from '../helpers/graphql.js';
 import { validRecord } from '../helpers/records.js';
 
 /**
@@ -87,7 +87,7 @@ describe('upstream failures become coded errors', () => {
     expect(error.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
   });
 
-  it('413: a stage request over the upstream\'s size limit is BAD_USER_INPUT', async () => {
+  it("413: a stage request over the upstream's size limit is BAD_USER_INPUT", async () => {
     const small = { ...DEMO_ACCOUNT, clientId: 'small', maxStageBytes: 2048 };
     const { simulator, send } = await setup({ accounts: [small] });
     const initiated = await send(InitiateImportDocument, { clientId: 'small', input: { name: 'big' } });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ImportStatusDocument, ImportSummaryDocument } from '../../operations/generated.js';
 import { createLogger } from '../../src/logger.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { importState, inTurn, json, startFakeUpstream, type FakeHandler } from '../helpers/fake-upstream.js';
+import { type FakeHandler, importState, inTurn, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
 import { record, statusSequence } from '../helpers/subscriptions.js';
@@ -41,7 +41,9 @@ describe('upstream variants', () => {
   }
 
   it('follows an import whose final status is spelled "Complete", as the provider\'s Execute page has it', async () => {
-    const { gateway } = await setup(inTurn(state({ Status: 'Processing', Processed: 1 }), state({ Status: 'In Progress', Processed: 2 }), state({ Status: 'Complete', Processed: 4 })));
+    const { gateway } = await setup(
+      inTurn(state({ Status: 'Processing', Processed: 1 }), state({ Status: 'In Progress', Processed: 2 }), state({ Status: 'Complete', Processed: 4 })),
+    );
     const watcher = record(wsClient(gateway.wsUrl, { connectionParams: { authorization: credential } }, cleanup), ImportStatusDocument, ref);
     await watcher.done;
     expect(statusSequence(watcher)).toEqual(['PROCESSING:1', 'PROCESSING:2', 'COMPLETED:4']);
@@ -49,7 +51,9 @@ describe('upstream variants', () => {
 
   it('an unknown status is logged once and keeps the last known state; the import still finishes', async () => {
     const exploded = state({ Status: 'Exploded', Processed: 3 });
-    const { upstream, gateway, lines } = await setup(inTurn(state({ Status: 'Processing', Processed: 1 }), exploded, exploded, exploded, exploded, state({ Status: 'Completed', Processed: 4 })));
+    const { upstream, gateway, lines } = await setup(
+      inTurn(state({ Status: 'Processing', Processed: 1 }), exploded, exploded, exploded, exploded, state({ Status: 'Completed', Processed: 4 })),
+    );
     const watcher = record(wsClient(gateway.wsUrl, { connectionParams: { authorization: credential } }, cleanup), ImportStatusDocument, ref);
     await watcher.done;
     expect(upstream.requests.length).toBeGreaterThanOrEqual(6);
@@ -58,7 +62,7 @@ describe('upstream variants', () => {
     expect(warnings).toEqual([expect.objectContaining({ status: 'Exploded' })]);
   });
 
-  it('reads an Expires without a time zone as UTC, whatever the server\'s zone', async () => {
+  it("reads an Expires without a time zone as UTC, whatever the server's zone", async () => {
     process.env['TZ'] = 'Pacific/Auckland';
     expect(new Date(2026, 11, 3).getTimezoneOffset()).not.toBe(0); // the zone change took effect
     const { gateway } = await setup(state({ Status: 'Staging', Expires: '2026-12-03T10:00:00' }));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
 
 /** Queries and mutations over graphql-ws take the same path as HTTP: context, credentials, validation, masking. */

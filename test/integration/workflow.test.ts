@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import {
+  ExecuteImportDocument,
+  FailedRecordsDocument,
+  ImportSummaryDocument,
+  InitiateImportDocument,
+  StageImportDocument,
+} from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
-import { postGraphQL, type Operation } from '../helpers/graphql.js';
-import { ExecuteImportDocument, FailedRecordsDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { type Operation, postGraphQL } from '../helpers/graphql.js';
 import { recordWithBadEmail, recordWithoutProfileId, recordWithPriorConsent, validRecord } from '../helpers/records.js';
 
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSimulatorEnv, SimulatorEnvError } from '../../src/simulator/cli-config.js';
 import { DEMO_OAUTH_CLIENT } from '../../src/simulator/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-
 
 describe('readSimulatorEnv', () => {
   it('applies the defaults', () => {
@@ -61,7 +60,11 @@ describe('npm run simulator', () => {
   });
 
   function run(env: Record<string, string>) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli.ts'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let stdout = '';
     let stderr = '';

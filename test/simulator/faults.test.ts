@@ -2,18 +2,7 @@ import { Agent, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT, DEMO_OAUTH_CLIENT, type FaultMatch, type FaultRoute, type RandomFailures, type Simulator } from '../../src/simulator/index.js';
 import { mulberry32 } from '../../src/simulator/random.js';
-import {
-  basicAuth,
-  client,
-  IMPORT_AUTH,
-  issueToken,
-  ManualClock,
-  rawRequest,
-  READONLY_AUTH,
-  tokenRequest,
-  useSimulators,
-  validRecords,
-} from './helpers.js';
+import { basicAuth, client, IMPORT_AUTH, issueToken, ManualClock, READONLY_AUTH, rawRequest, tokenRequest, useSimulators, validRecords } from './helpers.js';
 
 const start = useSimulators();
 
@@ -281,8 +270,7 @@ describe('targeted faults', () => {
 
   it('refuse a match that is malformed or could never apply to its route', async () => {
     const simulator = await start();
-    const inject = (route: FaultRoute, match: unknown): void =>
-      simulator.faults.inject(route, { kind: 'reset' }, 1, { match: match as FaultMatch });
+    const inject = (route: FaultRoute, match: unknown): void => simulator.faults.inject(route, { kind: 'reset' }, 1, { match: match as FaultMatch });
     expect(() => inject('status', { accessToken: 1000 })).not.toThrow();
     expect(() => inject('*', { clientId: 'demo' })).not.toThrow();
     expect(() => inject('token', { clientId: 'demo' })).toThrow(TypeError);
@@ -405,7 +393,14 @@ describe('the request log', () => {
       { route: 'status', method: 'GET', rawPath: `/Profiles/v4/Async/demo/Import/${token}/Status`, status: 200, credentialLabel: 'demo-import', at: clock.t },
       { route: 'status', method: 'GET', rawPath: `/Profiles/Async/demo/Import/${token}/Status`, status: 403, credentialLabel: 'demo-readonly', at: clock.t },
       { route: 'status', method: 'GET', rawPath: `/Profiles/Async/demo/Import/${token}/Status`, status: 401, credentialLabel: null, at: clock.t },
-      { route: 'exceptions', method: 'GET', rawPath: '/Profiles/Async/d%65mo/Import/1000/Exceptions?limit=5&offset=%31', status: 401, credentialLabel: null, at: clock.t },
+      {
+        route: 'exceptions',
+        method: 'GET',
+        rawPath: '/Profiles/Async/d%65mo/Import/1000/Exceptions?limit=5&offset=%31',
+        status: 401,
+        credentialLabel: null,
+        at: clock.t,
+      },
       { route: null, method: 'DELETE', rawPath: '/nowhere?x=1', status: 404, credentialLabel: null, at: clock.t },
     ]);
     expect(simulator.requests.count()).toBe(6);

@@ -5,13 +5,7 @@
  */
 import { request } from 'node:http';
 import { afterEach } from 'vitest';
-import {
-  DEMO_OAUTH_CLIENT,
-  startSimulator,
-  type Simulator,
-  type SimulatorOAuthClient,
-  type SimulatorOptions,
-} from '../../src/simulator/index.js';
+import { DEMO_OAUTH_CLIENT, type Simulator, type SimulatorOAuthClient, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 
 /** A clock that moves only when told to. */
 export class ManualClock {
@@ -69,8 +63,7 @@ export function client(simulator: Simulator, options: { clientId?: string; auth?
   return {
     initiate: (body: unknown = { Name: 'test import' }) => call('POST', base, body),
     stage: (token: number | string, body: unknown) => call('POST', `${base}/${token}/Stage`, body),
-    stageRecords: (token: number | string, records: unknown[]) =>
-      call('POST', `${base}/${token}/Stage`, { UserProfilePreferences: records }),
+    stageRecords: (token: number | string, records: unknown[]) => call('POST', `${base}/${token}/Stage`, { UserProfilePreferences: records }),
     execute: (token: number | string) => call('POST', `${base}/${token}/Execute`),
     status: (token: number | string) => call('GET', `${base}/${token}/Status`),
     exceptions: (token: number | string, query = '') => call('GET', `${base}/${token}/Exceptions${query}`),

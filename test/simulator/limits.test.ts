@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IMPORT_SETTINGS, LIMITS } from '../../src/mypreferences-contract.js';
-import { DEMO_ACCOUNT } from '../../src/simulator/index.js';
 import { resolveAccounts } from '../../src/simulator/accounts.js';
+import { DEMO_ACCOUNT } from '../../src/simulator/index.js';
 import { ImportStore } from '../../src/simulator/store.js';
 import { client, IMPORT_AUTH, ManualClock, rawRequest, useSimulators, validRecords } from './helpers.js';
 
@@ -75,7 +75,14 @@ describe('the Stage size limit', () => {
     const token = (await client(simulator).initiate()).body.AccessToken as number;
     const outcome = await new Promise<string>((resolve) => {
       const req = request(
-        { host: '127.0.0.1', port: simulator.port, method: 'POST', path: `/Profiles/Async/demo/Import/${token}/Stage`, headers: { authorization: IMPORT_AUTH }, agent: false },
+        {
+          host: '127.0.0.1',
+          port: simulator.port,
+          method: 'POST',
+          path: `/Profiles/Async/demo/Import/${token}/Stage`,
+          headers: { authorization: IMPORT_AUTH },
+          agent: false,
+        },
         (res) => resolve(`answered ${res.statusCode}`),
       );
       req.on('error', () => resolve('reset'));

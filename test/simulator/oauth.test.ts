@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEMO_ACCOUNT,
-  DEMO_OAUTH_CLIENT,
-  type SimulatorAccount,
-  type SimulatorOAuthClient,
-} from '../../src/simulator/index.js';
+import { DEMO_ACCOUNT, DEMO_OAUTH_CLIENT, type SimulatorAccount, type SimulatorOAuthClient } from '../../src/simulator/index.js';
 import { basicAuth, client, issueToken, ManualClock, rawRequest, tokenRequest, useSimulators, validRecords } from './helpers.js';
 
 const start = useSimulators();
@@ -194,7 +189,13 @@ describe('the Bulk Import routes with an OAuth bearer token', () => {
   });
 
   it('keep the contract`s order: unknown client id, then token, then permission, then import handle', async () => {
-    const readOnly: SimulatorOAuthClient = { clientId: 'ro-client', clientSecret: 'ro-secret', userId: 'Viewer', label: 'demo-oauth-readonly', canImport: false };
+    const readOnly: SimulatorOAuthClient = {
+      clientId: 'ro-client',
+      clientSecret: 'ro-secret',
+      userId: 'Viewer',
+      label: 'demo-oauth-readonly',
+      canImport: false,
+    };
     const simulator = await start({ accounts: [{ ...DEMO_ACCOUNT, oauthClients: [DEMO_OAUTH_CLIENT, readOnly] }] });
     const token = await issueToken(simulator);
     const readOnlyToken = await issueToken(simulator, readOnly);

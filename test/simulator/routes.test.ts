@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../src/simulator/index.js';
-import { client, IMPORT_AUTH, ManualClock, rawRequest, READONLY_AUTH, useSimulators, validRecords } from './helpers.js';
+import { client, IMPORT_AUTH, ManualClock, READONLY_AUTH, rawRequest, useSimulators, validRecords } from './helpers.js';
 
 const start = useSimulators();
 
@@ -224,7 +224,14 @@ describe('checks in order: client id, credential, permission, access token', () 
 describe('paths', () => {
   it('answers 404 for unknown paths and 405 for a known path with the wrong method', async () => {
     const simulator = await start();
-    for (const path of ['/', '/Profiles/', '/Profiles/Async/demo', '/Profiles/Async/demo/Import/', '/Profiles/v5/Async/demo/Import', '/profiles/Async/demo/Import']) {
+    for (const path of [
+      '/',
+      '/Profiles/',
+      '/Profiles/Async/demo',
+      '/Profiles/Async/demo/Import/',
+      '/Profiles/v5/Async/demo/Import',
+      '/profiles/Async/demo/Import',
+    ]) {
       const answer = await rawRequest(simulator.port, 'POST', path, { authorization: IMPORT_AUTH }, '{"Name":"x"}');
       expect(answer.status, path).toBe(404);
       expect(JSON.parse(answer.text)).toEqual({ Message: expect.any(String) });

@@ -11,12 +11,24 @@ describe('record rules', () => {
     [{ ProfileId: 'p' }, { kind: 'valid' }],
     [{ ProfileId: 'p', Emails: [] }, { kind: 'valid' }],
     [{ ProfileId: 42 }, { kind: 'invalid', message: 'ProfileId is required' }],
-    [{ ProfileId: 'p', Emails: [{}] }, { kind: 'invalid', message: 'Email address is invalid' }],
-    [{ ProfileId: 'p', Emails: ['a@b'] }, { kind: 'invalid', message: 'Email address is invalid' }],
+    [
+      { ProfileId: 'p', Emails: [{}] },
+      { kind: 'invalid', message: 'Email address is invalid' },
+    ],
+    [
+      { ProfileId: 'p', Emails: ['a@b'] },
+      { kind: 'invalid', message: 'Email address is invalid' },
+    ],
     [{ Emails: [{ EmailAddress: 'nope' }] }, { kind: 'invalid', message: 'ProfileId is required' }], // the identity rule comes first
-    [{ ProfileId: 'p', Emails: [{ EmailAddress: 'nope' }], Consents: [{ Prior: true }] }, { kind: 'invalid', message: 'Email address is invalid' }],
+    [
+      { ProfileId: 'p', Emails: [{ EmailAddress: 'nope' }], Consents: [{ Prior: true }] },
+      { kind: 'invalid', message: 'Email address is invalid' },
+    ],
     [{ ProfileId: 'p', Consents: [{ Prior: 'true' }] }, { kind: 'valid' }],
-    [{ ProfileId: 'p', Consents: [{ Prior: true }] }, { kind: 'exception-candidate', message: 'Prior consent not allowed' }],
+    [
+      { ProfileId: 'p', Consents: [{ Prior: true }] },
+      { kind: 'exception-candidate', message: 'Prior consent not allowed' },
+    ],
   ])('judges %j as %j', (record, verdict) => {
     expect(validateRecord(record, settings)).toEqual(verdict);
   });

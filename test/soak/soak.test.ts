@@ -38,7 +38,11 @@ describe('soak', () => {
   it(`${ROUNDS * CONNECTIONS_PER_ROUND * SUBSCRIPTIONS_PER_CONNECTION} subscribe/unsubscribe cycles with faults leave everything at baseline`, async () => {
     const simulator = await startSimulator({ queueDelayMs: 0, recordsPerSecond: 1_000_000 });
     cleanup(() => simulator.stop());
-    const gateway = await startGateway(simulator.baseUrl, { POLL_INTERVAL_MS: '50', IDLE_POLL_INTERVAL_MS: '50', STATUS_BACKOFF_BASE_MS: '20', UPSTREAM_RETRY_BASE_MS: '5', UPSTREAM_BREAKER_OPEN_MS: '200' }, cleanup);
+    const gateway = await startGateway(
+      simulator.baseUrl,
+      { POLL_INTERVAL_MS: '50', IDLE_POLL_INTERVAL_MS: '50', STATUS_BACKOFF_BASE_MS: '20', UPSTREAM_RETRY_BASE_MS: '5', UPSTREAM_BREAKER_OPEN_MS: '200' },
+      cleanup,
+    );
     const hub = gateway.gateway.statusHub;
 
     const newImport = async (execute: boolean) => {
@@ -57,7 +61,9 @@ describe('soak', () => {
         simulator.faults.inject('status', { kind: 'status', status: 503 }, 3);
         simulator.faults.inject('status', { kind: 'reset' }, 2);
       }
-      const clients = Array.from({ length: CONNECTIONS_PER_ROUND }, () => wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value } }, () => undefined));
+      const clients = Array.from({ length: CONNECTIONS_PER_ROUND }, () =>
+        wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value } }, () => undefined),
+      );
       const subscriptions = clients.flatMap((client, c) =>
         Array.from({ length: SUBSCRIPTIONS_PER_CONNECTION }, (_, s) => record(client, ImportStatusDocument, (c + s) % 4 === 0 ? finished : staging)),
       );

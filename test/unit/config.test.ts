@@ -29,7 +29,9 @@ describe('loadConfig', () => {
   });
 
   it('adds the trailing slash that keeps /Profiles in every route', () => {
-    expect(loadConfig({ MYPREFERENCES_BASE_URL: 'https://pm.mypreferences.com/Profiles', AUTH_MODE: 'passthrough' }).upstream.baseUrl?.pathname).toBe('/Profiles/');
+    expect(loadConfig({ MYPREFERENCES_BASE_URL: 'https://pm.mypreferences.com/Profiles', AUTH_MODE: 'passthrough' }).upstream.baseUrl?.pathname).toBe(
+      '/Profiles/',
+    );
   });
 
   it.each([
@@ -54,11 +56,15 @@ describe('loadConfig', () => {
   it('requires a shared fingerprint secret in cluster mode', () => {
     const upstream = { MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough' };
     expect(() => loadConfig({ ...upstream, REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^CREDENTIAL_FINGERPRINT_SECRET must be set/);
-    expect(loadConfig({ ...upstream, REDIS_URL: 'redis://:pw@127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }).cluster.redisUrl).toBe('redis://:pw@127.0.0.1:6379');
+    expect(loadConfig({ ...upstream, REDIS_URL: 'redis://:pw@127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }).cluster.redisUrl).toBe(
+      'redis://:pw@127.0.0.1:6379',
+    );
   });
 
   it('refuses cluster mode without a shared upstream, and production without one unless the simulator is asked for', () => {
-    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' })).toThrow(/^REDIS_URL needs MYPREFERENCES_BASE_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' })).toThrow(
+      /^REDIS_URL needs MYPREFERENCES_BASE_URL/,
+    );
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/^MYPREFERENCES_BASE_URL must be set when NODE_ENV is production/);
     expect(loadConfig({ NODE_ENV: 'production', SIMULATOR: 'true' }).upstream.baseUrl).toBeUndefined();
   });
@@ -66,7 +72,10 @@ describe('loadConfig', () => {
   it('allows any origin with the embedded simulator, none by default with a real upstream, and checks listed origins', () => {
     expect(loadConfig({}).limits.corsOrigins).toBe('*');
     expect(loadConfig({ MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough' }).limits.corsOrigins).toEqual([]);
-    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, https://b.example.com:8443/' }).limits.corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, https://b.example.com:8443/' }).limits.corsOrigins).toEqual([
+      'https://a.example.com',
+      'https://b.example.com:8443',
+    ]);
     expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example.com/app' })).toThrow(/^CORS_ORIGINS lists/);
     expect(() => loadConfig({ CORS_ORIGINS: 'a.example.com' })).toThrow(/^CORS_ORIGINS lists/);
   });
@@ -94,7 +103,10 @@ describe('loadConfig', () => {
 
     it('defaults to jwt with the development issuer only with the embedded simulator', () => {
       const { auth } = loadConfig({});
-      expect(auth).toMatchObject({ mode: 'jwt', jwt: { jwksUrl: undefined, issuer: DEVELOPMENT_ISSUER, algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'], clockToleranceS: 30 } });
+      expect(auth).toMatchObject({
+        mode: 'jwt',
+        jwt: { jwksUrl: undefined, issuer: DEVELOPMENT_ISSUER, algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'], clockToleranceS: 30 },
+      });
     });
 
     it.each([

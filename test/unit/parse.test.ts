@@ -64,7 +64,12 @@ describe('parseExceptionPage', () => {
       TotalResults: 1,
       BulkUserProfilePreferenceExceptions: [{ Phase: 'Staging', ExceptionMessage: 'Email address is invalid', ProfileId: 'p-1', Record: { ProfileId: 'p-1' } }],
     });
-    expect(page.BulkUserProfilePreferenceExceptions[0]).toEqual({ Phase: 'Staging', ExceptionMessage: 'Email address is invalid', ProfileId: 'p-1', Record: { ProfileId: 'p-1' } });
+    expect(page.BulkUserProfilePreferenceExceptions[0]).toEqual({
+      Phase: 'Staging',
+      ExceptionMessage: 'Email address is invalid',
+      ProfileId: 'p-1',
+      Record: { ProfileId: 'p-1' },
+    });
   });
 
   it('refuses an unknown phase or a non-object record', () => {

@@ -19,7 +19,7 @@ describe('progressOf', () => {
     expect(progressOf('PROCESSING', { ...counters, validationSuccessful: 0 })).toBe(0);
   });
 
-  it('is 1 when completed and keeps the frozen counters\' value when failed', () => {
+  it("is 1 when completed and keeps the frozen counters' value when failed", () => {
     expect(progressOf('COMPLETED', { ...counters, processed: 0 })).toBe(1);
     expect(progressOf('FAILED', counters)).toBe(0.5);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceAccount } from '../../src/credentials/service-account.js';
 import { Secret } from '../../src/credentials/secret.js';
+import type { ServiceAccount } from '../../src/credentials/service-account.js';
 import { ServiceTokenCredential, type TokenGrant } from '../../src/credentials/service-token.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 
@@ -58,7 +58,10 @@ describe('ServiceTokenCredential', () => {
   });
 
   it('spreads renewals by ±5 % of the life (jitter)', async () => {
-    for (const [random, renewsAfterS] of [[0, 75], [1, 85]] as const) {
+    for (const [random, renewsAfterS] of [
+      [0, 75],
+      [1, 85],
+    ] as const) {
       const { credential, pending, grant, advance } = harness(random);
       const first = credential.authorization();
       grant(100);

@@ -18,7 +18,13 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
   const armor = { exposeLimits: false };
   const plugins: Plugin[] = [
     maxTokensPlugin({ ...armor, n: limits.maxTokens, errorMessage: 'Operation rejected: it has too many tokens.' }) as Plugin,
-    maxDepthPlugin({ ...armor, n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: false, errorMessage: 'Operation rejected: it is nested too deeply.' }) as Plugin,
+    maxDepthPlugin({
+      ...armor,
+      n: limits.maxDepth,
+      flattenFragments: true,
+      ignoreIntrospection: false,
+      errorMessage: 'Operation rejected: it is nested too deeply.',
+    }) as Plugin,
     maxAliasesPlugin({ ...armor, n: limits.maxAliases, errorMessage: 'Operation rejected: it has too many aliases.' }) as Plugin,
     maxDirectivesPlugin({ ...armor, n: limits.maxDirectives, errorMessage: 'Operation rejected: it has too many directives.' }) as Plugin,
     // A browser cannot send this header cross-site without a CORS preflight: GET requests and

@@ -1,4 +1,4 @@
-import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ExecutionResult } from 'graphql';
+import { type ExecutionResult, GraphQLError, getOperationAST, Kind, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../../resolvers/context.js';
 

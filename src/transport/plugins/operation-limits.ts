@@ -1,12 +1,4 @@
-import {
-  getOperationAST,
-  Kind,
-  valueFromASTUntyped,
-  type DocumentNode,
-  type ExecutionArgs,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode, valueFromASTUntyped } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { GatewayContext } from '../../resolvers/context.js';
@@ -110,7 +102,9 @@ class CostWalker {
           // What is under a list is asked once per item: the field's own list, or the items field its parent named.
           const items = itemsField?.name === name ? itemsField.items : this.#items(name, selection.arguments ?? []);
           const list = LIST_ARGUMENTS[name];
-          total += list?.items ? this.cost(selection.selectionSet, multiplier, { name: list.items, items }) : this.cost(selection.selectionSet, multiplier * items);
+          total += list?.items
+            ? this.cost(selection.selectionSet, multiplier, { name: list.items, items })
+            : this.cost(selection.selectionSet, multiplier * items);
         }
       }
       // Stop counting as soon as the answer is known: a hostile document can be long.
@@ -124,9 +118,13 @@ class CostWalker {
     if (field === 'stageImport') {
       const records = this.#argument(args, 'records');
       if (Array.isArray(records) && records.length > this.limits.maxRecordsPerStage) {
-        throw new GatewayError('BAD_USER_INPUT', `records may contain at most ${this.limits.maxRecordsPerStage} records per call; stage them in several calls.`, {
-          argument: 'records',
-        });
+        throw new GatewayError(
+          'BAD_USER_INPUT',
+          `records may contain at most ${this.limits.maxRecordsPerStage} records per call; stage them in several calls.`,
+          {
+            argument: 'records',
+          },
+        );
       }
       return 1;
     }

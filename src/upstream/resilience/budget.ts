@@ -114,10 +114,13 @@ export class UpstreamBudget {
     }
     // Out of tokens with callers waiting: look again when the bucket has refilled a little.
     if (this.waiting > 0 && this.#tokens < 1 && !this.#refillTimer) {
-      this.#refillTimer = setTimeout(() => {
-        this.#refillTimer = undefined;
-        this.#drain();
-      }, Math.ceil(1000 / this.#options.maxPerSecond));
+      this.#refillTimer = setTimeout(
+        () => {
+          this.#refillTimer = undefined;
+          this.#drain();
+        },
+        Math.ceil(1000 / this.#options.maxPerSecond),
+      );
       this.#refillTimer.unref();
     }
   }
