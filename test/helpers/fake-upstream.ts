@@ -1,4 +1,4 @@
-import { DEFAULT_IMPORT_SETTINGS } from '../../src/contract/mypreferences.js';
+import { DEFAULT_IMPORT_SETTINGS } from '../../src/mypreferences-contract.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger, type Logger } from '../../src/logging/logger.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
 
 export interface RunningGateway {
   gateway: Gateway;

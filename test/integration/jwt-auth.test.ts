@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { createLogger } from '../../src/logger.js';
 import { DEMO_ACCOUNT, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImportStatusDocument, ImportSummaryDocument } from '../../operations/generated.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { createLogger } from '../../src/logger.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { importState, inTurn, json, startFakeUpstream, type FakeHandler } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';

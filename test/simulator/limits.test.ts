@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_IMPORT_SETTINGS, LIMITS } from '../../src/contract/mypreferences.js';
+import { DEFAULT_IMPORT_SETTINGS, LIMITS } from '../../src/mypreferences-contract.js';
 import { DEMO_ACCOUNT } from '../../src/simulator/index.js';
 import { resolveAccounts } from '../../src/simulator/accounts.js';
 import { ImportStore } from '../../src/simulator/store.js';

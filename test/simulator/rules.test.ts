@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_IMPORT_SETTINGS, type UpstreamImportSettings } from '../../src/contract/mypreferences.js';
+import { DEFAULT_IMPORT_SETTINGS, type UpstreamImportSettings } from '../../src/mypreferences-contract.js';
 import { parseTokenForm, readClientAuthentication } from '../../src/simulator/oauth-request.js';
 import { isTokenTarget, matchRoute } from '../../src/simulator/routing.js';
 import { validateInitiateBody, validateRecord } from '../../src/simulator/validation.js';

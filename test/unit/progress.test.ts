@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressOf } from '../../src/resolvers/bulk-import.js';
+import { progressOf } from '../../src/domain/bulk-import.js';
 
 const counters = { processed: 30, exceptions: 5, notHonored: 5, validationSuccessful: 80 };
 

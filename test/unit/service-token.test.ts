@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceAccount } from '../../src/config/service-accounts.js';
+import type { ServiceAccount } from '../../src/credentials/service-account.js';
 import { Secret } from '../../src/credentials/secret.js';
 import { ServiceTokenCredential, type TokenGrant } from '../../src/credentials/service-token.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';

@@ -1,6 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { LatestValueListener } from '../../src/status/latest-value-listener.js';
+import { LatestValueListener } from '../../src/lib/latest-value-listener.js';
 import { SharedSubscriptions } from '../../src/transport/shared-subscriptions.js';
 
 /** An execution the test drives: a latest-value listener standing in for graphql-js' result stream. */

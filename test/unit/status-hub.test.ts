@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { UpstreamImportState } from '../../src/contract/mypreferences.js';
+import type { UpstreamImportState } from '../../src/mypreferences-contract.js';
 import { ForwardedCredential } from '../../src/credentials/credential.js';
 import { createFingerprinter } from '../../src/credentials/fingerprint.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
-import { silentLogger } from '../../src/logging/logger.js';
+import { silentLogger } from '../../src/logger.js';
 import type { FetchStatus } from '../../src/status/poller.js';
 import type { StatusEvent } from '../../src/status/status-event.js';
 import { StatusHub } from '../../src/status/status-hub.js';
