@@ -67,7 +67,11 @@ export class GatewayMetrics {
 
     gauge('websocket_connections', 'Open graphql-ws connections.', sources.webSocketConnections);
     gauge('subscriptions', 'importStatus subscribers (WebSocket and SSE).', () => sources.subscriptions().subscribers);
-    gauge('subscription_executions', 'importStatus executions running, each shared by identical subscriptions of callers with the same credential or grants.', () => sources.subscriptions().executions);
+    gauge(
+      'subscription_executions',
+      'importStatus executions running, each shared by the identical subscriptions of callers with the same credential or grants.',
+      () => sources.subscriptions().executions,
+    );
     gauge('pollers', 'Imports (per credential) with subscribers on this process.', () => hub().pollers);
     counter('status_polls_total', 'Status requests this process made for subscriptions.', () => hub().upstreamCalls);
     counter('status_changes_total', 'Distinct import state changes fanned out to subscribers.', () => hub().changes);

@@ -57,8 +57,8 @@ interface EnvelopedRoot {
 
 /**
  * graphql-ws (`graphql-transport-ws`) for the HTTP server's `/graphql` upgrades. Every operation runs
- * through `yoga.getEnveloped`, so context, credentials, validation and error masking are the
- * same code as over HTTP and SSE.
+ * through `yoga.getEnveloped`, so context, credentials, validation, error masking and the sharing
+ * of identical subscriptions are the same code as over HTTP and SSE.
  */
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
@@ -78,7 +78,6 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         return true;
       },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      // Sharing identical subscriptions happens inside this subscribe (the envelop's), as for SSE.
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already registered this operation, so the count includes it.

@@ -44,7 +44,7 @@ export function useSharedSubscriptions(shared: SharedSubscriptions): Plugin<Gate
 function shareKey(args: ExecutionArgs, documentText: string): string | undefined {
   const { sharingKey } = (args.contextValue as GatewayContext).access;
   if (sharingKey === undefined) return undefined;
-  // Hashed: every subscriber keeps its key for its lifetime, and the query text can be long.
+  // Hashed: a running execution keeps its key for its lifetime, and the query text can be long.
   return createHash('sha256')
     .update(JSON.stringify([documentText, args.operationName ?? null, args.variableValues ?? null, sharingKey]))
     .digest('base64url');
