@@ -7,8 +7,8 @@ import type { UpstreamClient } from './upstream/client.js';
 /** The sources metrics are read from when Prometheus scrapes. */
 export interface MetricSources {
   statusHub: StatusHub;
-  /** Subscribers on every transport, and what reached them. */
-  subscriptions: () => { subscribers: number; pushed: number; coalesced: number };
+  /** Subscribers on every transport, the executions they share, and what reached them. */
+  subscriptions: () => { subscribers: number; executions: number; pushed: number; coalesced: number };
   upstream: UpstreamClient;
   webSocketConnections: () => number;
   cluster: ClusterCoordinator | undefined;
@@ -74,6 +74,11 @@ export class GatewayMetrics {
 
     gauge('websocket_connections', 'Open graphql-ws connections.', sources.webSocketConnections);
     gauge('subscriptions', 'importStatus subscribers (WebSocket and SSE).', () => sources.subscriptions().subscribers);
+    gauge(
+      'subscription_executions',
+      'importStatus executions running, each shared by the identical subscriptions of callers with the same credential or grants.',
+      () => sources.subscriptions().executions,
+    );
     gauge('pollers', 'Imports (per credential) with subscribers on this process.', () => hub().pollers);
     counter('status_polls_total', 'Status requests this process made for subscriptions.', () => hub().upstreamCalls);
     counter('status_changes_total', 'Distinct import state changes fanned out to subscribers.', () => hub().changes);

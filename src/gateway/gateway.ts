@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { StatusHub } from '../status/status-hub.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
+import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
 
 export interface SubscriptionStats {
   subscribers: number;
+  /** Executions running, each shared by the identical subscriptions of one caller key. */
+  executions: number;
   /** Events handed to subscribers. */
   pushed: number;
   /** States a slow subscriber skipped because a newer one replaced them (latest wins). */
@@ -106,8 +109,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'status' }),
   });
   const origins = new OriginPolicy(config.limits.corsOrigins);
+  const sharedSubscriptions = new SharedSubscriptions({
+    onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
+  });
   const yoga = createGatewayYoga({
     origins,
+    sharedSubscriptions,
     upstream,
     statusHub,
     authenticate,
@@ -158,18 +165,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
   });
 
-  /**
-   * WebSocket subscribers share executions (one hub listener per group); SSE subscribers each
-   * hold a hub listener. Counting both means counting group members instead of their group.
-   */
+  /** Every subscriber, on any transport, is a member of a shared execution: counted there, once. */
   const subscriptionStats = (): SubscriptionStats => {
-    const hub = statusHub.stats();
-    const shared = websocket.sharing();
-    return {
-      subscribers: shared.subscribers + Math.max(0, hub.listeners - shared.groups),
-      pushed: shared.pushed + Math.max(0, hub.pushed - shared.produced),
-      coalesced: shared.coalesced + hub.coalesced,
-    };
+    const { groups, subscribers, pushed, coalesced } = sharedSubscriptions.stats();
+    return { subscribers, executions: groups, pushed, coalesced };
   };
   metrics.watch({ statusHub, upstream, cluster, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
 

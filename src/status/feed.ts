@@ -2,6 +2,7 @@ import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import type { BulkImport } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
 import { movesForward } from '../domain/progress.js';
+import { LatestValueBroadcast } from '../lib/latest-value-broadcast.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusEvent, StatusListener } from './status-event.js';
 
@@ -33,15 +34,12 @@ export type FeedSourceFactory = (target: FeedTarget) => FeedSource;
 export class Feed {
   readonly key: string;
   readonly ref: ImportRef;
-  readonly #listeners = new Set<StatusListener>();
+  readonly #broadcast = new LatestValueBroadcast<StatusEvent>({ onLastListenerLeft: () => this.#close(undefined) });
   readonly #source: FeedSource;
   readonly #onClosed: (feed: Feed, final: BulkImport | undefined) => void;
   #last: { state: BulkImport; snapshot: string } | undefined;
   #closed = false;
-  /** Coalesced counts of listeners that have left. */
-  #coalesced = 0;
   #changes = 0;
-  #pushed = 0;
 
   constructor(options: {
     key: string;
@@ -68,11 +66,11 @@ export class Feed {
 
   /** Events handed to listeners (changes × listeners at the time, plus first states for joiners). */
   get pushed(): number {
-    return this.#pushed;
+    return this.#broadcast.pushed;
   }
 
   get listenerCount(): number {
-    return this.#listeners.size;
+    return this.#broadcast.size;
   }
 
   get lastState(): BulkImport | undefined {
@@ -81,21 +79,12 @@ export class Feed {
 
   /** States replaced before a slow listener read them. */
   get coalesced(): number {
-    return this.#coalesced + [...this.#listeners].reduce((sum, listener) => sum + listener.coalesced, 0);
+    return this.#broadcast.coalesced;
   }
 
-  add(listener: StatusListener): void {
-    this.#listeners.add(listener);
-    if (this.#last) {
-      listener.push({ kind: 'state', state: this.#last.state });
-      this.#pushed++;
-    }
-  }
-
-  remove(listener: StatusListener): void {
-    if (!this.#listeners.delete(listener)) return;
-    this.#coalesced += listener.coalesced;
-    if (this.#listeners.size === 0) this.#close(undefined);
+  /** A new listener, handed the last state at once; its `return()` leaves the feed (the last one leaving stops it). */
+  listen(): StatusListener {
+    return this.#broadcast.listen();
   }
 
   refresh(state?: UpstreamImportState): void {
@@ -110,7 +99,7 @@ export class Feed {
   #deliver(event: StatusEvent): void {
     if (this.#closed) return;
     if (event.kind === 'error') {
-      this.#broadcast(event);
+      this.#broadcast.publish(event);
       this.#close(undefined);
       return;
     }
@@ -118,25 +107,15 @@ export class Feed {
     if (this.#last && (snapshot === this.#last.snapshot || !movesForward(this.#last.state, event.state))) return;
     this.#last = { state: event.state, snapshot };
     this.#changes++;
-    this.#broadcast(event);
+    this.#broadcast.publish(event);
     if (event.state.isTerminal) this.#close(event.state);
-  }
-
-  #broadcast(event: StatusEvent): void {
-    for (const listener of this.#listeners) listener.push(event);
-    this.#pushed += this.#listeners.size;
   }
 
   #close(final: BulkImport | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#source.stop();
-    const listeners = [...this.#listeners];
-    this.#listeners.clear();
-    for (const listener of listeners) {
-      this.#coalesced += listener.coalesced;
-      listener.end();
-    }
+    this.#broadcast.end();
     this.#onClosed(this, final);
   }
 }

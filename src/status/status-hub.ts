@@ -91,9 +91,7 @@ export class StatusHub {
     }
 
     const feed = this.#feeds.get(key) ?? this.#createFeed(key, ref, credential);
-    const listener: StatusListener = new LatestValueListener((detached) => feed.remove(detached));
-    feed.add(listener);
-    return listener;
+    return feed.listen();
   }
 
   /**

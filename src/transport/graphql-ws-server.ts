@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
+import { WriteBatching } from './write-batching.js';
 
 /** What graphql-ws hands our hooks about a connection: its socket and upgrade request. */
 export interface SocketExtra {
@@ -13,7 +15,8 @@ export interface SocketExtra {
  * graphql-ws's protocol core (`makeServer`) on `ws` sockets — what `graphql-ws/use/ws` does, with
  * one difference that matters in production: everything unexpected goes to our logger, never to
  * `console`, and a failing message closes its connection with 4500 without a stack in the close
- * reason. Keep-alive pings terminate peers that stop answering.
+ * reason. Keep-alive pings terminate peers that stop answering; writes of one turn go out
+ * together (`WriteBatching`).
  */
 export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown> | undefined, SocketExtra>,
@@ -21,6 +24,7 @@ export function serveGraphQLWs(
   { keepAliveMs, logger }: { keepAliveMs: number; logger: Logger },
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);
+  const batching = new WriteBatching();
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
 
@@ -35,12 +39,14 @@ export function serveGraphQLWs(
       if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
     const keepAlive = keepAliveTimer(socket, keepAliveMs);
+    const tcp = rawSocket(socket);
     const closed = server.opened(
       {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
+            if (tcp) batching.beforeWrite(tcp);
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
@@ -82,4 +88,10 @@ function keepAliveTimer(socket: WebSocket, intervalMs: number): { stop(): void }
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** The TCP socket under a ws connection (ws keeps it as `_socket`). */
+function rawSocket(socket: WebSocket): Duplex | undefined {
+  const raw = (socket as unknown as { _socket?: unknown })._socket;
+  return raw && typeof (raw as Duplex).cork === 'function' ? (raw as Duplex) : undefined;
 }

@@ -1,13 +1,13 @@
 import type { ExecutionResult } from 'graphql';
-import { LatestValueListener } from '../lib/latest-value-listener.js';
+import { LatestValueBroadcast } from '../lib/latest-value-broadcast.js';
 
 type Result = ExecutionResult;
 type SubscribeOutcome = AsyncIterable<Result> | Result;
 
 export interface SharingStats {
-  /** Distinct (document, variables, credential) executions running. */
+  /** Executions running (each shared by the subscribers of one key). */
   groups: number;
-  /** Subscribers attached to them. */
+  /** Subscribers attached to them, on every transport. */
   subscribers: number;
   /** Results handed to subscribers. */
   pushed: number;
@@ -17,6 +17,14 @@ export interface SharingStats {
   coalesced: number;
 }
 
+export interface SharedSubscriptionsOptions {
+  /**
+   * Told when an execution's stream fails; its subscribers are completed rather than left hanging.
+   * @default the error is dropped
+   */
+  onError?: (error: unknown) => void;
+}
+
 /**
  * Executes each distinct subscription once and hands the same result objects to all its
  * subscribers.
@@ -24,140 +32,124 @@ export interface SharingStats {
  * Without it, every subscriber of an import runs its own GraphQL execution of every state (and
  * 10,000 dashboards on one import cost 10,000 executions per change). Subscribers are grouped by
  * a key that must cover everything the result depends on — document, operation, variables and
- * the credential's fingerprint (the caller builds it) — and each group runs one execution whose
- * results fan out to latest-value listeners: a joining subscriber gets the last result at once,
- * a slow one skips to the newest, and the last one leaving stops the execution.
+ * the caller's sharing key (the caller builds it) — and each group runs one execution whose
+ * results fan out through a latest-value broadcast: a joining subscriber gets the last result at
+ * once, a slow one skips to the newest, and the last one leaving stops the execution.
+ *
+ * Every subscriber passes through here, shared or not, so these stats are the subscription
+ * metrics: counted once, where results reach subscribers.
  */
 export class SharedSubscriptions {
-  /** Called before a result fans out to a group's subscribers (the transport batches socket writes). */
-  readonly #onFanOut: () => void;
-  /** Told when an execution's stream fails; its subscribers are completed rather than left hanging. */
   readonly #onError: (error: unknown) => void;
-  readonly #groups = new Map<string, Group>();
+  /** Running executions by key; an unshared one has a key of its own that nothing else can match. */
+  readonly #groups = new Map<string | symbol, Group>();
   /** Executions being started: subscribers arriving meanwhile wait for them instead of starting their own. */
-  readonly #starting = new Map<string, Promise<Group | undefined>>();
-  readonly #totals: Totals = { pushed: 0, produced: 0, coalesced: 0 };
+  readonly #starting = new Map<string | symbol, Promise<Group | undefined>>();
+  /** Counts of executions that have ended. */
+  readonly #retired = { pushed: 0, produced: 0, coalesced: 0 };
 
-  constructor(options: { onFanOut?: () => void; onError?: (error: unknown) => void } = {}) {
-    this.#onFanOut = options.onFanOut ?? (() => undefined);
+  constructor(options: SharedSubscriptionsOptions = {}) {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  async subscribe(key: string, start: () => Promise<SubscribeOutcome> | SubscribeOutcome): Promise<SubscribeOutcome> {
+  /**
+   * Joins the execution running for `key`, or runs `start` and shares its stream. Without a key
+   * (a caller whose results nobody else may see) the execution is this subscriber's alone.
+   */
+  async subscribe(key: string | undefined, start: () => Promise<SubscribeOutcome> | SubscribeOutcome): Promise<SubscribeOutcome> {
+    const groupKey = key ?? Symbol('unshared');
     // No await unless someone is starting this execution: the check and the claim below must not be split.
-    const starting = this.#starting.get(key);
-    const running = this.#groups.get(key) ?? (starting && (await starting));
+    const starting = this.#starting.get(groupKey);
+    const running = this.#groups.get(groupKey) ?? (starting && (await starting));
     if (running && !running.closed) return running.join();
 
     let started!: (group: Group | undefined) => void;
-    this.#starting.set(key, new Promise((resolve) => (started = resolve)));
+    this.#starting.set(groupKey, new Promise((resolve) => (started = resolve)));
     let group: Group | undefined;
     try {
       const outcome = await start();
       // A result instead of a stream (an error before execution): nothing to share.
       if (!isAsyncIterable(outcome)) return outcome;
-      group = new Group(outcome, this.#totals, this.#onFanOut, this.#onError, () => this.#groups.delete(key));
-      this.#groups.set(key, group);
+      group = new Group(outcome, this.#onError, (closed) => this.#retire(groupKey, closed));
+      this.#groups.set(groupKey, group);
       return group.join();
     } finally {
-      this.#starting.delete(key);
+      this.#starting.delete(groupKey);
       started(group);
     }
   }
 
   stats(): SharingStats {
-    const groups = [...this.#groups.values()];
-    return {
-      groups: groups.length,
-      subscribers: groups.reduce((sum, group) => sum + group.size, 0),
-      pushed: this.#totals.pushed,
-      produced: this.#totals.produced,
-      coalesced: this.#totals.coalesced + groups.reduce((sum, group) => sum + group.coalesced, 0),
-    };
+    const stats: SharingStats = { groups: this.#groups.size, subscribers: 0, ...this.#retired };
+    for (const { counts } of this.#groups.values()) {
+      stats.subscribers += counts.size;
+      stats.pushed += counts.pushed;
+      stats.produced += counts.published;
+      stats.coalesced += counts.coalesced;
+    }
+    return stats;
+  }
+
+  #retire(key: string | symbol, group: Group): void {
+    this.#groups.delete(key);
+    // The group's broadcast has ended: its counts are final.
+    this.#retired.pushed += group.counts.pushed;
+    this.#retired.produced += group.counts.published;
+    this.#retired.coalesced += group.counts.coalesced;
   }
 }
 
-interface Totals {
-  pushed: number;
-  produced: number;
-  coalesced: number;
-}
-
+/** One execution and its subscribers. */
 class Group {
   readonly #source: AsyncIterable<Result>;
-  readonly #members = new Set<LatestValueListener<Result>>();
-  readonly #totals: Totals;
-  readonly #onFanOut: () => void;
+  readonly #broadcast: LatestValueBroadcast<Result>;
   readonly #onError: (error: unknown) => void;
-  readonly #onClosed: () => void;
-  #last: Result | undefined;
+  readonly #onClosed: (group: Group) => void;
   #closed = false;
 
-  constructor(source: AsyncIterable<Result>, totals: Totals, onFanOut: () => void, onError: (error: unknown) => void, onClosed: () => void) {
+  constructor(source: AsyncIterable<Result>, onError: (error: unknown) => void, onClosed: (group: Group) => void) {
     this.#source = source;
-    this.#totals = totals;
-    this.#onFanOut = onFanOut;
     this.#onError = onError;
     this.#onClosed = onClosed;
+    this.#broadcast = new LatestValueBroadcast<Result>({
+      onLastListenerLeft: () => {
+        this.#close();
+        // The execution's return() reaches the status hub's listener, which stops its poller.
+        void closeIterable(this.#source);
+      },
+    });
     void this.#pump();
   }
 
-  get size(): number {
-    return this.#members.size;
+  /** What reached this group's subscribers. */
+  get counts(): Pick<LatestValueBroadcast<Result>, 'size' | 'published' | 'pushed' | 'coalesced'> {
+    return this.#broadcast;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  get coalesced(): number {
-    return [...this.#members].reduce((sum, member) => sum + member.coalesced, 0);
-  }
-
-  join(): LatestValueListener<Result> {
-    const member = new LatestValueListener<Result>((left) => this.#leave(left));
-    this.#members.add(member);
-    if (this.#last) {
-      member.push(this.#last);
-      this.#totals.pushed++;
-    }
-    return member;
+  join(): AsyncIterableIterator<Result> {
+    return this.#broadcast.listen();
   }
 
   async #pump(): Promise<void> {
     try {
-      for await (const result of this.#source) {
-        this.#last = result;
-        this.#totals.produced++;
-        this.#totals.pushed += this.#members.size;
-        this.#onFanOut();
-        for (const member of this.#members) member.push(result);
-      }
+      for await (const result of this.#source) this.#broadcast.publish(result);
     } catch (error) {
       // Not expected (graphql-js turns resolver errors into results), but never an unhandled rejection.
       this.#onError(error);
     } finally {
       this.#close();
-      for (const member of [...this.#members]) {
-        this.#totals.coalesced += member.coalesced;
-        member.end();
-      }
     }
-  }
-
-  #leave(member: LatestValueListener<Result>): void {
-    if (!this.#members.delete(member)) return;
-    this.#totals.coalesced += member.coalesced;
-    if (this.#members.size > 0) return;
-    this.#close();
-    // The execution's return() reaches the status hub's listener, which stops its poller.
-    void closeIterable(this.#source);
   }
 
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#onClosed();
+    this.#broadcast.end();
+    this.#onClosed(this);
   }
 }
 

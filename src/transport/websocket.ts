@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DocumentNode, type ExecutionArgs, GraphQLError, getOperationAST, OperationTypeNode } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, GraphQLError } from 'graphql';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Access, Authenticate } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
@@ -10,7 +9,6 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
 import type { GatewayContext } from '../resolvers/context.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
-import { SharedSubscriptions, type SharingStats } from './shared-subscriptions.js';
 import type { GatewayYoga, TransportContext } from './yoga.js';
 
 export interface WebSocketOptions {
@@ -32,8 +30,6 @@ export interface WebSocketTransport {
   /** Takes over an HTTP upgrade request for `/graphql`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   readonly connections: number;
-  /** Subscriptions executed once per distinct (document, variables, credential). */
-  sharing(): SharingStats;
   /**
    * Closes every connection with 1001 (Going Away), spread evenly over `windowMs` so clients
    * reconnect to other replicas gradually rather than all at once; resolves when all are closed.
@@ -57,42 +53,18 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
-  /** Set for subscriptions that may share one execution with identical ones. */
-  shareKey?: string;
 }
 
 /**
  * graphql-ws (`graphql-transport-ws`) for the HTTP server's `/graphql` upgrades. Every operation runs
- * through `yoga.getEnveloped`, so context, credentials, validation and error masking are the
- * same code as over HTTP and SSE.
+ * through `yoga.getEnveloped`, so context, credentials, validation, error masking and the sharing
+ * of identical subscriptions are the same code as over HTTP and SSE.
  */
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   /** Each connection's Access, decided at connection_init. */
   const accessOf = new WeakMap<object, Access>();
-  const shared = new SharedSubscriptions({
-    onFanOut: () => batchWritesUntilNextTurn(),
-    onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
-  });
-
-  /**
-   * A fan-out hands one result to thousands of subscribers; each sends its own message, and
-   * without batching every message is its own write system call. Corking every connection until
-   * the next turn of the event loop — after all the subscribers' sends, which run as microtasks —
-   * turns that into one write per connection.
-   */
-  let corked = false;
-  const batchWritesUntilNextTurn = () => {
-    if (corked) return;
-    corked = true;
-    const sockets = [...wss.clients].map(rawSocket);
-    for (const socket of sockets) socket?.cork();
-    setImmediate(() => {
-      corked = false;
-      for (const socket of sockets) socket?.uncork();
-    });
-  };
 
   const disposable = serveGraphQLWs(
     {
@@ -106,11 +78,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         return true;
       },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => {
-        const root = args.rootValue as EnvelopedRoot;
-        if (root.shareKey === undefined) return root.subscribe(args) as never;
-        return shared.subscribe(root.shareKey, () => root.subscribe(args) as never) as never;
-      },
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already registered this operation, so the count includes it.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
@@ -143,13 +111,6 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         if (errors.length > 0) return errors;
         const contextValue = (await contextFactory()) as unknown as GatewayContext;
         const root: EnvelopedRoot = { execute, subscribe };
-        const { sharingKey } = contextValue.access;
-        if (sharingKey !== undefined && getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
-          // Everything the results depend on: the document, the operation, the variables, and the
-          // caller's sharing key (its forwarded credential, or its grants in jwt mode).
-          // Hashed: every subscriber keeps its key for its lifetime, and the query text can be long.
-          root.shareKey = digest(JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, sharingKey]));
-        }
         return {
           schema,
           document,
@@ -172,8 +133,6 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     get connections() {
       return wss.clients.size;
     },
-
-    sharing: () => shared.stats(),
 
     async closeGradually(windowMs) {
       const clients = [...wss.clients];
@@ -221,14 +180,4 @@ function closeAtExpiry(socket: WebSocket, expiresAtMs: number): void {
   };
   arm();
   socket.once('close', () => clearTimeout(timer));
-}
-
-/** The TCP socket under a ws connection (ws keeps it as `_socket`). */
-function rawSocket(client: object): Duplex | undefined {
-  const socket = (client as { _socket?: unknown })._socket;
-  return socket && typeof (socket as Duplex).cork === 'function' ? (socket as Duplex) : undefined;
-}
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
 }

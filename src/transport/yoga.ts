@@ -13,7 +13,9 @@ import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
+import { useSharedSubscriptions } from './plugins/shared-subscriptions.js';
 import { useTokenExpiry } from './plugins/token-expiry.js';
+import type { SharedSubscriptions } from './shared-subscriptions.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -39,6 +41,8 @@ export interface YogaOptions {
   logger: Logger;
   /** Which browser origins get CORS answers (`CORS_ORIGINS`). */
   origins: OriginPolicy;
+  /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
+  sharedSubscriptions: SharedSubscriptions;
   /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
   graphiqlAuthorization?: string;
 }
@@ -68,6 +72,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         maxResponseBytes: options.abuseLimits.maxResponseBytes,
       }),
       useTokenExpiry(),
+      // Last: the hooks above run for every subscriber, refusing before it joins anything.
+      useSharedSubscriptions(options.sharedSubscriptions),
     ],
     // One operation per request: a batch would multiply every limit above.
     batching: false,

@@ -10,7 +10,8 @@ import type { GatewayContext } from '../../resolvers/context.js';
  *
  * WebSocket subscriptions are not cut here: the connection as a whole is closed with 4403 at that
  * time (`websocket.ts`), which graphql-ws clients answer by reconnecting with fresh
- * `connectionParams`; and a shared execution must not end with one member's token.
+ * `connectionParams`. Over SSE only this subscriber ends: the result wrapped here is its own
+ * stream of a shared execution (`shared-subscriptions.ts`), never the execution itself.
  */
 export function useTokenExpiry(): Plugin<GatewayContext> {
   return {
