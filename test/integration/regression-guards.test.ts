@@ -171,7 +171,7 @@ describe('regression guards', () => {
     for (const poll of polls) poll.unsubscribe();
   });
 
-  it('five SSE subscribers of one import share one poller: one Status request per interval', async () => {
+  it('five SSE subscribers of one import share one execution and one poller: one Status request per interval', async () => {
     const { upstream, gateway } = await setup(json(200, processing(5)));
     const variables = { clientId, accessToken: '4242' };
     const streams = await Promise.all(
@@ -183,8 +183,8 @@ describe('regression guards', () => {
     const metrics = await scrape(gateway);
     expect(metrics.get('bulk_import_gateway_subscriptions')).toBe(5);
     expect(metrics.get('bulk_import_gateway_pollers')).toBe(1);
-    // SSE subscribers are not shared executions: each holds its own listener on the one poller.
-    expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, listeners: 5 });
+    // SSE subscribers of one document and credential share one execution: one listener on the one poller.
+    expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, listeners: 1 });
     await expectOnePollPerInterval(upstream);
   });
 
