@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCOPES } from '../auth/caller.js';
 import type { DevelopmentIssuer } from '../auth/development-issuer.js';
+import { sendJson } from './json-response.js';
+import type { RouteHandler } from './routes.js';
 
 /**
  * The development issuer's two routes, served only when the gateway runs it (zero config):
@@ -10,18 +12,21 @@ import type { DevelopmentIssuer } from '../auth/development-issuer.js';
  *   → `{"token": "…", "expiresAt": "…"}`: what `npm run token` calls. Only from loopback: even a
  *   development gateway should not hand out tokens to its network.
  */
-export const JWKS_PATH = '/.well-known/jwks.json';
-export const DEV_TOKEN_PATH = '/dev/token';
+const JWKS_PATH = '/.well-known/jwks.json';
+const DEV_TOKEN_PATH = '/dev/token';
 
 const MAX_BODY_BYTES = 4096;
 const MAX_TTL_SECONDS = 86_400;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-export function serveJwks(issuer: DevelopmentIssuer, response: ServerResponse): void {
-  sendJson(response, 200, issuer.jwks);
+export function developmentRoutes(issuer: DevelopmentIssuer): [string, RouteHandler][] {
+  return [
+    [JWKS_PATH, (_request, response) => sendJson(response, 200, issuer.jwks)],
+    [DEV_TOKEN_PATH, (request, response) => serveDevelopmentToken(issuer, request, response)],
+  ];
 }
 
-export async function serveDevelopmentToken(issuer: DevelopmentIssuer, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveDevelopmentToken(issuer: DevelopmentIssuer, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.method !== 'POST') return sendJson(response, 405, { error: 'Use POST.' }, { allow: 'POST' });
   if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) return sendJson(response, 403, { error: 'Development tokens are only minted for loopback callers.' });
   const body = await readBody(request);
@@ -76,9 +81,4 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  response.end(JSON.stringify(body));
 }

@@ -1,13 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { type Authenticate, jwtAuthentication, passthroughAuthentication } from '../auth/access.js';
 import type { DevelopmentIssuer } from '../auth/development-issuer.js';
-import { createJwtVerifier, remoteKeys } from '../auth/jwt-verifier.js';
 import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
-import { createFingerprinter } from '../credentials/fingerprint.js';
-import { ServiceAccounts } from '../credentials/service-token.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { StatusHub } from '../status/status-hub.js';
@@ -16,8 +11,13 @@ import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
-import { DEV_TOKEN_PATH, JWKS_PATH, serveDevelopmentToken, serveJwks } from './development-routes.js';
+import { createAuthentication } from './authentication.js';
+import { developmentRoutes } from './development-routes.js';
+import { createDrain, type DrainTiming } from './drain.js';
 import { createGraphQLAdmission } from './graphql-admission.js';
+import { healthRoutes } from './health-routes.js';
+import { type RouteHandler, routeRequests } from './routes.js';
+import { routeUpgrades } from './websocket-upgrades.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -63,14 +63,15 @@ export interface Gateway {
    * requests finish (until `deadlineMs` from the start, when the rest is cut), pollers and leases
    * are released and the upstream pool closes. Idempotent.
    */
-  drain(options: { windowMs: number; deadlineMs: number }): Promise<void>;
+  drain(timing: DrainTiming): Promise<void>;
   /** `drain` with no window: for tests and embedded uses. */
   stop(): Promise<void>;
 }
 
 /**
- * Builds the whole gateway — upstream client, yoga (HTTP and SSE), graphql-ws, health routes —
- * without touching `process`; `src/server.ts` and the tests both use it.
+ * Builds the whole gateway — upstream client, yoga (HTTP and SSE), graphql-ws, side routes, drain —
+ * without touching `process`; `src/server.ts` and the tests both use it. This is wiring only: each
+ * part is built from the configuration and handed what it depends on.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, logger } = options;
@@ -82,18 +83,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'upstream' }),
   });
   const cluster = config.cluster.redisUrl
-    ? new ClusterCoordinator({
-        redisUrl: config.cluster.redisUrl,
-        leaseMs: config.cluster.leaseMs,
-        stateTtlMs: config.cluster.stateTtlMs,
-        logger: logger.child({ component: 'cluster' }),
-      })
+    ? new ClusterCoordinator({ ...config.cluster, redisUrl: config.cluster.redisUrl, logger: logger.child({ component: 'cluster' }) })
     : undefined;
-  const authenticate = authentication(options, upstream);
-  const admit = createGraphQLAdmission({
-    authenticate,
-    maxRequestBytes: config.limits.maxRequestBytes,
-    maxInflightBytes: config.limits.maxInflightRequestBytes,
+  const authenticate = createAuthentication({
+    config,
+    developmentIssuer: options.developmentIssuer,
+    requestServiceToken: upstream.requestServiceToken,
+    logger,
   });
   const statusHub = new StatusHub({
     ...(cluster && { coordination: cluster }),
@@ -123,37 +119,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'graphql' }),
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
   });
-
-  let ready = false;
-  let draining = false;
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path === '/healthz') return sendHealth(response, 200, 'ok', cluster && { cluster: cluster.stats() });
-    if (path === '/metrics') {
-      sendMetrics(metrics, response).catch((error: unknown) => {
-        logger.error({ err: error }, 'metrics could not be rendered');
-        if (!response.headersSent) sendHealth(response, 500, 'metrics unavailable');
-      });
-      return;
-    }
-    if (path === '/readyz') return ready ? sendHealth(response, 200, 'ready') : sendHealth(response, 503, 'not ready');
-    const issuer = options.developmentIssuer;
-    if (issuer && path === JWKS_PATH) return serveJwks(issuer, response);
-    if (issuer && path === DEV_TOKEN_PATH) {
-      serveDevelopmentToken(issuer, request, response).catch((error: unknown) => {
-        logger.error({ err: error }, 'development token could not be minted');
-        if (!response.headersSent) sendHealth(response, 500, 'token unavailable');
-      });
-      return;
-    }
-    if (path !== GRAPHQL_PATH) return sendHealth(response, 404, 'not found');
-    admit(request, response)
-      .then((access) => access && yoga(request, response, { access, transport: 'http' }))
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'graphql request failed');
-        if (!response.headersSent) sendHealth(response, 500, 'unexpected error');
-      });
-  });
   const websocket = attachWebSocketTransport({
     yoga,
     authenticate,
@@ -172,36 +137,38 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   metrics.watch({ statusHub, upstream, cluster, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
 
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    if (path !== GRAPHQL_PATH) return refuseUpgrade(socket, 404, 'Not Found');
-    // Browsers open WebSockets cross-origin without a preflight: the Origin check is ours to make.
-    if (!origins.allows(request.headers.origin, request.headers.host)) return refuseUpgrade(socket, 403, 'Forbidden');
-    websocket.handleUpgrade(request, socket, head);
+  let ready = false;
+  let draining = false;
+  const admit = createGraphQLAdmission({
+    authenticate,
+    maxRequestBytes: config.limits.maxRequestBytes,
+    maxInflightBytes: config.limits.maxInflightRequestBytes,
   });
+  const routes = new Map<string, RouteHandler>([
+    ...healthRoutes({ isReady: () => ready, metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
+    ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer) : []),
+    [
+      GRAPHQL_PATH,
+      async (request, response) => {
+        const access = await admit(request, response);
+        if (access) await yoga(request, response, { access, transport: 'http' });
+      },
+    ],
+  ]);
+  const server = createServer(routeRequests(routes, logger));
+  server.on('upgrade', routeUpgrades({ isDraining: () => draining, origins, websocket }));
 
-  let draining$: Promise<void> | undefined;
-
-  async function drain({ windowMs, deadlineMs }: { windowMs: number; deadlineMs: number }): Promise<void> {
-    const started = Date.now();
-    ready = false;
-    draining = true;
-    logger.info({ connections: websocket.connections, windowMs }, 'draining');
-    await websocket.closeGradually(windowMs);
-    // SSE subscribers (and anyone left) get a coded "shutting down" error and completion.
-    statusHub.close();
-    await websocket.dispose();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    // Requests still in flight may finish until the deadline; then their sockets are cut.
-    const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadlineMs - (Date.now() - started)));
-    await closed;
-    clearTimeout(cut);
-    await cluster?.close();
-    await upstream.close();
-    await yoga.dispose();
-  }
+  const drain = createDrain({
+    stopAccepting: () => {
+      ready = false;
+      draining = true;
+    },
+    websocket,
+    endSubscriptions: () => statusHub.close(),
+    server,
+    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose()],
+    logger,
+  });
 
   return {
     server,
@@ -216,61 +183,24 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     async start() {
       await cluster?.start();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await listen(server, config.port, config.host);
       ready = true;
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}` };
     },
 
-    drain(options) {
-      draining$ ??= drain(options);
-      return draining$;
-    },
-
-    stop() {
-      draining$ ??= drain({ windowMs: 0, deadlineMs: 2_000 });
-      return draining$;
-    },
+    drain,
+    stop: () => drain({ windowMs: 0, deadlineMs: 2_000 }),
   };
 }
 
-/**
- * How callers are authenticated (`AUTH_MODE`): their forwarded MyPreferences credential
- * (passthrough), or their company JWT with the gateway's service accounts upstream (jwt).
- */
-function authentication(options: GatewayOptions, upstream: UpstreamClient): Authenticate {
-  const { auth, status } = options.config;
-  if (auth.mode === 'passthrough') return passthroughAuthentication(createFingerprinter(status.fingerprintSecret));
-  const { jwksUrl } = auth.jwt;
-  const keys = jwksUrl ? remoteKeys({ ...auth.jwt, jwksUrl }) : options.developmentIssuer?.keys;
-  if (!keys) throw new Error('jwt mode without AUTH_JWKS_URL needs the development issuer (zero config only)');
-  const verify = createJwtVerifier(auth.jwt, keys, options.logger.child({ component: 'auth' }));
-  const serviceAccounts = new ServiceAccounts(auth.serviceAccounts, {
-    requestToken: upstream.requestServiceToken,
-    now: Date.now,
-    random: Math.random,
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  return jwtAuthentication(verify, serviceAccounts);
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-async function sendMetrics(metrics: GatewayMetrics, response: ServerResponse): Promise<void> {
-  const { contentType, body } = await metrics.render();
-  response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
-  response.end(body);
-}
-
-function sendHealth(response: ServerResponse, status: number, text: string, details?: object): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  response.end(JSON.stringify({ status: text, ...details }));
 }

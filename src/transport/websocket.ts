@@ -6,6 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Access, Authenticate } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { callAt } from '../lib/long-timeout.js';
 import type { Logger } from '../logger.js';
 import type { GatewayContext } from '../resolvers/context.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
@@ -46,8 +47,6 @@ const CLOSE_HANDSHAKE_MS = 1_000;
  * access after retry"), calling a `connectionParams` function again for a fresh token.
  */
 const TOKEN_EXPIRED_CLOSE = { code: 4403, reason: 'Token expired' } as const;
-/** Longest delay Node's timers take; a later expiry is re-armed on the way. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The operations an enveloped execution carries in its rootValue. */
 interface EnvelopedRoot {
@@ -169,15 +168,8 @@ function requestError(error: unknown, code: string): GraphQLError {
 /** Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before). */
 function closeAtExpiry(socket: WebSocket, expiresAtMs: number): void {
   if (expiresAtMs <= Date.now()) return;
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    const remaining = expiresAtMs - Date.now();
-    if (remaining > 0) {
-      timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
-      return;
-    }
+  const cancel = callAt(expiresAtMs, () => {
     if (socket.readyState === socket.OPEN) socket.close(TOKEN_EXPIRED_CLOSE.code, TOKEN_EXPIRED_CLOSE.reason);
-  };
-  arm();
-  socket.once('close', () => clearTimeout(timer));
+  });
+  socket.once('close', cancel);
 }

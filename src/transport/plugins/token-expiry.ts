@@ -1,6 +1,7 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { GatewayError } from '../../errors/gateway-error.js';
+import { callAt } from '../../lib/long-timeout.js';
 import type { GatewayContext } from '../../resolvers/context.js';
 
 /**
@@ -26,25 +27,17 @@ export function useTokenExpiry(): Plugin<GatewayContext> {
   };
 }
 
-/** Longest delay Node's timers take (2^31 - 1 ms); a later expiry is re-armed on the way. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The results of `source` until `atMs`, then one TOKEN_EXPIRED error result. */
 function endingAt(source: AsyncIterable<ExecutionResult>, atMs: number): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
   let done = false;
+  let cancelTimer = () => {};
   const expired = new Promise<'expired'>((resolve) => {
-    const arm = () => {
-      const remaining = atMs - Date.now();
-      if (remaining <= 0) return resolve('expired');
-      timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
-    };
-    arm();
+    cancelTimer = callAt(atMs, () => resolve('expired'));
   });
   const finish = async (): Promise<IteratorResult<ExecutionResult>> => {
     done = true;
-    clearTimeout(timer);
+    cancelTimer();
     await iterator.return?.();
     return { value: undefined, done: true };
   };
@@ -53,7 +46,7 @@ function endingAt(source: AsyncIterable<ExecutionResult>, atMs: number): AsyncIt
       if (done) return { value: undefined, done: true };
       const next = await Promise.race([iterator.next(), expired]);
       if (next !== 'expired') {
-        if (next.done) clearTimeout(timer);
+        if (next.done) cancelTimer();
         return next;
       }
       await finish();

@@ -1,0 +1,35 @@
+import { type Authenticate, jwtAuthentication, passthroughAuthentication } from '../auth/access.js';
+import type { DevelopmentIssuer } from '../auth/development-issuer.js';
+import { createJwtVerifier, remoteKeys } from '../auth/jwt-verifier.js';
+import type { Config } from '../config/config.js';
+import { createFingerprinter } from '../credentials/fingerprint.js';
+import { type RequestToken, ServiceAccounts } from '../credentials/service-token.js';
+import type { Logger } from '../logger.js';
+
+export interface AuthenticationOptions {
+  config: Pick<Config, 'auth' | 'status'>;
+  /** Needed in jwt mode without `AUTH_JWKS_URL` (zero config): its keys verify callers' tokens. */
+  developmentIssuer: DevelopmentIssuer | undefined;
+  /** How service tokens are fetched (the upstream client's, within its budget). */
+  requestServiceToken: RequestToken;
+  logger: Logger;
+}
+
+/**
+ * How callers are authenticated (`AUTH_MODE`): their forwarded MyPreferences credential
+ * (passthrough), or their company JWT with the gateway's service accounts upstream (jwt).
+ */
+export function createAuthentication(options: AuthenticationOptions): Authenticate {
+  const { auth, status } = options.config;
+  if (auth.mode === 'passthrough') return passthroughAuthentication(createFingerprinter(status.fingerprintSecret));
+  const { jwksUrl } = auth.jwt;
+  const keys = jwksUrl ? remoteKeys({ ...auth.jwt, jwksUrl }) : options.developmentIssuer?.keys;
+  if (!keys) throw new Error('jwt mode without AUTH_JWKS_URL needs the development issuer (zero config only)');
+  const verify = createJwtVerifier(auth.jwt, keys, options.logger.child({ component: 'auth' }));
+  const serviceAccounts = new ServiceAccounts(auth.serviceAccounts, {
+    requestToken: options.requestServiceToken,
+    now: Date.now,
+    random: Math.random,
+  });
+  return jwtAuthentication(verify, serviceAccounts);
+}

@@ -1,0 +1,37 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import { sendJson } from './json-response.js';
+
+/** Answers one path. A handler that throws or rejects is answered 500 by the router, never left hanging. */
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
+/** Path → handler; the query string is not part of the path. */
+export type Routes = ReadonlyMap<string, RouteHandler>;
+
+/**
+ * The HTTP server's request listener: each path to its handler, 404 for any other. A failed
+ * handler is logged (with its path, never its headers) and answered 500 if nothing was sent yet.
+ */
+export function routeRequests(routes: Routes, logger: Logger): RequestListener {
+  return (request, response) => {
+    const path = pathOf(request);
+    const handler = routes.get(path);
+    if (!handler) return sendJson(response, 404, { status: 'not found' });
+    const failed = (error: unknown) => {
+      logger.error({ err: error, path }, 'request failed');
+      if (!response.headersSent) sendJson(response, 500, { status: 'unexpected error' });
+      else response.destroy();
+    };
+    try {
+      handler(request, response)?.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  };
+}
+
+export function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
