@@ -1,11 +1,13 @@
 import { GatewayError } from '../../errors/gateway-error.js';
+import { systemTimers, type Timers } from '../../lib/timers.js';
 
 export interface BudgetOptions {
   /** Most upstream requests in flight at once. */
   maxConcurrent: number;
   /** Most upstream requests started per second (token bucket of one second's worth). */
   maxPerSecond: number;
-  now: () => number;
+  /** @default systemTimers */
+  timers?: Timers;
 }
 
 /** Interactive calls (a person is waiting) go before polls; both queue FIFO within their class. */
@@ -14,7 +16,7 @@ export type Priority = 'interactive' | 'poll';
 interface Waiter {
   resolve: (release: () => void) => void;
   reject: (error: GatewayError) => void;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
 }
 
 /**
@@ -27,17 +29,19 @@ interface Waiter {
  */
 export class UpstreamBudget {
   readonly #options: BudgetOptions;
+  readonly #timers: Timers;
   readonly #queues: Record<Priority, Waiter[]> = { interactive: [], poll: [] };
   #inFlight = 0;
   #tokens: number;
   #refilledAt: number;
-  #refillTimer: NodeJS.Timeout | undefined;
+  #refillTimer: unknown;
   #peak = 0;
 
   constructor(options: BudgetOptions) {
     this.#options = options;
+    this.#timers = options.timers ?? systemTimers;
     this.#tokens = options.maxPerSecond;
-    this.#refilledAt = options.now();
+    this.#refilledAt = this.#timers.now();
   }
 
   get inFlight(): number {
@@ -63,11 +67,11 @@ export class UpstreamBudget {
         const index = queue.indexOf(waiter);
         if (index === -1) return;
         queue.splice(index, 1);
-        clearTimeout(waiter.timer);
+        this.#timers.clearTimeout(waiter.timer);
         reject(error);
       };
       if (Number.isFinite(maxWaitMs)) {
-        waiter.timer = setTimeout(
+        waiter.timer = this.#timers.setTimeout(
           () =>
             leave(
               new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is at its limit of requests to MyPreferences; try again shortly.', {
@@ -108,25 +112,24 @@ export class UpstreamBudget {
       const queue = this.#queues[priority];
       while (queue.length > 0 && this.#tryTake()) {
         const waiter = queue.shift()!;
-        clearTimeout(waiter.timer);
+        this.#timers.clearTimeout(waiter.timer);
         waiter.resolve(this.#releaser());
       }
     }
     // Out of tokens with callers waiting: look again when the bucket has refilled a little.
     if (this.waiting > 0 && this.#tokens < 1 && !this.#refillTimer) {
-      this.#refillTimer = setTimeout(
+      this.#refillTimer = this.#timers.setTimeout(
         () => {
           this.#refillTimer = undefined;
           this.#drain();
         },
         Math.ceil(1000 / this.#options.maxPerSecond),
       );
-      this.#refillTimer.unref();
     }
   }
 
   #refill(): void {
-    const now = this.#options.now();
+    const now = this.#timers.now();
     const elapsed = now - this.#refilledAt;
     if (elapsed <= 0) return;
     this.#tokens = Math.min(this.#options.maxPerSecond, this.#tokens + (elapsed * this.#options.maxPerSecond) / 1000);
@@ -135,10 +138,10 @@ export class UpstreamBudget {
 
   /** Fails every waiter (shutdown). */
   close(): void {
-    clearTimeout(this.#refillTimer);
+    this.#timers.clearTimeout(this.#refillTimer);
     for (const queue of Object.values(this.#queues)) {
       for (const waiter of queue.splice(0)) {
-        clearTimeout(waiter.timer);
+        this.#timers.clearTimeout(waiter.timer);
         waiter.reject(new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down.', { reason: 'SHUTTING_DOWN' }));
       }
     }

@@ -1,0 +1,151 @@
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import type { Logger } from '../logger.js';
+import type { RouteName } from '../mypreferences-contract.js';
+import { ROUTES } from '../mypreferences-contract.js';
+import { errorFromResponse, errorFromTransport, malformedResponse, oversizedResponse, responseOverBudget, transportErrorCode } from './upstream-errors.js';
+
+/** A successful body is at most this large (an Exceptions page of 1,000 full records fits). */
+const MAX_SUCCESS_BODY_BYTES = 64 * 1024 * 1024;
+/** Error bodies are read only for their `Message`. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface HttpRequestOptions {
+  dispatcher: Dispatcher;
+  /** The upstream origin every request goes to (`https://host:port`). */
+  origin: string;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  logger: Logger;
+  /** Told about every request: its route, HTTP status (or `error` without a response) and duration. */
+  observe?: ((route: RouteName, outcome: number | 'error', seconds: number) => void) | undefined;
+}
+
+export interface HttpRequest {
+  route: RouteName;
+  /** Path and query, already built for the route. */
+  path: string;
+  authorization: string;
+  /** A JSON body (Initiate, Stage). */
+  body?: string | undefined;
+  /** Cancels the request and its body read; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /**
+   * The most bytes of a successful answer the caller will take; a larger one is BAD_USER_INPUT
+   * (`reason: RESPONSE_TOO_LARGE`). `onRead` learns the size of the one read.
+   */
+  answer?: { maxBytes: number; onRead: (bytes: number) => void } | undefined;
+}
+
+/** The JSON of a 2xx answer, with its HTTP status (for errors about its shape). */
+export interface HttpAnswer {
+  status: number;
+  json: unknown;
+}
+
+/**
+ * One HTTP request to MyPreferences and nothing more: no retry, no budget, no breaker. Its answer
+ * is JSON of a 2xx; every other outcome is a coded GatewayError (`upstream-errors.ts`): an error
+ * status, a transport fault, a body over its limit or not JSON. The body is always read to its end
+ * or destroyed, so the connection goes back to the pool or away, never stuck.
+ */
+export function createHttpRequester(options: HttpRequestOptions): (request: HttpRequest) => Promise<HttpAnswer> {
+  const { dispatcher, origin, logger } = options;
+
+  return async function send(request) {
+    const { route } = request;
+    const headers: Record<string, string> = { authorization: request.authorization, accept: 'application/json' };
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+
+    /** A request that produced no usable response: cancelled by the caller, or a transport fault. */
+    const failure = (error: unknown): unknown => {
+      if (request.signal?.aborted) return request.signal.reason ?? error;
+      logger.warn({ route, cause: transportErrorCode(error) ?? 'unknown', ms: Math.round(seconds() * 1000) }, 'upstream call failed');
+      return errorFromTransport(error);
+    };
+
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await dispatcher.request({
+        origin,
+        path: request.path,
+        method: ROUTES[route].method,
+        headers,
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+      });
+    } catch (error) {
+      options.observe?.(route, 'error', seconds());
+      throw failure(error);
+    }
+
+    const { statusCode } = response;
+    const ok = statusCode >= 200 && statusCode < 300;
+    const callerLimit = ok && request.answer !== undefined && request.answer.maxBytes < MAX_SUCCESS_BODY_BYTES;
+    const limit = !ok ? MAX_ERROR_BODY_BYTES : callerLimit ? request.answer!.maxBytes : MAX_SUCCESS_BODY_BYTES;
+    let text: string;
+    try {
+      const body = await readBody(response.body, limit);
+      text = body.text;
+      if (ok) request.answer?.onRead(body.bytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw failure(error);
+      // An oversized error body is still an error response: its status says what happened.
+      if (ok) throw callerLimit ? responseOverBudget() : oversizedResponse(statusCode);
+      text = '';
+    }
+    logger.debug({ route, upstreamStatus: statusCode, ms: Math.round(seconds() * 1000) }, 'upstream call');
+    options.observe?.(route, statusCode, seconds());
+
+    if (!ok) {
+      throw errorFromResponse({
+        status: statusCode,
+        retryAfter: firstHeader(response.headers, 'retry-after'),
+        upstreamMessage: messageOf(text),
+        authorization: request.authorization,
+      });
+    }
+    try {
+      return { status: statusCode, json: JSON.parse(text) as unknown };
+    } catch {
+      throw malformedResponse(statusCode, 'not JSON');
+    }
+  };
+}
+
+class BodyTooLarge extends Error {}
+
+/** Reads the whole body (so the connection returns to the pool), refusing more than `limit` bytes. */
+async function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ text: string; bytes: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new BodyTooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return { text: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
+}
+
+/** The `Message` of an ASP.NET-style error body, if the body is one. */
+function messageOf(text: string): string | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    const message = (json as { Message?: unknown } | null)?.Message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
