@@ -1,100 +1,143 @@
 /**
  * The gateway's configuration: the only module that reads the environment.
  *
- * Every variable is parsed and validated once, at start; an invalid value throws a
+ * Every variable is described once, in `./settings.ts` (kind, default, bounds, meaning), and
+ * parsed and validated through that table, once, at start; an invalid value throws a
  * {@link ConfigError} naming the variable, and `src/server.ts` turns that into a clear exit.
- * Durations carry their unit in their name.
+ * What spans several variables (one needs another, one must be below another) is checked here.
+ * Durations carry their unit in their name. Each field's doc names its variable and default.
  */
 
 import type { ServiceAccount } from '../credentials/service-account.js';
 import { ConfigError } from './config-error.js';
 import { readServiceAccounts } from './service-accounts.js';
+import { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, JWT_ALGORITHMS, LOG_LEVELS, type SettingName, type SettingValue, setting } from './settings.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, JWT_ALGORITHMS, LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface UpstreamConfig {
-  /** Base URL of MyPreferences (ends with `/Profiles/`); undefined = start the built-in simulator. */
+  /** `MYPREFERENCES_BASE_URL`: base URL of MyPreferences (ends with `/Profiles/`); undefined = start the built-in simulator. */
   baseUrl: URL | undefined;
-  /** Time allowed to open a TCP/TLS connection. */
+  /** `UPSTREAM_CONNECT_TIMEOUT_MS`: time allowed to open a TCP/TLS connection. @default 5000 */
   connectTimeoutMs: number;
-  /** Time allowed between sending a request and receiving the response headers. */
+  /** `UPSTREAM_HEADERS_TIMEOUT_MS`: time allowed between sending a request and receiving the response headers. @default 15000 */
   headersTimeoutMs: number;
-  /** Time allowed between two chunks of a response body. */
+  /** `UPSTREAM_BODY_TIMEOUT_MS`: time allowed between two chunks of a response body. @default 30000 */
   bodyTimeoutMs: number;
-  /** Keep-alive connections kept open to the upstream origin. */
+  /** `UPSTREAM_CONNECTIONS`: keep-alive connections kept open to the upstream origin. @default 32 */
   connections: number;
-  /** Largest Stage request the gateway forwards (the upstream answers 413 above its own limit). */
+  /** `UPSTREAM_MAX_STAGE_BYTES`: largest Stage request the gateway forwards (the upstream answers 413 above its own limit). @default 26214400 (25 MB) */
   maxStageBytes: number;
   /** Retries of idempotent reads (status, exceptions) on 5xx, 429, timeouts and connection errors. */
-  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
+  retry: RetryConfig;
   /** Circuit breaker per MyPreferences clientId: failure rate (0–1) over a sliding window, with a minimum of calls. */
-  breaker: { failureRate: number; minimumCalls: number; windowMs: number; openMs: number };
+  breaker: BreakerConfig;
   /** Caps on what the gateway asks of the upstream, whatever its own clients ask of it. */
-  budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
+  budget: BudgetConfig;
+}
+
+export interface RetryConfig {
+  /** `UPSTREAM_RETRY_ATTEMPTS`: attempts in all, the first included. @default 3 */
+  maxAttempts: number;
+  /** `UPSTREAM_RETRY_BASE_MS`: first delay between two attempts; it doubles up to `maxDelayMs`. @default 200 */
+  baseDelayMs: number;
+  /** `UPSTREAM_RETRY_MAX_MS`: longest delay between two attempts. @default 2000 */
+  maxDelayMs: number;
+  /** `UPSTREAM_RETRY_DEADLINE_MS`: no retry starts later than this after the first attempt. @default 10000 */
+  deadlineMs: number;
+}
+
+export interface BreakerConfig {
+  /** `UPSTREAM_BREAKER_FAILURE_RATE` (a percentage) as a fraction: the share of failed calls that opens the circuit. @default 0.5 */
+  failureRate: number;
+  /** `UPSTREAM_BREAKER_MIN_CALLS`: the circuit opens only after this many calls within the window. @default 10 */
+  minimumCalls: number;
+  /** `UPSTREAM_BREAKER_WINDOW_MS`: the sliding window. @default 30000 */
+  windowMs: number;
+  /** `UPSTREAM_BREAKER_OPEN_MS`: how long an open circuit fails calls fast before one half-open probe. @default 10000 */
+  openMs: number;
+}
+
+export interface BudgetConfig {
+  /** `UPSTREAM_MAX_CONCURRENT`: upstream requests in flight at once. @default 32 */
+  maxConcurrent: number;
+  /** `UPSTREAM_MAX_PER_SECOND`: upstream requests started per second. @default 200 */
+  maxPerSecond: number;
+  /** `UPSTREAM_QUEUE_TIMEOUT_MS`: how long an interactive call may wait for budget (polls wait as long as needed). @default 2000 */
+  interactiveWaitMs: number;
 }
 
 /** The importStatus engine (see `src/status/`). */
 export interface StatusConfig {
-  /** Status poll interval while an import is QUEUED or PROCESSING. */
+  /** `POLL_INTERVAL_MS`: status poll interval while an import is QUEUED or PROCESSING. @default 2000 */
   pollIntervalMs: number;
-  /** Status poll interval while an import is INITIATED or STAGING (executeImport refreshes at once). */
+  /** `IDLE_POLL_INTERVAL_MS`: status poll interval while an import is INITIATED or STAGING (executeImport refreshes at once). @default 10000 */
   idlePollIntervalMs: number;
-  /** First retry delay after a transient failure; it doubles up to `backoffMaxMs` (with jitter). */
+  /** `STATUS_BACKOFF_BASE_MS`: first retry delay after a transient failure; it doubles up to `backoffMaxMs` (with jitter). @default 1000 */
   backoffBaseMs: number;
+  /** `STATUS_BACKOFF_MAX_MS`: longest retry delay. @default 30000 */
   backoffMaxMs: number;
-  /** Transient upstream failures lasting this long end subscriptions with UPSTREAM_UNAVAILABLE. */
+  /** `STATUS_GIVE_UP_AFTER_MS`: transient upstream failures lasting this long end subscriptions with UPSTREAM_UNAVAILABLE. @default 300000 */
   giveUpAfterMs: number;
-  /** Secret of the credential fingerprint (HMAC); replicas that share pollers must share it. Random when unset. */
+  /** `CREDENTIAL_FINGERPRINT_SECRET`: secret of the credential fingerprint (HMAC); replicas that share pollers must share it. Random when unset. */
   fingerprintSecret: string | undefined;
 }
 
 /** The graphql-ws endpoint's limits. */
 export interface WebSocketConfig {
-  /** A connection that sends no `connection_init` within this time is closed with 4408. */
+  /** `WS_CONNECTION_INIT_TIMEOUT_MS`: a connection that sends no `connection_init` within this time is closed with 4408. @default 3000 */
   connectionInitTimeoutMs: number;
-  /** Ping interval; a peer that does not answer in time is terminated. */
+  /** `WS_KEEPALIVE_MS`: ping interval; a peer that does not answer in time is terminated. @default 12000 */
   keepAliveMs: number;
-  /** Most concurrent subscriptions on one connection. */
+  /** `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`: most concurrent subscriptions on one connection. @default 100 */
   maxSubscriptionsPerConnection: number;
 }
 
 /** Cluster mode: replicas share one poller per key through Redis. */
 export interface ClusterConfig {
-  /** Unset: a single process polls for its own subscribers (no Redis). */
+  /** `REDIS_URL` (never logged: it may carry a password). Unset: a single process polls for its own subscribers (no Redis). */
   redisUrl: string | undefined;
-  /** A lease not renewed for this long expires and another replica takes over. */
+  /** `CLUSTER_LEASE_MS`: a lease not renewed for this long expires and another replica takes over. @default 5000 */
   leaseMs: number;
-  /** How long a key's latest state stays in Redis for new subscribers. */
+  /** `CLUSTER_STATE_TTL_MS`: how long a key's latest state stays in Redis for new subscribers. @default 3600000 */
   stateTtlMs: number;
 }
 
 /** Limits on what a caller may ask of the gateway (see `src/transport/plugins/abuse-limits.ts`). */
 export interface LimitsConfig {
-  /** Largest HTTP request body and WebSocket message (a stageImport carries its records in one). */
+  /** `MAX_REQUEST_BYTES`: largest HTTP request body and WebSocket message (a stageImport carries its records in one). @default 27262976 (26 MB) */
   maxRequestBytes: number;
-  /** Most body bytes of all HTTP requests being read and run at once. */
+  /** `MAX_INFLIGHT_REQUEST_BYTES`: most body bytes of all HTTP requests being read and run at once. @default 67108864 (64 MB) */
   maxInflightRequestBytes: number;
+  /** `GRAPHQL_MAX_DEPTH`. @default 15 */
   maxDepth: number;
+  /** `GRAPHQL_MAX_ALIASES`. @default 15 */
   maxAliases: number;
+  /** `GRAPHQL_MAX_TOKENS`. @default 2000 */
   maxTokens: number;
+  /** `GRAPHQL_MAX_DIRECTIVES`. @default 20 */
   maxDirectives: number;
+  /** `GRAPHQL_MAX_COST`. @default 5000 */
   maxCost: number;
-  /** Most representations one `_entities` call may resolve. */
+  /** `GRAPHQL_MAX_ENTITIES`: most representations one `_entities` call may resolve. @default 100 */
   maxEntities: number;
-  /** Most bytes of upstream answers (failed-record pages) one query or mutation may gather. */
+  /** `GRAPHQL_MAX_RESPONSE_BYTES`: most bytes of upstream answers (failed-record pages) one query or mutation may gather. @default 16777216 (16 MB) */
   maxResponseBytes: number;
-  /** Schema introspection (GraphiQL and codegen need it; routers use `_service`). */
+  /** `GRAPHQL_INTROSPECTION`: schema introspection (GraphiQL and codegen need it; routers use `_service`). @default true */
   introspection: boolean;
-  /** Browser origins allowed cross-origin (CORS, and the Origin of WebSocket upgrades); `'*'` for any. */
+  /**
+   * `CORS_ORIGINS`: browser origins allowed cross-origin (CORS, and the Origin of WebSocket
+   * upgrades); `'*'` for any. Unset: `'*'` with the embedded simulator, none with a real upstream.
+   */
   corsOrigins: readonly string[] | '*';
 }
 
 /** Graceful shutdown on SIGTERM/SIGINT. */
 export interface DrainConfig {
-  /** WebSocket clients are closed spread over this window, so they reconnect elsewhere gradually. */
+  /** `DRAIN_WINDOW_MS`: WebSocket clients are closed spread over this window, so they reconnect elsewhere gradually. @default 10000 */
   windowMs: number;
-  /** The whole drain ends by then: what is still open is cut and the process exits. */
+  /** `DRAIN_TIMEOUT_MS`: the whole drain ends by then: what is still open is cut and the process exits. @default 30000 */
   deadlineMs: number;
 }
 
@@ -102,56 +145,59 @@ export interface DrainConfig {
  * Who callers are and which credential the gateway uses upstream (`AUTH_MODE`).
  *
  * - `jwt`: callers bring the company's JWTs, verified against the issuer's JWKS; the gateway calls
- *   MyPreferences with its own service accounts.
+ *   MyPreferences with its own service accounts (`MYPREFERENCES_ACCOUNTS_FILE`).
  * - `passthrough`: the caller's MyPreferences credential is forwarded unchanged (back-office tools
  *   with their own API users).
+ *
+ * Unset: `jwt` with the development issuer, with the embedded simulator only.
  */
 export type AuthConfig = { mode: 'passthrough' } | { mode: 'jwt'; jwt: JwtConfig; serviceAccounts: ReadonlyMap<string, ServiceAccount> };
 
-export const AUTH_MODES = ['jwt', 'passthrough'] as const;
-
-/** Algorithms a JWKS may verify: asymmetric only (HMAC keys cannot be published). */
-export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
-
 /** Caller JWT verification (jwt mode). */
 export interface JwtConfig {
-  /** The issuer's JWKS; undefined means the development issuer of the embedded simulator mode. */
+  /** `AUTH_JWKS_URL`: the issuer's JWKS; undefined means the development issuer of the embedded simulator mode. */
   jwksUrl: URL | undefined;
-  /** Required `iss`. */
+  /** `AUTH_JWT_ISSUER`: required `iss` (the development issuer's {@link DEVELOPMENT_ISSUER} without a JWKS URL). */
   issuer: string;
-  /** Required `aud`. */
+  /** `AUTH_JWT_AUDIENCE`: required `aud` (the development issuer's {@link DEVELOPMENT_AUDIENCE} without a JWKS URL). */
   audience: string;
-  /** Accepted `alg` values. @default ['RS256', 'ES256', 'PS256', 'EdDSA'] */
+  /** `AUTH_JWT_ALGORITHMS`: accepted `alg` values. @default ['RS256', 'ES256', 'PS256', 'EdDSA'] */
   algorithms: string[];
-  /** Leeway for `exp` and `nbf`, for clock skew between the issuer and the gateway. @default 30 */
+  /** `AUTH_CLOCK_TOLERANCE_S`: leeway for `exp` and `nbf`, for clock skew between the issuer and the gateway. @default 30 */
   clockToleranceS: number;
-  /** Claim listing the MyPreferences clientIds the caller may act on (`"*"`: all). @default 'mypreferences_clients' */
+  /** `AUTH_CLIENTS_CLAIM`: claim listing the MyPreferences clientIds the caller may act on (`"*"`: all). @default 'mypreferences_clients' */
   clientsClaim: string;
-  /** Claim holding the scopes (space-separated string or array). @default 'scope' */
+  /** `AUTH_SCOPE_CLAIM`: claim holding the scopes (space-separated string or array). @default 'scope' */
   scopeClaim: string;
-  /** Least time between two JWKS fetches caused by an unknown `kid` (key rotation). @default 30000 */
+  /** `AUTH_JWKS_COOLDOWN_MS`: least time between two JWKS fetches caused by an unknown `kid` (key rotation). @default 30000 */
   jwksCooldownMs: number;
 }
 
-/** `iss` and `aud` of the development issuer (zero config only). */
-export const DEVELOPMENT_ISSUER = 'urn:bulk-import-gateway:development';
-export const DEVELOPMENT_AUDIENCE = 'bulk-import-gateway';
-
 export interface Config {
+  /** `PORT` (0: any free port). @default 4000 */
   port: number;
+  /** `HOST`. @default '0.0.0.0' */
   host: string;
+  /** `LOG_LEVEL`. @default 'info' */
   logLevel: LogLevel;
   drain: DrainConfig;
   limits: LimitsConfig;
   status: StatusConfig;
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
-  /** Most records one `stageImport` call may carry. */
+  /** `STAGE_MAX_RECORDS`: most records one `stageImport` call may carry. @default 10000 */
   maxRecordsPerStage: number;
   upstream: UpstreamConfig;
   auth: AuthConfig;
   /** Settings of the built-in simulator, used only when `upstream.baseUrl` is undefined. */
-  simulator: { recordsPerSecond: number; tokenTtlS: number };
+  simulator: SimulatorConfig;
+}
+
+export interface SimulatorConfig {
+  /** `SIMULATOR_RECORDS_PER_SECOND`: processing speed. @default 2500 */
+  recordsPerSecond: number;
+  /** `SIMULATOR_TOKEN_TTL_S`: `expires_in` of its OAuth tokens. @default 3600 */
+  tokenTtlS: number;
 }
 
 export type { ServiceAccount };
@@ -162,75 +208,78 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Reads and validates the whole configuration from `env` (default: `process.env`). */
 export function loadConfig(env: Env = process.env): Config {
   const read = reader(env);
+  const baseUrl = read('MYPREFERENCES_BASE_URL');
+  const embedded = baseUrl === undefined;
   const config: Config = {
-    port: read.integer('PORT', 4000, { min: 0, max: 65535 }),
-    host: read.string('HOST', '0.0.0.0'),
-    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    port: read('PORT'),
+    host: read('HOST'),
+    logLevel: read('LOG_LEVEL'),
     limits: {
-      maxRequestBytes: read.integer('MAX_REQUEST_BYTES', 26 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
-      maxInflightRequestBytes: read.integer('MAX_INFLIGHT_REQUEST_BYTES', 64 * 1024 * 1024, { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 }),
-      maxDepth: read.integer('GRAPHQL_MAX_DEPTH', 15, { min: 2, max: 100 }),
-      maxAliases: read.integer('GRAPHQL_MAX_ALIASES', 15, { min: 0, max: 1_000 }),
-      maxTokens: read.integer('GRAPHQL_MAX_TOKENS', 2_000, { min: 50, max: 100_000 }),
-      maxDirectives: read.integer('GRAPHQL_MAX_DIRECTIVES', 20, { min: 0, max: 1_000 }),
-      maxCost: read.integer('GRAPHQL_MAX_COST', 5_000, { min: 10, max: 1_000_000 }),
-      maxEntities: read.integer('GRAPHQL_MAX_ENTITIES', 100, { min: 1, max: 10_000 }),
-      maxResponseBytes: read.integer('GRAPHQL_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 64 * 1024, max: 512 * 1024 * 1024 }),
-      introspection: read.boolean('GRAPHQL_INTROSPECTION', true),
-      corsOrigins: readCorsOrigins(read),
+      maxRequestBytes: read('MAX_REQUEST_BYTES'),
+      maxInflightRequestBytes: read('MAX_INFLIGHT_REQUEST_BYTES'),
+      maxDepth: read('GRAPHQL_MAX_DEPTH'),
+      maxAliases: read('GRAPHQL_MAX_ALIASES'),
+      maxTokens: read('GRAPHQL_MAX_TOKENS'),
+      maxDirectives: read('GRAPHQL_MAX_DIRECTIVES'),
+      maxCost: read('GRAPHQL_MAX_COST'),
+      maxEntities: read('GRAPHQL_MAX_ENTITIES'),
+      maxResponseBytes: read('GRAPHQL_MAX_RESPONSE_BYTES'),
+      introspection: read('GRAPHQL_INTROSPECTION'),
+      corsOrigins: readCorsOrigins(read, embedded),
     },
     drain: {
-      windowMs: read.integer('DRAIN_WINDOW_MS', 10_000, { min: 0, max: 600_000 }),
-      deadlineMs: read.integer('DRAIN_TIMEOUT_MS', 30_000, { min: 1, max: 3_600_000 }),
+      windowMs: read('DRAIN_WINDOW_MS'),
+      deadlineMs: read('DRAIN_TIMEOUT_MS'),
     },
     status: {
-      pollIntervalMs: read.integer('POLL_INTERVAL_MS', 2000, { min: 50, max: 3_600_000 }),
-      idlePollIntervalMs: read.integer('IDLE_POLL_INTERVAL_MS', 10_000, { min: 50, max: 3_600_000 }),
-      backoffBaseMs: read.integer('STATUS_BACKOFF_BASE_MS', 1_000, { min: 1, max: 600_000 }),
-      backoffMaxMs: read.integer('STATUS_BACKOFF_MAX_MS', 30_000, { min: 1, max: 3_600_000 }),
-      giveUpAfterMs: read.integer('STATUS_GIVE_UP_AFTER_MS', 300_000, { min: 1, max: 86_400_000 }),
-      fingerprintSecret: read.optionalSecret('CREDENTIAL_FINGERPRINT_SECRET', 16),
+      pollIntervalMs: read('POLL_INTERVAL_MS'),
+      idlePollIntervalMs: read('IDLE_POLL_INTERVAL_MS'),
+      backoffBaseMs: read('STATUS_BACKOFF_BASE_MS'),
+      backoffMaxMs: read('STATUS_BACKOFF_MAX_MS'),
+      giveUpAfterMs: read('STATUS_GIVE_UP_AFTER_MS'),
+      fingerprintSecret: read('CREDENTIAL_FINGERPRINT_SECRET'),
     },
     webSocket: {
-      connectionInitTimeoutMs: read.integer('WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 1, max: 60_000 }),
-      keepAliveMs: read.integer('WS_KEEPALIVE_MS', 12_000, { min: 1, max: 600_000 }),
-      maxSubscriptionsPerConnection: read.integer('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, { min: 1, max: 100_000 }),
+      connectionInitTimeoutMs: read('WS_CONNECTION_INIT_TIMEOUT_MS'),
+      keepAliveMs: read('WS_KEEPALIVE_MS'),
+      maxSubscriptionsPerConnection: read('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION'),
     },
-    maxRecordsPerStage: read.integer('STAGE_MAX_RECORDS', 10_000, { min: 1, max: 1_000_000 }),
+    maxRecordsPerStage: read('STAGE_MAX_RECORDS'),
     upstream: {
-      baseUrl: read.baseUrl('MYPREFERENCES_BASE_URL'),
-      connectTimeoutMs: read.integer('UPSTREAM_CONNECT_TIMEOUT_MS', 5_000, { min: 1, max: 120_000 }),
-      headersTimeoutMs: read.integer('UPSTREAM_HEADERS_TIMEOUT_MS', 15_000, { min: 1, max: 600_000 }),
-      bodyTimeoutMs: read.integer('UPSTREAM_BODY_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
-      connections: read.integer('UPSTREAM_CONNECTIONS', 32, { min: 1, max: 1024 }),
-      maxStageBytes: read.integer('UPSTREAM_MAX_STAGE_BYTES', 25 * 1024 * 1024, { min: 1024, max: 28 * 1024 * 1024 }),
+      baseUrl,
+      connectTimeoutMs: read('UPSTREAM_CONNECT_TIMEOUT_MS'),
+      headersTimeoutMs: read('UPSTREAM_HEADERS_TIMEOUT_MS'),
+      bodyTimeoutMs: read('UPSTREAM_BODY_TIMEOUT_MS'),
+      connections: read('UPSTREAM_CONNECTIONS'),
+      maxStageBytes: read('UPSTREAM_MAX_STAGE_BYTES'),
       retry: {
-        maxAttempts: read.integer('UPSTREAM_RETRY_ATTEMPTS', 3, { min: 1, max: 10 }),
-        baseDelayMs: read.integer('UPSTREAM_RETRY_BASE_MS', 200, { min: 1, max: 60_000 }),
-        maxDelayMs: read.integer('UPSTREAM_RETRY_MAX_MS', 2_000, { min: 1, max: 600_000 }),
-        deadlineMs: read.integer('UPSTREAM_RETRY_DEADLINE_MS', 10_000, { min: 1, max: 600_000 }),
+        maxAttempts: read('UPSTREAM_RETRY_ATTEMPTS'),
+        baseDelayMs: read('UPSTREAM_RETRY_BASE_MS'),
+        maxDelayMs: read('UPSTREAM_RETRY_MAX_MS'),
+        deadlineMs: read('UPSTREAM_RETRY_DEADLINE_MS'),
       },
       breaker: {
-        failureRate: read.integer('UPSTREAM_BREAKER_FAILURE_RATE', 50, { min: 1, max: 100 }) / 100,
-        minimumCalls: read.integer('UPSTREAM_BREAKER_MIN_CALLS', 10, { min: 1, max: 100_000 }),
-        windowMs: read.integer('UPSTREAM_BREAKER_WINDOW_MS', 30_000, { min: 100, max: 3_600_000 }),
-        openMs: read.integer('UPSTREAM_BREAKER_OPEN_MS', 10_000, { min: 1, max: 600_000 }),
+        // The variable is a percentage (a whole number); the breaker takes a fraction.
+        failureRate: read('UPSTREAM_BREAKER_FAILURE_RATE') / 100,
+        minimumCalls: read('UPSTREAM_BREAKER_MIN_CALLS'),
+        windowMs: read('UPSTREAM_BREAKER_WINDOW_MS'),
+        openMs: read('UPSTREAM_BREAKER_OPEN_MS'),
       },
       budget: {
-        maxConcurrent: read.integer('UPSTREAM_MAX_CONCURRENT', 32, { min: 1, max: 10_000 }),
-        maxPerSecond: read.integer('UPSTREAM_MAX_PER_SECOND', 200, { min: 1, max: 100_000 }),
-        interactiveWaitMs: read.integer('UPSTREAM_QUEUE_TIMEOUT_MS', 2_000, { min: 1, max: 120_000 }),
+        maxConcurrent: read('UPSTREAM_MAX_CONCURRENT'),
+        maxPerSecond: read('UPSTREAM_MAX_PER_SECOND'),
+        interactiveWaitMs: read('UPSTREAM_QUEUE_TIMEOUT_MS'),
       },
     },
     cluster: {
-      redisUrl: read.redisUrl('REDIS_URL'),
-      leaseMs: read.integer('CLUSTER_LEASE_MS', 5_000, { min: 100, max: 600_000 }),
-      stateTtlMs: read.integer('CLUSTER_STATE_TTL_MS', 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
+      redisUrl: read('REDIS_URL'),
+      leaseMs: read('CLUSTER_LEASE_MS'),
+      stateTtlMs: read('CLUSTER_STATE_TTL_MS'),
     },
-    auth: readAuth(env, read),
+    auth: readAuth(env, read, embedded),
     simulator: {
-      recordsPerSecond: read.integer('SIMULATOR_RECORDS_PER_SECOND', 2500, { min: 1, max: 100_000_000 }),
-      tokenTtlS: read.integer('SIMULATOR_TOKEN_TTL_S', 3600, { min: 1, max: 86_400 }),
+      recordsPerSecond: read('SIMULATOR_RECORDS_PER_SECOND'),
+      tokenTtlS: read('SIMULATOR_TOKEN_TTL_S'),
     },
   };
   if (config.limits.maxInflightRequestBytes < config.limits.maxRequestBytes) {
@@ -242,11 +291,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.drain.windowMs >= config.drain.deadlineMs) {
     throw new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`);
   }
-  if (config.cluster.redisUrl && !config.upstream.baseUrl) {
+  if (config.cluster.redisUrl && embedded) {
     // Each replica would run its own simulator under the same Redis keys: one replica's import on another's.
     throw new ConfigError('REDIS_URL', 'needs MYPREFERENCES_BASE_URL: replicas must share one upstream, not each start a simulator');
   }
-  if (!config.upstream.baseUrl && env['NODE_ENV'] === 'production' && !read.boolean('SIMULATOR', false)) {
+  if (embedded && read('NODE_ENV') === 'production' && !read('SIMULATOR')) {
     throw new ConfigError('MYPREFERENCES_BASE_URL', 'must be set when NODE_ENV is production (or set SIMULATOR=true to run the built-in simulator on purpose)');
   }
   // Replicas find each other's pollers by key, and keys hold the credential's fingerprint: every
@@ -262,52 +311,40 @@ export function loadConfig(env: Env = process.env): Config {
  * upstream (`MYPREFERENCES_BASE_URL`) the mode must be chosen; only the embedded simulator
  * defaults to `jwt` with the development issuer.
  */
-function readAuth(env: Env, read: Reader): AuthConfig {
-  const embedded = read.optionalString('MYPREFERENCES_BASE_URL') === undefined;
-  const mode = read.optionalString('AUTH_MODE') ?? (embedded ? 'jwt' : undefined);
+function readAuth(env: Env, read: Reader, embedded: boolean): AuthConfig {
+  const mode = read('AUTH_MODE') ?? (embedded ? 'jwt' : undefined);
   if (mode === undefined) throw new ConfigError('AUTH_MODE', `must be set to ${AUTH_MODES.join(' or ')} when MYPREFERENCES_BASE_URL is set`);
-  if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new ConfigError('AUTH_MODE', `must be one of ${AUTH_MODES.join(', ')}, got "${mode}"`);
   if (mode === 'passthrough') return { mode };
 
-  const jwksUrl = read.optionalString('AUTH_JWKS_URL');
+  const jwksUrl = read('AUTH_JWKS_URL');
   const development = jwksUrl === undefined && embedded;
-  const required = (name: string): string => {
-    const value = read.optionalString(name);
-    if (value === undefined) throw new ConfigError(name, 'must be set when AUTH_MODE is jwt');
-    return value;
+  const missing = (name: SettingName): never => {
+    throw new ConfigError(name, 'must be set when AUTH_MODE is jwt');
   };
-  const algorithms = read.list('AUTH_JWT_ALGORITHMS', ['RS256', 'ES256', 'PS256', 'EdDSA']);
-  for (const algorithm of algorithms) {
-    if (!(JWT_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new ConfigError('AUTH_JWT_ALGORITHMS', `lists "${algorithm}": only asymmetric algorithms (${JWT_ALGORITHMS.join(', ')}) verify against a JWKS`);
-    }
-  }
   const jwt: JwtConfig = {
-    jwksUrl: development ? undefined : absoluteUrl('AUTH_JWKS_URL', required('AUTH_JWKS_URL'), ['http:', 'https:'], 'must be an absolute http or https URL'),
-    issuer: development ? (read.optionalString('AUTH_JWT_ISSUER') ?? DEVELOPMENT_ISSUER) : required('AUTH_JWT_ISSUER'),
-    audience: development ? (read.optionalString('AUTH_JWT_AUDIENCE') ?? DEVELOPMENT_AUDIENCE) : required('AUTH_JWT_AUDIENCE'),
-    algorithms,
-    clockToleranceS: read.integer('AUTH_CLOCK_TOLERANCE_S', 30, { min: 0, max: 600 }),
-    clientsClaim: read.string('AUTH_CLIENTS_CLAIM', 'mypreferences_clients'),
-    scopeClaim: read.string('AUTH_SCOPE_CLAIM', 'scope'),
-    jwksCooldownMs: read.integer('AUTH_JWKS_COOLDOWN_MS', 30_000, { min: 0, max: 3_600_000 }),
+    jwksUrl: development ? undefined : (jwksUrl ?? missing('AUTH_JWKS_URL')),
+    issuer: read('AUTH_JWT_ISSUER') ?? (development ? DEVELOPMENT_ISSUER : missing('AUTH_JWT_ISSUER')),
+    audience: read('AUTH_JWT_AUDIENCE') ?? (development ? DEVELOPMENT_AUDIENCE : missing('AUTH_JWT_AUDIENCE')),
+    algorithms: read('AUTH_JWT_ALGORITHMS'),
+    clockToleranceS: read('AUTH_CLOCK_TOLERANCE_S'),
+    clientsClaim: read('AUTH_CLIENTS_CLAIM'),
+    scopeClaim: read('AUTH_SCOPE_CLAIM'),
+    jwksCooldownMs: read('AUTH_JWKS_COOLDOWN_MS'),
   };
   // With the embedded simulator, `src/server.ts` adds the simulator's demo account.
-  const accountsFile = read.optionalString('MYPREFERENCES_ACCOUNTS_FILE');
-  if (accountsFile === undefined && !embedded) throw new ConfigError('MYPREFERENCES_ACCOUNTS_FILE', 'must be set when AUTH_MODE is jwt');
+  const accountsFile = read('MYPREFERENCES_ACCOUNTS_FILE');
+  if (accountsFile === undefined && !embedded) missing('MYPREFERENCES_ACCOUNTS_FILE');
   return { mode: 'jwt', jwt, serviceAccounts: accountsFile === undefined ? new Map() : readServiceAccounts(accountsFile, env) };
 }
-
-type Reader = ReturnType<typeof reader>;
 
 /**
  * `CORS_ORIGINS`: a comma-separated list of origins (`https://app.example.com`), or `*`. Unset:
  * any origin with the embedded simulator (a developer's page on another port), none otherwise —
  * cross-origin access in production is chosen, never inherited.
  */
-function readCorsOrigins(read: Reader): readonly string[] | '*' {
-  const listed = read.list('CORS_ORIGINS', []);
-  if (listed.length === 0) return read.optionalString('MYPREFERENCES_BASE_URL') === undefined ? '*' : [];
+function readCorsOrigins(read: Reader, embedded: boolean): readonly string[] | '*' {
+  const listed = read('CORS_ORIGINS');
+  if (listed.length === 0) return embedded ? '*' : [];
   if (listed.includes('*')) return '*';
   return listed.map((origin) => {
     let url: URL;
@@ -321,6 +358,82 @@ function readCorsOrigins(read: Reader): readonly string[] | '*' {
   });
 }
 
+type Reader = ReturnType<typeof reader>;
+
+/**
+ * The typed reader: `read('POLL_INTERVAL_MS')` is a number, `read('LOG_LEVEL')` a {@link LogLevel},
+ * `read('REDIS_URL')` a string or undefined; a name missing from `SETTINGS` does not compile.
+ */
+function reader(env: Env) {
+  return <N extends SettingName>(name: N): SettingValue<N> => {
+    // Unset and empty both mean "use the default".
+    const value = env[name]?.trim();
+    return parse(name, value === '' ? undefined : value) as SettingValue<N>;
+  };
+}
+
+/** One variable's value, checked against its descriptor; an error repeats the value unless the setting is secret. */
+function parse(name: SettingName, value: string | undefined): unknown {
+  const described = setting(name);
+  const got = (shown: string) => (described.secret ? '' : `, got ${shown}`);
+  switch (described.kind) {
+    case 'integer': {
+      if (value === undefined) return described.default;
+      if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number${got(`"${value}"`)}`);
+      const parsed = Number(value);
+      if (parsed < described.min || parsed > described.max) {
+        throw new ConfigError(name, `must be between ${described.min} and ${described.max}${got(value)}`);
+      }
+      return parsed;
+    }
+    case 'boolean':
+      if (value === undefined) return described.default;
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      throw new ConfigError(name, `must be true or false${got(`"${value}"`)}`);
+    case 'string':
+      return value ?? described.default;
+    case 'list': {
+      if (value === undefined) return [...described.default];
+      const items = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      if (items.length === 0) throw new ConfigError(name, 'must list at least one value');
+      const { allowed } = described;
+      const unlisted = allowed && items.find((item) => !allowed.includes(item));
+      if (allowed && unlisted !== undefined) {
+        const shown = described.secret ? 'an item' : `"${unlisted}"`;
+        throw new ConfigError(name, `lists ${shown}: ${described.unlisted ?? `only ${allowed.join(', ')} are accepted`}`);
+      }
+      return items;
+    }
+    case 'oneOf':
+      if (value === undefined) return described.default;
+      if (!described.allowed.includes(value)) throw new ConfigError(name, `must be one of ${described.allowed.join(', ')}${got(`"${value}"`)}`);
+      return value;
+    case 'secret':
+      if (value !== undefined && value.length < described.minLength) throw new ConfigError(name, `must be at least ${described.minLength} characters long`);
+      return value;
+    // URLs are never echoed: they may carry credentials.
+    case 'url':
+      return value === undefined ? undefined : absoluteUrl(name, value, ['http:', 'https:'], 'must be an absolute http or https URL');
+    case 'redisUrl':
+      if (value !== undefined) absoluteUrl(name, value, ['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
+      return value;
+    case 'baseUrl': {
+      if (value === undefined) return undefined;
+      const url = absoluteUrl(name, value, ['http:', 'https:'], 'must be an absolute http or https URL');
+      // Credentials in the URL would end up in logs and errors; they belong in Authorization.
+      if (url.username || url.password) throw new ConfigError(name, 'must not contain credentials');
+      if (url.search || url.hash) throw new ConfigError(name, 'must not have a query string or fragment');
+      // Route paths are relative to the base: without the trailing slash, `/Profiles` would be replaced.
+      if (!url.pathname.endsWith('/')) url.pathname += '/';
+      return url;
+    }
+  }
+}
+
 /** The parsed URL, if `value` is one with an allowed scheme; the error never repeats the value. */
 function absoluteUrl(name: string, value: string, protocols: readonly string[], problem: string): URL {
   let url: URL;
@@ -331,89 +444,4 @@ function absoluteUrl(name: string, value: string, protocols: readonly string[], 
   }
   if (!protocols.includes(url.protocol)) throw new ConfigError(name, problem);
   return url;
-}
-
-function reader(env: Env) {
-  /** Unset and empty both mean "use the default". */
-  const raw = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-
-  return {
-    string(name: string, fallback: string): string {
-      return raw(name) ?? fallback;
-    },
-
-    optionalString(name: string): string | undefined {
-      return raw(name);
-    },
-
-    /** A comma-separated list; empty items are dropped. */
-    list(name: string, fallback: string[]): string[] {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      const items = value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-      if (items.length === 0) throw new ConfigError(name, 'must list at least one value');
-      return items;
-    },
-
-    integer(name: string, fallback: number, range: { min: number; max: number }): number {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
-      const parsed = Number(value);
-      if (parsed < range.min || parsed > range.max) {
-        throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
-      }
-      return parsed;
-    },
-
-    boolean(name: string, fallback: boolean): boolean {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      if (value === 'true' || value === '1') return true;
-      if (value === 'false' || value === '0') return false;
-      throw new ConfigError(name, `must be true or false, got "${value}"`);
-    },
-
-    oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      if (!(allowed as readonly string[]).includes(value)) {
-        throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
-      }
-      return value as T;
-    },
-
-    /** A secret is never echoed back, not even in the error about it. */
-    optionalSecret(name: string, minLength: number): string | undefined {
-      const value = raw(name);
-      if (value !== undefined && value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters long`);
-      return value;
-    },
-
-    /** Never echoed: a Redis URL may carry a password. */
-    redisUrl(name: string): string | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      absoluteUrl(name, value, ['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
-      return value;
-    },
-
-    baseUrl(name: string): URL | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      const url = absoluteUrl(name, value, ['http:', 'https:'], 'must be an absolute http or https URL');
-      // Credentials in the URL would end up in logs and errors; they belong in Authorization.
-      if (url.username || url.password) throw new ConfigError(name, 'must not contain credentials');
-      if (url.search || url.hash) throw new ConfigError(name, 'must not have a query string or fragment');
-      // Route paths are relative to the base: without the trailing slash, `/Profiles` would be replaced.
-      if (!url.pathname.endsWith('/')) url.pathname += '/';
-      return url;
-    },
-  };
 }

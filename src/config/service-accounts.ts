@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Secret } from '../credentials/secret.js';
 import type { ServiceAccount } from '../credentials/service-account.js';
 import { ConfigError } from './config-error.js';
+import type { SettingName } from './settings.js';
 
 /**
  * The gateway's own MyPreferences credentials (jwt mode): one OAuth 2.0 client-credentials
@@ -13,9 +14,10 @@ import { ConfigError } from './config-error.js';
  * ```
  *
  * `clientSecretEnv: "NAME"` instead of `clientSecret` reads the secret from that environment
- * variable, so the file itself can be committed to a deployment repository.
+ * variable, so the file itself can be committed to a deployment repository (`NAMED_VARIABLES` in
+ * `./settings.ts` documents it).
  */
-const VARIABLE = 'MYPREFERENCES_ACCOUNTS_FILE';
+const VARIABLE: SettingName = 'MYPREFERENCES_ACCOUNTS_FILE';
 const ENTRY_FIELDS = new Set(['tokenUrl', 'clientId', 'clientSecret', 'clientSecretEnv', 'scope', 'auth']);
 
 /**

@@ -95,8 +95,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(cluster && { coordination: cluster }),
     fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
     timing: {
-      activeIntervalMs: config.status.pollIntervalMs,
-      idleIntervalMs: config.status.idlePollIntervalMs,
+      pollIntervalMs: config.status.pollIntervalMs,
+      idlePollIntervalMs: config.status.idlePollIntervalMs,
       jitterRatio: 0.1,
       backoffBaseMs: config.status.backoffBaseMs,
       backoffMaxMs: config.status.backoffMaxMs,

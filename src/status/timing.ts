@@ -3,10 +3,10 @@ import { backoffDelay } from '../lib/backoff.js';
 
 /** How often the status engine polls, and how it backs off. All in milliseconds. */
 export interface PollTiming {
-  /** While QUEUED or PROCESSING: things move, subscribers want to see them. */
-  activeIntervalMs: number;
-  /** While INITIATED or STAGING: only stageImport/executeImport change it, and executeImport refreshes at once. */
-  idleIntervalMs: number;
+  /** While QUEUED or PROCESSING (`POLL_INTERVAL_MS`): things move, subscribers want to see them. */
+  pollIntervalMs: number;
+  /** While INITIATED or STAGING (`IDLE_POLL_INTERVAL_MS`): only stageImport/executeImport change it, and executeImport refreshes at once. */
+  idlePollIntervalMs: number;
   /** ± share of an interval added at random, so that many pollers do not align. */
   jitterRatio: number;
   /** First retry delay after a transient failure; doubles each time up to `backoffMaxMs`. */
@@ -18,7 +18,7 @@ export interface PollTiming {
 
 /** Delay before the next poll after a successful one. */
 export function nextPollDelay(status: ImportStatus | undefined, timing: PollTiming, random: () => number): number {
-  const interval = status === 'INITIATED' || status === 'STAGING' ? timing.idleIntervalMs : timing.activeIntervalMs;
+  const interval = status === 'INITIATED' || status === 'STAGING' ? timing.idlePollIntervalMs : timing.pollIntervalMs;
   return Math.round(interval * (1 - timing.jitterRatio + 2 * timing.jitterRatio * random()));
 }
 

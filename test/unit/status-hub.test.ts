@@ -14,8 +14,8 @@ import { importState } from '../helpers/fake-upstream.js';
 /** The engine alone, on fake timers: a scripted upstream, no sockets. */
 
 const timing: PollTiming = {
-  activeIntervalMs: 1000,
-  idleIntervalMs: 5000,
+  pollIntervalMs: 1000,
+  idlePollIntervalMs: 5000,
   jitterRatio: 0,
   backoffBaseMs: 500,
   backoffMaxMs: 4000,

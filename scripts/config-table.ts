@@ -1,0 +1,87 @@
+/**
+ * The README's Configuration table, printed from the descriptor table in
+ * `src/config/settings.ts` (`npm run docs:config` writes it; `test/unit/config-table.test.ts`
+ * fails when the README's copy differs).
+ */
+import { formatBytes, NAMED_VARIABLES, SETTINGS, type Setting, type SettingName } from '../src/config/settings.js';
+
+export const START_MARKER = '<!-- config-table:start -->';
+export const END_MARKER = '<!-- config-table:end -->';
+
+const code = (text: string) => `\`${text}\``;
+
+/** The Default cell. */
+function shownDefault(setting: Setting): string {
+  if (setting.shownDefault !== undefined) return setting.shownDefault;
+  switch (setting.kind) {
+    case 'integer':
+      return setting.unit === 'bytes' ? `${setting.default} (${formatBytes(setting.default)})` : String(setting.default);
+    case 'boolean':
+      return String(setting.default);
+    case 'list':
+      return setting.default.length === 0 ? 'none' : code(setting.default.join(','));
+    case 'string':
+    case 'oneOf':
+      return setting.default === undefined ? 'unset' : code(setting.default);
+    default:
+      return 'unset';
+  }
+}
+
+/** The Accepted cell: what parses, from the kind and its bounds. */
+function accepted(setting: Setting): string {
+  switch (setting.kind) {
+    case 'integer':
+      if (setting.unit === 'bytes') return `${formatBytes(setting.min)} – ${formatBytes(setting.max)}`;
+      return `${setting.min} – ${setting.max}${setting.unit === 'percent' ? ' (%)' : ''}`;
+    case 'boolean':
+      return '`true`, `false` (or `1`, `0`)';
+    case 'string':
+      return 'any text';
+    case 'list':
+      return setting.allowed ? `comma-separated, of ${setting.allowed.map(code).join(', ')}` : 'comma-separated';
+    case 'oneOf':
+      return setting.allowed.map(code).join(', ');
+    case 'url':
+    case 'baseUrl':
+      return '`http://` or `https://` URL';
+    case 'redisUrl':
+      return '`redis://` or `rediss://` URL';
+    case 'secret':
+      return `${setting.minLength}+ characters`;
+  }
+}
+
+const row = (cells: readonly string[]) => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
+
+/** The text between the markers: a note that it is generated, and the table. */
+export function renderConfigTable(): string {
+  const lines = [
+    '<!-- Generated from src/config/settings.ts by `npm run docs:config`: edit the settings there, then run it. -->',
+    '',
+    row(['Variable', 'Meaning', 'Default', 'Accepted']),
+    '|---|---|---|---|',
+  ];
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
+    lines.push(row([code(name), setting.description, shownDefault(setting), accepted(setting)]));
+    for (const named of NAMED_VARIABLES.filter((variable) => variable.follows === name)) {
+      lines.push(row([named.name, named.description, named.shownDefault, 'any text']));
+    }
+  }
+  return `\n${lines.join('\n')}\n\n`;
+}
+
+/** `markdown` with the text between the markers replaced by the generated table. */
+export function withConfigTable(markdown: string): string {
+  const start = markdown.indexOf(START_MARKER);
+  const end = markdown.indexOf(END_MARKER);
+  if (start < 0 || end < start) throw new Error(`the markers ${START_MARKER} and ${END_MARKER} are missing or out of order`);
+  return markdown.slice(0, start + START_MARKER.length) + renderConfigTable() + markdown.slice(end);
+}
+
+/** The text between the markers as it stands in `markdown`. */
+export function markedSection(markdown: string): string | undefined {
+  const start = markdown.indexOf(START_MARKER);
+  const end = markdown.indexOf(END_MARKER);
+  return start < 0 || end < start ? undefined : markdown.slice(start + START_MARKER.length, end);
+}

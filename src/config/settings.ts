@@ -1,0 +1,505 @@
+/**
+ * The gateway's environment, as data: one entry per variable it reads, with its kind, default,
+ * bounds and meaning. `loadConfig` (`./config.ts`) parses through this table and nothing else,
+ * and `npm run docs:config` prints it as the README's Configuration table, so the code, the
+ * checks and the docs cannot disagree. Edit a default here, then run `npm run docs:config`.
+ *
+ * Variable names are a public contract: add variables, never rename them.
+ */
+
+const KB = 1024;
+const MB = 1024 * KB;
+const GB = 1024 * MB;
+const SECOND_MS = 1_000;
+const MINUTE_MS = 60 * SECOND_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const AUTH_MODES = ['jwt', 'passthrough'] as const;
+/** Algorithms a JWKS may verify: asymmetric only (HMAC keys cannot be published). */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+/** `iss` and `aud` of the development issuer (zero config only). */
+export const DEVELOPMENT_ISSUER = 'urn:bulk-import-gateway:development';
+export const DEVELOPMENT_AUDIENCE = 'bulk-import-gateway';
+
+interface About {
+  /** What the variable does, as the README's Configuration table says it. */
+  description: string;
+  /** The docs' Default cell, where the value alone says too little: a computed default, or what unset means. */
+  shownDefault?: string;
+  /** Never echoed back: no error message (and no docs example) repeats the value. */
+  secret?: true;
+}
+
+/** A whole number within bounds; unset or empty means `default`. */
+export interface IntegerSetting extends About {
+  kind: 'integer';
+  default: number;
+  min: number;
+  max: number;
+  /** How the docs show it: `bytes` adds KB/MB/GB to the raw number, `percent` marks the range %. */
+  unit?: 'bytes' | 'percent';
+}
+
+/** `true`/`1` or `false`/`0`. */
+export interface BooleanSetting extends About {
+  kind: 'boolean';
+  default: boolean;
+}
+
+/** Any text; without a `default`, unset reads as undefined. */
+export interface StringSetting extends About {
+  kind: 'string';
+  default?: string;
+}
+
+/** Comma-separated values, empty items dropped; a value that lists nothing is refused. */
+export interface ListSetting extends About {
+  kind: 'list';
+  default: readonly string[];
+  /** The only items accepted, if not any. */
+  allowed?: readonly string[];
+  /** Why an item outside `allowed` is refused, as the error puts it: `AUTH_JWT_ALGORITHMS lists "HS256": <unlisted>`. */
+  unlisted?: string;
+}
+
+/** One of a fixed set; without a `default`, unset reads as undefined. */
+export interface OneOfSetting extends About {
+  kind: 'oneOf';
+  allowed: readonly string[];
+  default?: string;
+}
+
+/**
+ * URLs, never echoed in errors (they may carry credentials): `url` is an absolute http(s) URL;
+ * `baseUrl` one without credentials, query or fragment, given a trailing slash; `redisUrl` a
+ * `redis://` or `rediss://` one. Unset reads as undefined.
+ */
+export interface UrlSetting extends About {
+  kind: 'url' | 'baseUrl' | 'redisUrl';
+}
+
+/** A secret of at least `minLength` characters; unset reads as undefined. */
+export interface SecretSetting extends About {
+  kind: 'secret';
+  minLength: number;
+  secret: true;
+}
+
+export type Setting = IntegerSetting | BooleanSetting | StringSetting | ListSetting | OneOfSetting | UrlSetting | SecretSetting;
+
+/** Every variable the gateway reads, in the order of the README's Configuration table. */
+export const SETTINGS = {
+  PORT: { kind: 'integer', default: 4000, min: 0, max: 65535, description: 'listening port (0 = any free port)' },
+  HOST: { kind: 'string', default: '0.0.0.0', description: 'listening address' },
+  MYPREFERENCES_BASE_URL: {
+    kind: 'baseUrl',
+    description:
+      'upstream base URL, e.g. `https://pmstg.mypreferences.com/Profiles/` (no credentials in it); required with `REDIS_URL`, and with `NODE_ENV=production`',
+    shownDefault: 'unset: start the built-in simulator and use it',
+  },
+  NODE_ENV: {
+    kind: 'string',
+    description: '`production` refuses to start without `MYPREFERENCES_BASE_URL`, unless `SIMULATOR=true`',
+  },
+  SIMULATOR: {
+    kind: 'boolean',
+    default: false,
+    description: '`true` lets `NODE_ENV=production` run the built-in simulator on purpose (a demo deployment)',
+  },
+
+  AUTH_MODE: {
+    kind: 'oneOf',
+    allowed: AUTH_MODES,
+    description:
+      "`jwt` (company JWTs in, service accounts upstream) or `passthrough` (the caller's MyPreferences credential forwarded); required with `MYPREFERENCES_BASE_URL`",
+    shownDefault: 'unset: `jwt` with the development issuer (simulator only)',
+  },
+  AUTH_JWKS_URL: {
+    kind: 'url',
+    description: "jwt: the issuer's JWKS; keys are cached and refetched on an unknown `kid`",
+    shownDefault: 'required in jwt mode with `MYPREFERENCES_BASE_URL`',
+  },
+  AUTH_JWT_ISSUER: {
+    kind: 'string',
+    description: 'jwt: the required `iss`',
+    shownDefault: `required with \`AUTH_JWKS_URL\`; without it (simulator only) \`${DEVELOPMENT_ISSUER}\``,
+  },
+  AUTH_JWT_AUDIENCE: {
+    kind: 'string',
+    description: 'jwt: the required `aud`',
+    shownDefault: `required with \`AUTH_JWKS_URL\`; without it (simulator only) \`${DEVELOPMENT_AUDIENCE}\``,
+  },
+  AUTH_JWT_ALGORITHMS: {
+    kind: 'list',
+    default: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+    allowed: JWT_ALGORITHMS,
+    unlisted: `only asymmetric algorithms (${JWT_ALGORITHMS.join(', ')}) verify against a JWKS`,
+    description: 'jwt: accepted `alg`s (asymmetric only; `none` and HMAC are refused at start)',
+  },
+  AUTH_CLOCK_TOLERANCE_S: {
+    kind: 'integer',
+    default: 30,
+    min: 0,
+    max: 600,
+    description: 'jwt: leeway on `exp`/`nbf`; a WebSocket closes at `exp` plus this',
+  },
+  AUTH_CLIENTS_CLAIM: {
+    kind: 'string',
+    default: 'mypreferences_clients',
+    description: 'jwt: the claim holding the MyPreferences clientIds granted (`"*"`: all)',
+  },
+  AUTH_SCOPE_CLAIM: { kind: 'string', default: 'scope', description: 'jwt: the claim holding the scopes (a space-separated string or an array)' },
+  AUTH_JWKS_COOLDOWN_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 0,
+    max: HOUR_MS,
+    description: 'jwt: least time between two JWKS fetches caused by unknown `kid`s',
+  },
+  MYPREFERENCES_ACCOUNTS_FILE: {
+    kind: 'string',
+    description: 'jwt: the JSON file of service accounts, one per MyPreferences clientId (see `src/config/service-accounts.ts`)',
+    shownDefault: 'required in jwt mode with `MYPREFERENCES_BASE_URL`',
+  },
+
+  POLL_INTERVAL_MS: {
+    kind: 'integer',
+    default: 2 * SECOND_MS,
+    min: 50,
+    max: HOUR_MS,
+    description: 'status poll interval while an import is QUEUED or PROCESSING (±10% jitter)',
+  },
+  IDLE_POLL_INTERVAL_MS: {
+    kind: 'integer',
+    default: 10 * SECOND_MS,
+    min: 50,
+    max: HOUR_MS,
+    description: 'status poll interval while an import is INITIATED or STAGING (executeImport refreshes at once)',
+  },
+  STATUS_BACKOFF_BASE_MS: {
+    kind: 'integer',
+    default: 1 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'first retry delay after a transient upstream failure; it doubles up to `STATUS_BACKOFF_MAX_MS`, with jitter, never before `Retry-After`',
+  },
+  STATUS_BACKOFF_MAX_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 1,
+    max: HOUR_MS,
+    description: 'longest retry delay after transient upstream failures',
+  },
+  STATUS_GIVE_UP_AFTER_MS: {
+    kind: 'integer',
+    default: 5 * MINUTE_MS,
+    min: 1,
+    max: DAY_MS,
+    description: 'transient failures lasting this long end subscriptions with `UPSTREAM_UNAVAILABLE`',
+  },
+  CREDENTIAL_FINGERPRINT_SECRET: {
+    kind: 'secret',
+    minLength: 16,
+    secret: true,
+    description: 'secret of the keyed hash that identifies a credential in poller keys; required with `REDIS_URL`, the same on every replica',
+    shownDefault: 'random per process',
+  },
+
+  WS_CONNECTION_INIT_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 3 * SECOND_MS,
+    min: 1,
+    max: MINUTE_MS,
+    description: 'time a WebSocket client has to send `connection_init` (close 4408 otherwise)',
+  },
+  WS_KEEPALIVE_MS: {
+    kind: 'integer',
+    default: 12 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'WebSocket ping interval; a peer that does not answer in time is terminated',
+  },
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: {
+    kind: 'integer',
+    default: 100,
+    min: 1,
+    max: 100_000,
+    description: 'concurrent operations on one WebSocket connection',
+  },
+  LOG_LEVEL: { kind: 'oneOf', allowed: LOG_LEVELS, default: 'info', description: 'pino level' },
+
+  STAGE_MAX_RECORDS: {
+    kind: 'integer',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    description: 'most records one `stageImport` call may carry',
+  },
+  UPSTREAM_MAX_STAGE_BYTES: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 25 * MB,
+    min: 1 * KB,
+    max: 28 * MB,
+    description: "largest Stage body forwarded (the upstream's default limit); larger ones are refused without a request",
+  },
+  UPSTREAM_CONNECT_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 5 * SECOND_MS,
+    min: 1,
+    max: 2 * MINUTE_MS,
+    description: 'time to open a connection to the upstream',
+  },
+  UPSTREAM_HEADERS_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 15 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'time from request to response headers',
+  },
+  UPSTREAM_BODY_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'longest pause between two chunks of a response body',
+  },
+  UPSTREAM_CONNECTIONS: { kind: 'integer', default: 32, min: 1, max: 1024, description: 'keep-alive connections to the upstream' },
+  UPSTREAM_RETRY_ATTEMPTS: {
+    kind: 'integer',
+    default: 3,
+    min: 1,
+    max: 10,
+    description:
+      'attempts (the first included) of an idempotent read (status, exceptions) on 5xx, 429, timeouts and connection errors; POSTs are retried only when the request never left (refused, connect timeout)',
+  },
+  UPSTREAM_RETRY_BASE_MS: {
+    kind: 'integer',
+    default: 200,
+    min: 1,
+    max: MINUTE_MS,
+    description: 'first delay between two attempts; it doubles up to `UPSTREAM_RETRY_MAX_MS` (equal jitter, never before `Retry-After`)',
+  },
+  UPSTREAM_RETRY_MAX_MS: {
+    kind: 'integer',
+    default: 2 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'longest delay between two attempts',
+  },
+  UPSTREAM_RETRY_DEADLINE_MS: {
+    kind: 'integer',
+    default: 10 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'no retry starts later than this after the first attempt',
+  },
+  UPSTREAM_BREAKER_FAILURE_RATE: {
+    kind: 'integer',
+    unit: 'percent',
+    default: 50,
+    min: 1,
+    max: 100,
+    description:
+      'the circuit breaker, one per clientId, opens when at least this percentage of the calls within its window failed (one outcome per call, retries included; 4xx answers are not failures)',
+  },
+  UPSTREAM_BREAKER_MIN_CALLS: {
+    kind: 'integer',
+    default: 10,
+    min: 1,
+    max: 100_000,
+    description: 'the breaker opens only after at least this many calls within its window',
+  },
+  UPSTREAM_BREAKER_WINDOW_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 100,
+    max: HOUR_MS,
+    description: "the breaker's sliding window",
+  },
+  UPSTREAM_BREAKER_OPEN_MS: {
+    kind: 'integer',
+    default: 10 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'how long an open breaker fails calls fast (`CIRCUIT_OPEN`) before one half-open probe',
+  },
+  UPSTREAM_MAX_CONCURRENT: {
+    kind: 'integer',
+    default: 32,
+    min: 1,
+    max: 10_000,
+    description: 'the upstream budget: requests in flight, whatever the clients ask; polls wait (their intervals stretch), interactive calls go first',
+  },
+  UPSTREAM_MAX_PER_SECOND: {
+    kind: 'integer',
+    default: 200,
+    min: 1,
+    max: 100_000,
+    description: 'the upstream budget: requests started per second',
+  },
+  UPSTREAM_QUEUE_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 2 * SECOND_MS,
+    min: 1,
+    max: 2 * MINUTE_MS,
+    description: 'how long an interactive call may wait for budget before `UPSTREAM_UNAVAILABLE` (`reason: BUDGET_EXHAUSTED`); polls wait as long as needed',
+  },
+
+  MAX_REQUEST_BYTES: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 26 * MB,
+    min: 1 * KB,
+    max: 64 * MB,
+    description:
+      'largest HTTP body and WebSocket message (413 `REQUEST_TOO_LARGE` / close 1009 above; a POST must declare its length, 411 otherwise); a caller without a valid credential may send 64 KB',
+  },
+  MAX_INFLIGHT_REQUEST_BYTES: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 64 * MB,
+    min: 64 * KB,
+    max: 4 * GB,
+    description:
+      'request body bytes being read and run at once, across all requests; above it `OVERLOADED` (503, `Retry-After: 1`); at least `MAX_REQUEST_BYTES`',
+  },
+  GRAPHQL_MAX_DEPTH: { kind: 'integer', default: 15, min: 2, max: 100, description: 'most nesting of one operation (graphql-armor, on every transport)' },
+  GRAPHQL_MAX_ALIASES: { kind: 'integer', default: 15, min: 0, max: 1_000, description: 'most aliases in one operation' },
+  GRAPHQL_MAX_TOKENS: { kind: 'integer', default: 2_000, min: 50, max: 100_000, description: 'most tokens in one document' },
+  GRAPHQL_MAX_DIRECTIVES: { kind: 'integer', default: 20, min: 0, max: 1_000, description: 'most directives in one operation' },
+  GRAPHQL_MAX_COST: { kind: 'integer', default: 5_000, min: 10, max: 1_000_000, description: 'highest cost of one operation' },
+  GRAPHQL_MAX_ENTITIES: {
+    kind: 'integer',
+    default: 100,
+    min: 1,
+    max: 10_000,
+    description: 'most representations one `_entities` call may carry (each is an upstream call)',
+  },
+  GRAPHQL_MAX_RESPONSE_BYTES: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 16 * MB,
+    min: 64 * KB,
+    max: 512 * MB,
+    description: 'most upstream answer bytes one operation may gather (`failedRecords` pages add up)',
+  },
+  GRAPHQL_INTROSPECTION: {
+    kind: 'boolean',
+    default: true,
+    description:
+      'schema introspection (GraphiQL and codegen use it); `false` holds on every transport, removes "Did you mean" suggestions, and serves `_service` to authenticated callers only',
+  },
+  CORS_ORIGINS: {
+    kind: 'list',
+    default: [],
+    description:
+      'comma-separated browser origins allowed cross-origin (CORS answers, never with credentials, and the `Origin` of WebSocket upgrades, 403 otherwise), or `*`; same-origin pages and non-browser callers are always served',
+    shownDefault: 'unset: `*` with the embedded simulator, none with `MYPREFERENCES_BASE_URL`',
+  },
+  DRAIN_WINDOW_MS: {
+    kind: 'integer',
+    default: 10 * SECOND_MS,
+    min: 0,
+    max: 10 * MINUTE_MS,
+    description: 'on SIGTERM/SIGINT, WebSocket clients are closed (1001) spread over this window; shorter than `DRAIN_TIMEOUT_MS`',
+  },
+  DRAIN_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 1,
+    max: HOUR_MS,
+    description: 'on SIGTERM/SIGINT, the process exits by this deadline, whatever is still open',
+  },
+
+  REDIS_URL: {
+    kind: 'redisUrl',
+    secret: true,
+    description: 'set: [cluster mode](#running-several-replicas-cluster-mode-with-redis), replicas share one poller per key through this Redis',
+    shownDefault: 'unset: single process',
+  },
+  CLUSTER_LEASE_MS: {
+    kind: 'integer',
+    default: 5 * SECOND_MS,
+    min: 100,
+    max: 10 * MINUTE_MS,
+    description: "cluster: a poller's lease lifetime; the failover time",
+  },
+  CLUSTER_STATE_TTL_MS: {
+    kind: 'integer',
+    default: HOUR_MS,
+    min: 1 * SECOND_MS,
+    max: 7 * DAY_MS,
+    description: "cluster: how long a key's latest state stays in Redis",
+  },
+
+  SIMULATOR_RECORDS_PER_SECOND: {
+    kind: 'integer',
+    default: 2500,
+    min: 1,
+    max: 100_000_000,
+    description: 'processing speed of the built-in simulator',
+  },
+  SIMULATOR_TOKEN_TTL_S: {
+    kind: 'integer',
+    default: 3_600,
+    min: 1,
+    max: 86_400,
+    description: "`expires_in` of the built-in simulator's OAuth tokens",
+  },
+} as const satisfies Record<string, Setting>;
+
+/**
+ * Variables whose names the gateway does not fix: something else it reads names them. The docs
+ * show each as a row after the variable it `follows`.
+ */
+export const NAMED_VARIABLES = [
+  {
+    name: "the variable an account's `clientSecretEnv` names",
+    follows: 'MYPREFERENCES_ACCOUNTS_FILE',
+    description: "jwt: that service account's OAuth client secret, instead of `clientSecret` in the file (so the file can be committed)",
+    shownDefault: 'required when an account names it',
+    secret: true,
+  },
+] as const satisfies readonly (About & { name: string; follows: SettingName })[];
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** What reading setting `N` gives: its parsed value, or undefined when it has no default and is unset. */
+export type SettingValue<N extends SettingName> = ValueOf<(typeof SETTINGS)[N]>;
+
+type ValueOf<S> = S extends { kind: 'integer' }
+  ? number
+  : S extends { kind: 'boolean' }
+    ? boolean
+    : S extends { kind: 'list' }
+      ? string[]
+      : S extends { kind: 'oneOf'; allowed: readonly (infer A)[] }
+        ? S extends { default: string }
+          ? A
+          : A | undefined
+        : S extends { kind: 'url' | 'baseUrl' }
+          ? URL | undefined
+          : S extends { default: string }
+            ? string
+            : string | undefined;
+
+/** The descriptor of one setting, typed as the union so that callers can switch on `kind`. */
+export function setting(name: SettingName): Setting {
+  return SETTINGS[name];
+}
+
+/** `26214400 (25 MB)`: a byte count as typed, with its size for a reader. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ['GB', GB],
+    ['MB', MB],
+    ['KB', KB],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}

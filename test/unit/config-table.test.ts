@@ -1,0 +1,145 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { markedSection, renderConfigTable } from '../../scripts/config-table.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { SETTINGS, type Setting, type SettingName, setting } from '../../src/config/settings.js';
+
+/**
+ * The descriptor table (`src/config/settings.ts`), the parsing (`loadConfig`) and the docs
+ * (README's Configuration table) must not drift apart.
+ */
+
+const ROOT = join(import.meta.dirname, '../..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+const entries = Object.entries(SETTINGS) as [SettingName, Setting][];
+const names = entries.map(([name]) => name);
+
+/** Some variables are read only when others make them matter. */
+const CONTEXT: Partial<Record<SettingName, Record<string, string>>> = { SIMULATOR: { NODE_ENV: 'production' } };
+
+/** Values each kind refuses; `string` settings accept anything. The marker checks secrets are not echoed. */
+const MARKER = 'hunter2-4b1d';
+function invalidValues(described: Setting): string[] {
+  switch (described.kind) {
+    case 'integer':
+      return [MARKER, '1.5', '-1', String(described.max + 1), ...(described.min > 0 ? [String(described.min - 1)] : [])];
+    case 'boolean':
+    case 'oneOf':
+      return [MARKER];
+    case 'list':
+      return [',', ...(described.allowed ? [`${described.allowed[0]},${MARKER}`] : [])];
+    case 'secret':
+      return [MARKER.slice(0, described.minLength - 1)];
+    case 'url':
+    case 'baseUrl':
+      return [`not a url ${MARKER}`, `ftp://${MARKER}@example.com/`];
+    case 'redisUrl':
+      return [`not a url ${MARKER}`, `http://:${MARKER}@127.0.0.1:6379`];
+    case 'string':
+      return [];
+  }
+}
+
+/** Calls `loadConfig` with `env`, recording every variable it looks at. */
+function variablesRead(env: Record<string, string>): Set<string> {
+  const seen = new Set<string>();
+  const watched = new Proxy(env, {
+    get(target, name, receiver) {
+      if (typeof name === 'string') seen.add(name);
+      return Reflect.get(target, name, receiver);
+    },
+  });
+  loadConfig(watched);
+  return seen;
+}
+
+function sourceFiles(directory: string): string[] {
+  return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('the configuration table', () => {
+  it("is the README's Configuration table: run npm run docs:config after changing src/config/settings.ts", () => {
+    expect(markedSection(read('README.md'))).toBe(renderConfigTable());
+  });
+
+  it('is the only table of settings in the docs', () => {
+    const documents = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((file) => `docs/${file}`)].filter((path) => path.endsWith('.md'));
+    const handKept = documents.flatMap((path) => {
+      const text = read(path);
+      const marked = markedSection(text);
+      return (
+        (marked === undefined ? text : text.replace(marked, ''))
+          .split('\n')
+          // A row whose first cell is one variable, or a list of them: `| \`PORT\` |`, `| \`A\`, \`B\` |`.
+          .filter((line) => names.some((name) => line.startsWith(`| \`${name}\` |`) || line.startsWith(`| \`${name}\`, \``)))
+          .map((line) => `${path}: ${line.slice(0, 60)}`)
+      );
+    });
+    expect(handKept).toEqual([]);
+  });
+
+  it('is consistent: defaults within bounds and among the allowed values', () => {
+    for (const [name, described] of entries) {
+      if (described.kind === 'integer') expect([name, described.min <= described.default && described.default <= described.max]).toEqual([name, true]);
+      if (described.kind === 'oneOf' && described.default !== undefined) expect(described.allowed, name).toContain(described.default);
+      if (described.kind === 'list' && described.allowed) for (const item of described.default) expect(described.allowed, name).toContain(item);
+    }
+  });
+
+  it('lists exactly the variables loadConfig reads', () => {
+    // Zero config reads every variable but SIMULATOR, which only matters in production.
+    const seen = new Set([...variablesRead({}), ...variablesRead({ NODE_ENV: 'production', SIMULATOR: 'true' })]);
+    expect([...seen].sort()).toEqual([...names].sort());
+  });
+
+  it('names every variable that src/ reads or blames', () => {
+    const gatewaySources = sourceFiles(join(ROOT, 'src')).filter((file) => !relative(ROOT, file).startsWith('src/simulator/'));
+    const named = new Set<string>();
+    for (const file of gatewaySources) {
+      const text = readFileSync(file, 'utf8');
+      for (const pattern of [
+        /\bread\('([A-Z][A-Z0-9_]*)'\)/g,
+        /\benv\['([A-Z][A-Z0-9_]*)'\]/g,
+        /new ConfigError\('([A-Z][A-Z0-9_]*)'/g,
+        /missing\('([A-Z][A-Z0-9_]*)'\)/g,
+      ]) {
+        for (const match of text.matchAll(pattern)) named.add(match[1]!);
+      }
+    }
+    expect(named.size).toBeGreaterThan(40);
+    expect([...named].filter((name) => !(name in SETTINGS))).toEqual([]);
+  });
+
+  it('types reads: a name that is not a setting does not compile', () => {
+    // @ts-expect-error: not a variable of the gateway
+    expect(() => setting('POLL_INTERVAL')).not.toThrow();
+    expect(setting('POLL_INTERVAL_MS').kind).toBe('integer');
+  });
+
+  const invalid = entries.flatMap(([name, described]) => invalidValues(described).map((value) => [name, value] as const));
+
+  it.each(invalid)('loadConfig refuses %s=%j, naming the variable', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ ...CONTEXT[name], [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const error = thrown as ConfigError;
+    expect(error.variable).toBe(name);
+    expect(error.message.startsWith(`${name} `)).toBe(true);
+    if (setting(name).secret) expect(error.message).not.toContain(MARKER.slice(0, 6));
+  });
+
+  it('covers every kind that can be invalid, and every secret', () => {
+    const refused = new Set(invalid.map(([name]) => name));
+    for (const [name, described] of entries) if (described.kind !== 'string') expect(refused, name).toContain(name);
+    expect(entries.filter(([, described]) => described.secret).map(([name]) => name)).toEqual(['CREDENTIAL_FINGERPRINT_SECRET', 'REDIS_URL']);
+  });
+});
