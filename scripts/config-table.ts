@@ -5,8 +5,8 @@
  */
 import { formatBytes, NAMED_VARIABLES, SETTINGS, type Setting, type SettingName } from '../src/config/settings.js';
 
-export const START_MARKER = '<!-- config-table:start -->';
-export const END_MARKER = '<!-- config-table:end -->';
+/** The README section the table is written to (`scripts/marked-section.ts`). */
+export const CONFIG_TABLE_SECTION = 'config-table';
 
 const code = (text: string) => `\`${text}\``;
 
@@ -69,19 +69,4 @@ export function renderConfigTable(): string {
     }
   }
   return `\n${lines.join('\n')}\n\n`;
-}
-
-/** `markdown` with the text between the markers replaced by the generated table. */
-export function withConfigTable(markdown: string): string {
-  const start = markdown.indexOf(START_MARKER);
-  const end = markdown.indexOf(END_MARKER);
-  if (start < 0 || end < start) throw new Error(`the markers ${START_MARKER} and ${END_MARKER} are missing or out of order`);
-  return markdown.slice(0, start + START_MARKER.length) + renderConfigTable() + markdown.slice(end);
-}
-
-/** The text between the markers as it stands in `markdown`. */
-export function markedSection(markdown: string): string | undefined {
-  const start = markdown.indexOf(START_MARKER);
-  const end = markdown.indexOf(END_MARKER);
-  return start < 0 || end < start ? undefined : markdown.slice(start + START_MARKER.length, end);
 }

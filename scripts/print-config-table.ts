@@ -3,15 +3,8 @@
  * README.md, between `<!-- config-table:start -->` and `<!-- config-table:end -->`
  * (`npm run docs:config`, part of `npm run generate`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { renderConfigTable, withConfigTable } from './config-table.js';
+import { CONFIG_TABLE_SECTION, renderConfigTable } from './config-table.js';
+import { writeMarkedSection } from './marked-section.js';
 
-if (process.argv.includes('--write')) {
-  const readme = new URL('../README.md', import.meta.url);
-  const before = readFileSync(readme, 'utf8');
-  const after = withConfigTable(before);
-  if (after !== before) writeFileSync(readme, after);
-  process.stdout.write(after === before ? 'README.md: configuration table up to date\n' : 'README.md: configuration table rewritten\n');
-} else {
-  process.stdout.write(`${renderConfigTable().trim()}\n`);
-}
+if (process.argv.includes('--write')) writeMarkedSection(new URL('../README.md', import.meta.url), CONFIG_TABLE_SECTION, renderConfigTable());
+else process.stdout.write(`${renderConfigTable().trim()}\n`);

@@ -1,7 +1,7 @@
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { type ImportStatus, toBulkImport } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
-import { type ErrorCode, GatewayError } from '../errors/gateway-error.js';
+import { type ErrorCode, GatewayError, hasCode } from '../errors/gateway-error.js';
 import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
@@ -140,7 +140,8 @@ export class Poller {
     this.#failures++;
     const failingForMs = timers.now() - this.#failingSince;
     if (failingForMs >= timing.giveUpAfterMs) {
-      const { reason, upstreamStatus } = failure.details;
+      const { upstreamStatus } = failure.details;
+      const reason = hasCode(failure, 'UPSTREAM_UNAVAILABLE') ? failure.details.reason : undefined;
       this.#end(
         new GatewayError(
           'UPSTREAM_UNAVAILABLE',

@@ -1,3 +1,4 @@
+import type { ReasonOf } from '../errors/catalog.js';
 import { GatewayError } from '../errors/gateway-error.js';
 
 /**
@@ -83,7 +84,7 @@ export function oversizedResponse(upstreamStatus: number): GatewayError {
  * undici error codes (and the system errors it passes through) grouped by what an operator
  * would do about them.
  */
-const TRANSPORT_FAILURES: Record<string, { reason: string; message: string }> = {
+const TRANSPORT_FAILURES: Record<string, { reason: ReasonOf<'UPSTREAM_UNAVAILABLE'>; message: string }> = {
   UND_ERR_CONNECT_TIMEOUT: { reason: 'CONNECT_TIMEOUT', message: 'MyPreferences could not be reached in time.' },
   UND_ERR_HEADERS_TIMEOUT: { reason: 'TIMEOUT', message: 'MyPreferences did not answer in time.' },
   UND_ERR_BODY_TIMEOUT: { reason: 'TIMEOUT', message: 'MyPreferences stopped sending its answer.' },

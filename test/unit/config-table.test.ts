@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { markedSection, renderConfigTable } from '../../scripts/config-table.js';
+import { CONFIG_TABLE_SECTION, renderConfigTable } from '../../scripts/config-table.js';
+import { markedSection } from '../../scripts/marked-section.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { SETTINGS, type Setting, type SettingName, setting } from '../../src/config/settings.js';
 
@@ -64,14 +65,14 @@ function sourceFiles(directory: string): string[] {
 
 describe('the configuration table', () => {
   it("is the README's Configuration table: run npm run docs:config after changing src/config/settings.ts", () => {
-    expect(markedSection(read('README.md'))).toBe(renderConfigTable());
+    expect(markedSection(read('README.md'), CONFIG_TABLE_SECTION)).toBe(renderConfigTable());
   });
 
   it('is the only table of settings in the docs', () => {
     const documents = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((file) => `docs/${file}`)].filter((path) => path.endsWith('.md'));
     const handKept = documents.flatMap((path) => {
       const text = read(path);
-      const marked = markedSection(text);
+      const marked = markedSection(text, CONFIG_TABLE_SECTION);
       return (
         (marked === undefined ? text : text.replace(marked, ''))
           .split('\n')

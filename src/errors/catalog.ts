@@ -1,0 +1,142 @@
+/**
+ * Every error code a caller can receive, with every `extensions.reason` it may carry, as data:
+ * `GatewayError` takes its codes and reasons from here (a reason belongs to one code, checked by
+ * the compiler), `npm run docs:errors` prints the README's error table from it, and
+ * `test/unit/error-catalog.test.ts` fails when the README's copy, or any code or reason written in
+ * `src/`, is not what this table says.
+ *
+ * Codes are a public contract: clients match on them, never on messages. Add codes and reasons;
+ * never rename or remove one.
+ */
+
+interface CatalogEntry {
+  /**
+   * Who raises it: `gateway` codes are GatewayErrors thrown by our code; `graphql` codes come from
+   * graphql-js and yoga (parsing, validation, request shape, masking), coded on every transport.
+   */
+  raisedBy: 'gateway' | 'graphql';
+  /** When a caller gets it, as the README says it. */
+  when: string;
+  /** The HTTP status, when the code is an answer of its own rather than an error in a 200 result. */
+  http?: string;
+  /** `extensions.reason` values, each with its meaning. */
+  reasons: Readonly<Record<string, string>>;
+}
+
+export const ERROR_CATALOG = {
+  UNAUTHENTICATED: {
+    raisedBy: 'gateway',
+    when: 'no credential or token, a token that does not verify (upstream not called), or upstream 401 (bad credential, unknown or expired accessToken)',
+    http: '401 when a body larger than 64 KB comes without a valid credential (refused unread)',
+    reasons: {
+      MISSING_TOKEN: '(jwt) no `Authorization` bearer token',
+      INVALID_TOKEN: '(jwt) the token does not verify: signature, issuer, audience, algorithm or claims',
+      TOKEN_EXPIRED: '(jwt) the token has expired; an SSE subscription ends with it (a WebSocket closes with 4403)',
+      NOT_INITIALISED: 'an operation sent on a WebSocket before `connection_init` was acknowledged',
+    },
+  },
+  FORBIDDEN: {
+    raisedBy: 'gateway',
+    when: '(jwt) the token does not grant what the operation needs (upstream not called); a GET or simple POST without the `x-graphql-csrf` header; or upstream 403 (the credential may not run imports)',
+    http: '403 for the missing CSRF header',
+    reasons: {
+      MISSING_SCOPE: '(jwt) the token lacks the scope the operation needs (`bulk-import:read` or `bulk-import:write`)',
+      CLIENT_NOT_GRANTED: "(jwt) the token's clients claim does not list the clientId",
+      NO_SERVICE_ACCOUNT: '(jwt) the gateway has no service account for the clientId',
+    },
+  },
+  NOT_FOUND: {
+    raisedBy: 'gateway',
+    when: 'upstream 404 (unknown clientId)',
+    reasons: {},
+  },
+  BAD_USER_INPUT: {
+    raisedBy: 'gateway',
+    when: "an argument failed the gateway's validation (upstream not called; `extensions.argument` names it; a `JSONObject` nested deeper than 64 levels is one), variables that do not fit their types, or upstream 400/409/413/422",
+    reasons: {
+      COST_LIMIT: 'the operation asks for too much (`GRAPHQL_MAX_COST`)',
+      TOO_MANY_ENTITIES: '`_entities` with more representations than `GRAPHQL_MAX_ENTITIES`',
+      RESPONSE_TOO_LARGE: 'the answer would pass `GRAPHQL_MAX_RESPONSE_BYTES`: ask for fewer failed records',
+      REQUEST_TOO_LARGE: 'HTTP 413: a body over `MAX_REQUEST_BYTES`',
+      LENGTH_REQUIRED: 'HTTP 411: a POST without `Content-Length`',
+    },
+  },
+  RATE_LIMITED: {
+    raisedBy: 'gateway',
+    when: 'upstream 429; `extensions.retryAfterSeconds` when the upstream said',
+    reasons: {},
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    raisedBy: 'gateway',
+    when: 'a WebSocket connection asked for more concurrent operations than `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`',
+    reasons: {},
+  },
+  OVERLOADED: {
+    raisedBy: 'gateway',
+    when: 'the request bodies being read at once already total `MAX_INFLIGHT_REQUEST_BYTES`; retry after `retryAfterSeconds`',
+    http: '503 with `Retry-After`',
+    reasons: {},
+  },
+  UPSTREAM_UNAVAILABLE: {
+    raisedBy: 'gateway',
+    when: 'MyPreferences (or what the gateway needs to reach it) cannot serve the call now; `extensions.reason` says why',
+    reasons: {
+      UPSTREAM_ERROR: 'upstream 5xx',
+      UNEXPECTED_STATUS: 'an HTTP status the contract does not mention',
+      TIMEOUT: 'no answer, or a stalled body, in time',
+      CONNECT_TIMEOUT: 'no connection in time (never sent: a write may be retried)',
+      CONNECTION_REFUSED: 'the connection was refused or the host unreachable (never sent)',
+      CONNECTION_RESET: 'the connection broke during the call',
+      CONNECTION_FAILED: 'another transport fault',
+      DNS: 'the host name could not be resolved (never sent)',
+      MALFORMED_RESPONSE: 'a 2xx answer that is not what the contract promises',
+      RESPONSE_TOO_LARGE: 'MyPreferences sent more than the gateway buffers',
+      UNKNOWN_STATUS: 'an import status spelling the gateway does not know; subscriptions keep the last known state and go on polling',
+      CIRCUIT_OPEN: "the clientId's circuit breaker is open; `retryAfterSeconds` until its probe",
+      BUDGET_EXHAUSTED: 'no upstream budget within `UPSTREAM_QUEUE_TIMEOUT_MS`',
+      TOKEN_ENDPOINT: 'the gateway could not get its service token',
+      JWKS_UNAVAILABLE: "the token issuer's keys could not be fetched",
+      SHUTTING_DOWN: 'the replica is draining: subscribe again',
+      INTERNAL: 'reading the status failed inside the gateway (logged with its stack)',
+    },
+  },
+  BAD_REQUEST: {
+    raisedBy: 'graphql',
+    when: 'the HTTP request is not a GraphQL request: a body that is not JSON (never echoed back), a missing `query`, parameters of the wrong type, a batch (batching is off), a mutation sent with GET; or the document is over `GRAPHQL_MAX_DEPTH`, `GRAPHQL_MAX_ALIASES` or `GRAPHQL_MAX_DIRECTIVES`',
+    http: '400, 405 for a mutation sent with GET',
+    reasons: {},
+  },
+  GRAPHQL_PARSE_FAILED: {
+    raisedBy: 'graphql',
+    when: 'the document does not parse, or is over `GRAPHQL_MAX_TOKENS`',
+    reasons: {},
+  },
+  GRAPHQL_VALIDATION_FAILED: {
+    raisedBy: 'graphql',
+    when: 'the document does not validate against the schema (no "Did you mean …?" while `GRAPHQL_INTROSPECTION=false`), or asks for `__schema`/`__type` while introspection is off',
+    reasons: {},
+  },
+  OPERATION_RESOLUTION_FAILURE: {
+    raisedBy: 'graphql',
+    when: 'an `operationName` the document does not contain, or several operations and no name',
+    reasons: {},
+  },
+  INTERNAL_SERVER_ERROR: {
+    raisedBy: 'graphql',
+    when: 'anything unexpected, masked as `Unexpected error.` and logged with its stack',
+    reasons: {},
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+type Catalog = typeof ERROR_CATALOG;
+
+/** Every code a caller can see. */
+export type CatalogedCode = keyof Catalog;
+
+/** The codes the gateway's own code raises (as GatewayErrors). */
+export type ErrorCode = { [C in CatalogedCode]: Catalog[C]['raisedBy'] extends 'gateway' ? C : never }[CatalogedCode];
+
+/** The reasons of `C` (of each member, for a union of codes). */
+export type ReasonOf<C extends CatalogedCode> = C extends CatalogedCode ? keyof Catalog[C]['reasons'] & string : never;
+
+export const ERROR_CODES = (Object.keys(ERROR_CATALOG) as CatalogedCode[]).filter((code): code is ErrorCode => ERROR_CATALOG[code].raisedBy === 'gateway');
