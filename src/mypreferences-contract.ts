@@ -25,7 +25,7 @@ export const ROUTES: Readonly<Record<RouteName, { method: 'GET' | 'POST'; path: 
   exceptions: { method: 'GET', path: 'Async/{clientId}/Import/{accessToken}/Exceptions' },
 };
 
-export const UPSTREAM_STATUSES = ['Initiated', 'Staging', 'Queued', 'Processing', 'Completed', 'Failed'] as const;
+const UPSTREAM_STATUSES = ['Initiated', 'Staging', 'Queued', 'Processing', 'Completed', 'Failed'] as const;
 export type UpstreamStatus = (typeof UPSTREAM_STATUSES)[number];
 
 /**
@@ -103,7 +103,7 @@ export type UpstreamInitiateRequest = Pick<UpstreamImportSettings, 'Name'> & Par
 
 /** Body of Stage. */
 export interface UpstreamStageRequest {
-  UserProfilePreferences: Record<string, unknown>[];
+  UserProfilePreferences: readonly Record<string, unknown>[];
 }
 
 /** BulkImportStatus: the response of Initiate, Stage, Execute and Status. */

@@ -11,9 +11,9 @@
 import type { ServiceAccount } from '../credentials/service-account.js';
 import { ConfigError } from './config-error.js';
 import { readServiceAccounts } from './service-accounts.js';
-import { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, JWT_ALGORITHMS, LOG_LEVELS, type SettingName, type SettingValue, setting } from './settings.js';
+import { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, type LOG_LEVELS, type SettingName, type SettingValue, setting } from './settings.js';
 
-export { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, JWT_ALGORITHMS, LOG_LEVELS };
+export { DEVELOPMENT_ISSUER };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface UpstreamConfig {

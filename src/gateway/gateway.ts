@@ -24,12 +24,13 @@ export interface GatewayOptions {
   /** The upstream base URL; overrides `config.upstream.baseUrl` (the embedded simulator's). */
   upstreamBaseUrl: URL;
   logger: Logger;
-  /** Prefilled in GraphiQL (zero config: a development token). */
+  /** Prefilled in GraphiQL (zero config: a development token). @default none */
   graphiqlAuthorization?: string;
   /**
    * The development identity provider (zero config): callers' JWTs are verified with its keys, and
    * the gateway serves its JWKS and mints tokens for loopback callers. Required in jwt mode
    * without `AUTH_JWKS_URL`.
+   * @default none: no development routes
    */
   developmentIssuer?: DevelopmentIssuer;
 }

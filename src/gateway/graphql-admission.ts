@@ -14,7 +14,7 @@ export interface AdmissionOptions {
  * A caller that is not authenticated may still send a small document (introspection,
  * `_service { sdl }`, anything whose fields answer UNAUTHENTICATED themselves), never a large one.
  */
-export const UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
+const UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
 
 /** Decides, from a request's headers alone, whether `/graphql` reads its body at all. */
 export type Admit = (request: IncomingMessage, response: ServerResponse) => Promise<Access | undefined>;

@@ -5,7 +5,7 @@ import type { RouteHandler } from './routes.js';
 export interface HealthRoutesOptions {
   /** False before `start` and from the first moment of a drain. */
   isReady: () => boolean;
-  /** Extra fields for `/healthz` (the cluster's view in cluster mode). */
+  /** Extra fields for `/healthz` (the cluster's view in cluster mode). @default none */
   details?: () => object;
   metrics: GatewayMetrics;
 }

@@ -23,7 +23,7 @@ export function clientIdArg(clientId: string): string {
 }
 
 /** `accessToken` is an ID so clients may send `"1234"` or `1234`; it must be a positive integer. */
-export function accessTokenArg(accessToken: string): string {
+function accessTokenArg(accessToken: string): string {
   if (!/^[1-9]\d{0,15}$/.test(accessToken) || BigInt(accessToken) > MAX_ACCESS_TOKEN) {
     throw badUserInput('accessToken must be a positive integer, as returned by initiateImport.', 'accessToken');
   }

@@ -5,7 +5,7 @@ import { builder } from './builder.js';
 
 /** The bulk-import domain: its types and its query and mutation fields. Resolvers live in `src/resolvers/`. */
 
-export const ImportStatusEnum = builder.enumType('ImportStatus', {
+const ImportStatusEnum = builder.enumType('ImportStatus', {
   description: 'Where an import is in its lifecycle.',
   values: {
     INITIATED: { description: 'Created by initiateImport; nothing staged yet.' },
@@ -84,7 +84,7 @@ const FailedRecordPageRef = builder.objectRef<FailedRecordPage>('FailedRecordPag
   }),
 });
 
-export const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').implement({
+const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').implement({
   description: 'A MyPreferences bulk import, identified by its clientId and accessToken.',
   fields: (t) => ({
     clientId: t.exposeID('clientId', { description: 'The MyPreferences account the import belongs to.' }),

@@ -2,7 +2,7 @@ import { builder } from './builder.js';
 import './imports.js';
 
 /** Apollo Federation v2 `@link` of the subgraph (the version our composition and routers speak). */
-export const FEDERATION_LINK_URL = 'https://specs.apollo.dev/federation/v2.6';
+const FEDERATION_LINK_URL = 'https://specs.apollo.dev/federation/v2.6';
 
 /**
  * The gateway's executable schema: importing the domain files registers their types. It is an

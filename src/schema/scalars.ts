@@ -42,7 +42,7 @@ type JsonObject = Record<string, unknown>;
  * deep; past this a value is refused before anything walks it recursively (serialising it
  * upstream would otherwise overflow the stack).
  */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 export const JSONObjectScalar = new GraphQLScalarType<JsonObject, JsonObject>({
   name: 'JSONObject',

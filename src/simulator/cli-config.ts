@@ -24,7 +24,7 @@ export class SimulatorEnvError extends Error {
 }
 
 /** The CLI's default port. */
-export const DEFAULT_CLI_PORT = 4010;
+const DEFAULT_CLI_PORT = 4010;
 
 /** Reads the simulator's variables from `env`; throws {@link SimulatorEnvError} naming the first bad one. */
 export function readSimulatorEnv(env: Readonly<Record<string, string | undefined>>): SimulatorOptions {

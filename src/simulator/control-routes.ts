@@ -41,10 +41,10 @@ import { SIMULATOR_ROUTES, type SimulatorRoute, splitTarget } from './routing.js
 import { isPlainObject } from './validation.js';
 
 /** Path prefix of the control routes. */
-export const CONTROL_PREFIX = '/__simulator/';
+const CONTROL_PREFIX = '/__simulator/';
 
 /** How many log entries `GET /__simulator/requests` returns. */
-export const CONTROL_ENTRIES_LIMIT = 100;
+const CONTROL_ENTRIES_LIMIT = 100;
 
 const CONTROL_BODY_LIMIT_BYTES = 64 * 1024;
 

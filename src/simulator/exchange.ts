@@ -12,7 +12,9 @@ import type { ModelState } from './validation.js';
 
 /** Options of an error answer. */
 export interface ErrorOptions {
+  /** ASP.NET's per-field validation messages. @default none */
   modelState?: ModelState;
+  /** @default none beyond the JSON content type */
   headers?: Record<string, string>;
 }
 

@@ -11,7 +11,7 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * Past this many bytes a request body is not even drained: the connection is destroyed, so a
  * runaway client cannot keep the simulator reading forever.
  */
-export const DRAIN_LIMIT_BYTES = LIMITS.stageBytesHardMax + 1024 * 1024;
+const DRAIN_LIMIT_BYTES = LIMITS.stageBytesHardMax + 1024 * 1024;
 
 /** The outcome of reading a request body. */
 export type BodyResult =

@@ -18,7 +18,7 @@ import type { ImportStore } from './store.js';
 import { isPlainObject, validateInitiateBody } from './validation.js';
 
 /** DECIDED: the largest Initiate body accepted (settings are a few hundred bytes). */
-export const INITIATE_BODY_LIMIT_BYTES = 1024 * 1024;
+const INITIATE_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** What the route handlers need. */
 export interface ImportRouteDeps {

@@ -5,7 +5,7 @@
  */
 
 /** The form media type the token endpoint requires (§4.4.2, appendix B). */
-export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
 /** A parsed form body, or why it is refused (→ 400 `invalid_request`). */
 export type TokenFormResult = { ok: true; params: ReadonlyMap<string, string> } | { ok: false; message: string };

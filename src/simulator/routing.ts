@@ -20,9 +20,9 @@ export type SimulatorRoute = RouteName | typeof TOKEN_ROUTE;
 export const SIMULATOR_ROUTES: readonly SimulatorRoute[] = [...ROUTE_NAMES, TOKEN_ROUTE];
 
 /** The first path segment of every route. */
-export const BASE_SEGMENT = 'Profiles';
+const BASE_SEGMENT = 'Profiles';
 /** Optional API version segment after the base: `/Profiles/v4/...` answers like `/Profiles/...`. */
-export const VERSION_SEGMENT = 'v4';
+const VERSION_SEGMENT = 'v4';
 
 /** A request target that matched a route's shape (its method may still be wrong). */
 export interface RouteMatch {

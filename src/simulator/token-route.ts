@@ -13,10 +13,10 @@ import { isFormContentType, parseTokenForm, readClientAuthentication } from './o
 import type { OAuthTokenStore } from './oauth-tokens.js';
 
 /** DECIDED: a token request is a few hundred bytes; anything past this is refused with 413. */
-export const TOKEN_BODY_LIMIT_BYTES = 16 * 1024;
+const TOKEN_BODY_LIMIT_BYTES = 16 * 1024;
 
 /** The challenge of a 401 from the token endpoint (§5.2: it names the scheme to use). */
-export const TOKEN_CHALLENGE = 'Basic realm="mypreferences"';
+const TOKEN_CHALLENGE = 'Basic realm="mypreferences"';
 
 /** What the token endpoint needs. */
 export interface TokenRouteDeps {

@@ -88,7 +88,7 @@ export type RecordVerdict =
   | { kind: 'invalid'; message: string };
 
 /** Message of an execution exception for a prior consent (DECIDED). */
-export const PRIOR_CONSENT_MESSAGE = 'Prior consent not allowed';
+const PRIOR_CONSENT_MESSAGE = 'Prior consent not allowed';
 
 /**
  * Applies the DECIDED record rules, first failing rule wins:

@@ -16,11 +16,13 @@ export interface StatusHubOptions {
   fetchStatus: FetchStatus;
   timing: PollTiming;
   logger: Logger;
+  /** What pollers wait on. @default systemTimers */
   timers?: Timers;
+  /** The jitter of poll intervals. @default Math.random */
   random?: () => number;
-  /** Finished imports remembered for late subscribers. */
+  /** Finished imports remembered for late subscribers. @default { maxEntries: 10_000, ttlMs: 600_000 } */
   terminalCache?: { maxEntries: number; ttlMs: number };
-  /** How this process shares polling with others. Default: it polls alone, with local pollers. */
+  /** How this process shares polling with others (cluster mode). @default none: it polls alone, with local pollers */
   coordination?: Coordination;
 }
 

@@ -43,7 +43,7 @@ export interface YogaOptions {
   origins: OriginPolicy;
   /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
   sharedSubscriptions: SharedSubscriptions;
-  /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). */
+  /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). @default none */
   graphiqlAuthorization?: string;
 }
 

@@ -5,7 +5,7 @@ import type { ImportRef } from '../domain/import-ref.js';
 import { badUserInput, GatewayError } from '../errors/gateway-error.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
-import type { RouteName, UpstreamExceptionPage, UpstreamImportState, UpstreamInitiateRequest } from '../mypreferences-contract.js';
+import type { RouteName, UpstreamExceptionPage, UpstreamImportState, UpstreamInitiateRequest, UpstreamStageRequest } from '../mypreferences-contract.js';
 import { ROUTES } from '../mypreferences-contract.js';
 import { createHttpRequester, type HttpAnswer } from './http-request.js';
 import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
@@ -18,17 +18,19 @@ import { createTokenRequester } from './token-endpoint.js';
 import { malformedResponse } from './upstream-errors.js';
 
 export interface CallOptions {
-  /** Cancels the request (and its body read); the promise then rejects with the signal's reason. */
+  /** Cancels the request (and its body read); the promise then rejects with the signal's reason. @default none */
   signal?: AbortSignal;
   /**
    * `interactive` (default): someone waits; queued first, fails after `budget.interactiveWaitMs`.
    * `poll`: the status engine; waits for budget as long as needed and is not retried here (the
    * poller has its own backoff).
+   * @default 'interactive'
    */
   priority?: Priority;
   /**
    * The most bytes of answer the caller will take (what its operation may still gather); a larger
-   * answer is BAD_USER_INPUT (`reason: RESPONSE_TOO_LARGE`). `onBody` learns the size of the one read.
+   * answer is BAD_USER_INPUT (`reason: RESPONSE_TOO_LARGE`). `onRead` learns the size of the one read.
+   * @default 64 MB, the most the gateway buffers
    */
   body?: { maxBytes: number; onRead: (bytes: number) => void };
 }
@@ -73,9 +75,13 @@ export interface UpstreamClientOptions {
   /** Per clientId: the failure rate (0–1) over the window, with a minimum of calls, that opens its circuit. */
   breaker: { failureRate: number; minimumCalls: number; windowMs: number; openMs: number };
   budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
-  /** Replaces the connection pool (tests); the client then does not close it. */
+  /** Replaces the connection pool (tests); the client then does not close it. @default a Pool of `connections` to the base URL's origin */
   dispatcher?: Dispatcher;
-  /** Told about every attempt (token requests as `token`): its route, HTTP status (or `error` without a response) and duration. */
+  /**
+   * Told about every attempt (token requests as `token`): its route, HTTP status (or `error`
+   * without a response) and duration.
+   * @default none
+   */
   observe?: (route: RouteName | 'token', outcome: number | 'error', seconds: number) => void;
   /** @default systemTimers */
   timers?: Timers;
@@ -192,7 +198,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       call('initiate', credential, { clientId }, parseImportState, { body: JSON.stringify(request), signal, priority }),
 
     stage(credential, ref, records, { signal, priority } = {}) {
-      const body = JSON.stringify({ UserProfilePreferences: records });
+      const stageRequest: UpstreamStageRequest = { UserProfilePreferences: records };
+      const body = JSON.stringify(stageRequest);
       if (Buffer.byteLength(body) > options.maxStageBytes) {
         return Promise.reject(
           badUserInput(

@@ -17,7 +17,7 @@ export interface HttpRequestOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   logger: Logger;
-  /** Told about every request: its route, HTTP status (or `error` without a response) and duration. */
+  /** Told about every request: its route, HTTP status (or `error` without a response) and duration. @default none */
   observe?: ((route: RouteName, outcome: number | 'error', seconds: number) => void) | undefined;
 }
 

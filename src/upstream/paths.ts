@@ -22,7 +22,7 @@ export function routePath(basePath: string, route: RouteName, params: RouteParam
   return `${basePath}${path}${search}`;
 }
 
-export function encodePathSegment(value: string, argument: string): string {
+function encodePathSegment(value: string, argument: string): string {
   if (value === '' || value === '.' || value === '..') {
     throw badUserInput(`${argument} cannot be empty, "." or "..".`, argument);
   }

@@ -16,6 +16,7 @@ export interface TokenEndpointOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   logger: Logger;
+  /** Told about every token request: its HTTP status (or `error`) and duration. @default none */
   observe?: (route: 'token', outcome: number | 'error', seconds: number) => void;
 }
 

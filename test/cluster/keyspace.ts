@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 /** Everything the gateway keeps in Redis starts with this (see `src/cluster/redis-names.ts`). */
 export const PREFIX = 'bulk-import-gateway:';
 
-export interface KeyEvent {
+interface KeyEvent {
   /** The command or cause: `set`, `del`, `expire`, `expired`, `hset`, `incrby`, … */
   event: string;
   key: string;

@@ -9,7 +9,7 @@ import { SUBGRAPHS } from './supergraph.js';
  * it): the caller's Authorization goes to our subgraph only — as a header over HTTP, as
  * `connectionParams.authorization` on the graphql-ws connection that carries subscriptions.
  */
-export function hiveGatewayConfig(supergraphSdl: string): GatewayConfigSupergraph {
+function hiveGatewayConfig(supergraphSdl: string): GatewayConfigSupergraph {
   return {
     supergraph: parse(supergraphSdl),
     // Queries, mutations and `_entities` over HTTP: forward the caller's credential, to our subgraph only.

@@ -8,8 +8,8 @@ import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, type 
 import type { Simulator } from '../../src/simulator/index.js';
 import { DEMO_ACCOUNT } from '../../src/simulator/index.js';
 
-export const ISSUER = 'https://id.example.test/';
-export const AUDIENCE = 'bulk-import-gateway';
+const ISSUER = 'https://id.example.test/';
+const AUDIENCE = 'bulk-import-gateway';
 export const READ = 'bulk-import:read';
 export const WRITE = 'bulk-import:write';
 
@@ -20,7 +20,7 @@ interface SigningKey {
   jwk: JWK;
 }
 
-export interface MintOptions {
+interface MintOptions {
   /** Claims merged over the defaults (sub, clients `['demo']`, both scopes, exp in 10 minutes); `undefined` removes one. */
   claims?: Record<string, unknown>;
   /** Header `kid` (default: the current key's). */

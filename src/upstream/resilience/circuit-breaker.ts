@@ -10,7 +10,7 @@ export interface CircuitBreakerOptions {
   /** How long the circuit stays open before one probe may try. */
   openMs: number;
   now: () => number;
-  /** Told of every transition (the client logs them at warn). */
+  /** Told of every transition (the client logs them at warn). @default none */
   onTransition?: (transition: CircuitTransition) => void;
 }
 

@@ -17,10 +17,11 @@ export interface RetryingOptions {
   policy: RetryPolicy;
   /** A read may be tried again after any transient failure; a write only when it never left. */
   idempotent: boolean;
-  /** Cancels the wait between attempts; a cancelled call is never retried. */
+  /** Cancels the wait between attempts; a cancelled call is never retried. @default none */
   signal?: AbortSignal | undefined;
   timers: Timers;
   random: () => number;
+  /** Told before each wait (the client logs it at debug). @default none */
   onRetry?: (error: GatewayError, attempt: number, delayMs: number) => void;
 }
 
