@@ -92,17 +92,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     requestServiceToken: upstream.requestServiceToken,
     logger,
   });
+  // The secret stays with authentication; the engine gets its timing and nothing else.
+  const { fingerprintSecret: _, ...pollTiming } = config.status;
   const statusHub = new StatusHub({
     ...(cluster && { coordination: cluster }),
     fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
-    timing: {
-      pollIntervalMs: config.status.pollIntervalMs,
-      idlePollIntervalMs: config.status.idlePollIntervalMs,
-      jitterRatio: 0.1,
-      backoffBaseMs: config.status.backoffBaseMs,
-      backoffMaxMs: config.status.backoffMaxMs,
-      giveUpAfterMs: config.status.giveUpAfterMs,
-    },
+    timing: { ...pollTiming, jitterRatio: 0.1 },
     logger: logger.child({ component: 'status' }),
   });
   const origins = new OriginPolicy(config.limits.corsOrigins);
@@ -121,14 +116,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
   });
   const websocket = attachWebSocketTransport({
+    ...config.webSocket,
     yoga,
     authenticate,
     logger: logger.child({ component: 'websocket' }),
     // The same limit as an HTTP body: a stageImport's records travel in one message.
     maxPayloadBytes: config.limits.maxRequestBytes,
-    connectionInitTimeoutMs: config.webSocket.connectionInitTimeoutMs,
-    keepAliveMs: config.webSocket.keepAliveMs,
-    maxSubscriptionsPerConnection: config.webSocket.maxSubscriptionsPerConnection,
   });
 
   /** Every subscriber, on any transport, is a member of a shared execution: counted there, once. */
