@@ -18,7 +18,7 @@ const DAY_MS = 24 * HOUR_MS;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const AUTH_MODES = ['jwt', 'passthrough'] as const;
 /** Algorithms a JWKS may verify: asymmetric only (HMAC keys cannot be published). */
-export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
 /** `iss` and `aud` of the development issuer (zero config only). */
 export const DEVELOPMENT_ISSUER = 'urn:bulk-import-gateway:development';
