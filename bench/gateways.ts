@@ -1,6 +1,6 @@
 /**
  * Starting the processes of one run: the simulator, and the gateway under test (ours, exactly
- * as `npm start` runs it, or the naive baseline), each its own `node --import tsx` process.
+ * as `npm start` runs it, the naive baseline or the floor), each its own `node --import tsx` process.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listeningPort } from './proc.js';
@@ -68,7 +68,7 @@ export async function startGateway(
             // The bench executes on the simulator directly, so the gateway learns of it by polling:
             // poll idle imports at the same interval (the naive gateway knows no other).
             IDLE_POLL_INTERVAL_MS: String(settings.intervalMs),
-            WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(Math.max(1000, settings.perConnection)),
+            WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000',
             UPSTREAM_MAX_PER_SECOND: '100000',
             UPSTREAM_MAX_CONCURRENT: '512',
             UPSTREAM_CONNECTIONS: '64',
@@ -76,7 +76,7 @@ export async function startGateway(
             DRAIN_TIMEOUT_MS: '5000',
           },
         })
-      : startNode('naive', 'bench/naive-gateway.ts', {
+      : startNode(name, `bench/${name}-gateway.ts`, {
           ipc: true,
           env: {
             NODE_ENV: 'production',

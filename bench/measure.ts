@@ -87,6 +87,8 @@ export interface RunResult {
     activePercent: number;
   };
   eventLoop: { lagP99Ms: number | null; lagMaxMs: number | null };
+  /** From the first connection until every subscriber had its first event, ms (null if some never did). */
+  allSubscribedMs: number | null;
 }
 
 /** Nearest-rank percentile of ascending `sorted`; null when empty. */
@@ -261,6 +263,7 @@ export function computeRun(raw: RawRun): RunResult {
       activePercent: activeSeconds > 0 ? ((raw.cpuSeconds.atEnd - raw.cpuSeconds.atExecute) / activeSeconds) * 100 : 0,
     },
     eventLoop: { lagP99Ms: ms(raw.lag.p99Seconds), lagMaxMs: ms(raw.lag.maxSeconds) },
+    allSubscribedMs: raw.subscribeTimedOut || subscribed < raw.subscribers ? null : raw.subscribedAt - raw.subscribeStart,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import type { RunResult } from './measure.js';
-import { type BenchSettings, type GatewayName, type Scenario, TARGET_SCENARIOS } from './scenarios.js';
+import { type BenchSettings, GATEWAYS, type GatewayName, type Scenario, TARGET_SCENARIOS } from './scenarios.js';
 
 export type Outcome = RunResult | { gateway: GatewayName; scenarioId: string; scenarioLabel: string; error: string };
 
@@ -33,8 +33,11 @@ const HEADER = [
   'Idle heap / sub KB',
   'CPU % (run)',
   'Loop lag p99 ms',
+  'All subscribed s',
   'Notes',
 ];
+const NOTES = HEADER.length - 1;
+const column = (name: string) => HEADER.indexOf(name);
 
 function row(cells: string[]): string {
   return `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
@@ -55,48 +58,125 @@ function resultRow(result: RunResult): string[] {
     fmt(result.memory.heapPerSubscriberKB, 2),
     fmt(result.cpu.runPercent),
     fmt(result.eventLoop.lagP99Ms, 1),
+    result.allSubscribedMs === null ? 'n/a' : fmt(result.allSubscribedMs / 1000, 2),
     result.timedOut ? `TIMED OUT; ${result.notes.slice(0, 2).join('; ')}` : result.notes.slice(0, 1).join(''),
   ];
 }
 
+const divide = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
+
 /** naive ÷ ours for upstream requests, ours ÷ naive for push throughput. */
 export function ratios(ours: Outcome | undefined, naive: Outcome | undefined): { upstream: number | null; push: number | null } {
   if (!isResult(ours) || !isResult(naive)) return { upstream: null, push: null };
-  const divide = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
   return {
     upstream: divide(naive.upstream.statusPerInterval, ours.upstream.statusPerInterval),
     push: divide(ours.push.messagesPerSecond, naive.push.messagesPerSecond),
   };
 }
 
-/** The one table: per scenario a row per gateway, then a ratio row. */
+/** Ours as a multiple of the floor, same scenario, same run: 1.0 is as good as a gateway on Node gets. */
+export function toFloor(ours: Outcome | undefined, floor: Outcome | undefined) {
+  if (!isResult(ours) || !isResult(floor)) return undefined;
+  return {
+    p50: divide(ours.latency.p50Ms, floor.latency.p50Ms),
+    p95: divide(ours.latency.p95Ms, floor.latency.p95Ms),
+    p99: divide(ours.latency.p99Ms, floor.latency.p99Ms),
+    push: divide(ours.push.messagesPerSecond, floor.push.messagesPerSecond),
+    rssPerSubscriber: divide(ours.memory.rssPerSubscriberKB, floor.memory.rssPerSubscriberKB),
+    heapPerSubscriber: divide(ours.memory.heapPerSubscriberKB, floor.memory.heapPerSubscriberKB),
+    cpu: divide(ours.cpu.runPercent, floor.cpu.runPercent),
+    allSubscribed: divide(ours.allSubscribedMs, floor.allSubscribedMs),
+  };
+}
+
+/** The one table: per scenario a row per contender, then a ratio row to naive and one to the floor. */
 export function markdownTable(scenarios: readonly Scenario[], outcomes: readonly Outcome[]): string {
   const lines = [row(HEADER), row(HEADER.map(() => '---'))];
+  const blankRow = (scenario: Scenario, gateway: string) => {
+    const cells = HEADER.map(() => '');
+    cells[0] = scenario.label;
+    cells[1] = gateway;
+    return cells;
+  };
   for (const scenario of scenarios) {
     const of = (gateway: GatewayName) => outcomes.find((o) => o.scenarioId === scenario.id && o.gateway === gateway);
-    for (const gateway of ['ours', 'naive'] as const) {
+    for (const gateway of scenario.contenders) {
       const outcome = of(gateway);
       if (outcome === undefined) {
-        const cells = HEADER.map(() => '');
-        cells[0] = scenario.label;
-        cells[1] = gateway;
-        cells[13] = 'skipped (time budget)';
+        const cells = blankRow(scenario, gateway);
+        cells[NOTES] = 'skipped (time budget or --gateways)';
         lines.push(row(cells));
       } else if (!isResult(outcome))
         lines.push(row([scenario.label, gateway, ...HEADER.slice(2, -1).map(() => 'n/a'), `ERROR: ${outcome.error.slice(0, 120)}`]));
       else lines.push(row(resultRow(outcome)));
     }
-    const ratio = ratios(of('ours'), of('naive'));
-    const cells = HEADER.map(() => '');
-    cells[0] = scenario.label;
-    cells[1] = 'ratio';
-    cells[3] = fmtRatio(ratio.upstream);
-    cells[8] = fmtRatio(ratio.push);
-    cells[13] = 'upstream: naive ÷ ours; msgs/s: ours ÷ naive';
-    lines.push(row(cells));
+    if (scenario.contenders.includes('naive')) {
+      const ratio = ratios(of('ours'), of('naive'));
+      const cells = blankRow(scenario, 'ours vs naive');
+      cells[column('Status req / interval')] = fmtRatio(ratio.upstream);
+      cells[column('Msgs pushed / s')] = fmtRatio(ratio.push);
+      cells[NOTES] = 'upstream: naive ÷ ours; msgs/s: ours ÷ naive';
+      lines.push(row(cells));
+    }
+    if (scenario.contenders.includes('floor')) {
+      const ratio = toFloor(of('ours'), of('floor'));
+      const cells = blankRow(scenario, 'ours ÷ floor');
+      if (ratio) {
+        cells[column('Latency p50 ms')] = fmtRatio(ratio.p50);
+        cells[column('p95 ms')] = fmtRatio(ratio.p95);
+        cells[column('p99 ms')] = fmtRatio(ratio.p99);
+        cells[column('Msgs pushed / s')] = fmtRatio(ratio.push);
+        cells[column('Idle RSS / sub KB')] = fmtRatio(ratio.rssPerSubscriber);
+        cells[column('Idle heap / sub KB')] = fmtRatio(ratio.heapPerSubscriber);
+        cells[column('CPU % (run)')] = fmtRatio(ratio.cpu);
+        cells[column('All subscribed s')] = fmtRatio(ratio.allSubscribed);
+      }
+      cells[NOTES] = 'each figure of ours ÷ the floor’s (1× = the floor)';
+      lines.push(row(cells));
+    }
   }
   return lines.join('\n');
 }
+
+/**
+ * What must hold in every run, smoke or full, whatever the machine's speed: every subscriber of
+ * every run got its first event and was completed by the server, and ours polled each import at
+ * most once per interval (the ±25% margin covers jitter and partial intervals; a lost dedup shows
+ * as a multiple of the subscribers per import). No timing threshold.
+ */
+export function structuralChecks(scenarios: readonly Scenario[], outcomes: readonly Outcome[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const scenario of scenarios) {
+    for (const gateway of scenario.contenders) {
+      const outcome = outcomes.find((o) => o.scenarioId === scenario.id && o.gateway === gateway);
+      if (outcome === undefined) continue;
+      const target = `${scenario.id} / ${gateway}: every subscriber subscribed and completed`;
+      if (!isResult(outcome)) {
+        checks.push({ target, status: 'FAIL', measured: `ERROR: ${outcome.error.slice(0, 120)}` });
+        continue;
+      }
+      const complete = !outcome.timedOut && outcome.failed === 0 && outcome.subscribed === outcome.subscribers && outcome.completed === outcome.subscribers;
+      checks.push({
+        target,
+        status: complete ? 'PASS' : 'FAIL',
+        measured: `${outcome.subscribed}/${outcome.subscribers} subscribed, ${outcome.completed} completed, ${outcome.failed} failed${outcome.timedOut ? ', timed out' : ''}`,
+      });
+      if (gateway === 'ours') {
+        const rate = outcome.upstream.statusPerImportPerInterval;
+        checks.push({
+          target: `${scenario.id} / ours: at most one Status request per import per interval`,
+          status: rate > 0 && rate <= 1.25 ? 'PASS' : 'FAIL',
+          measured: fmtRate(rate),
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+/** The multiplexed 1 × 10,000 push rate of the run before issue 13 (docs/performance.md, 2026-11-29). */
+const MULTIPLEXED_BASELINE_MSGS_PER_S = 266_328;
 
 export interface TargetCheck {
   target: string;
@@ -111,6 +191,71 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const verdict = (pass: boolean): 'PASS' | 'FAIL' => (pass ? 'PASS' : 'FAIL');
   const skip = (target: string, why: string) => checks.push({ target, status: 'SKIP', measured: why });
+
+  // Browser-shaped 1 × 10,000 against the floor, measured in the same run.
+  {
+    const oursRun = find('ours', TARGET_SCENARIOS.browserTenThousand);
+    const floorRun = find('floor', TARGET_SCENARIOS.browserTenThousand);
+    const ratio = toFloor(oursRun, floorRun);
+    const browser = '1 × 10,000, one connection each';
+    if (!isResult(oursRun) || !isResult(floorRun) || !ratio) {
+      skip(`${browser}: ratios to the floor`, 'scenario not run for both');
+    } else {
+      const p99 = oursRun.latency.p99Ms;
+      checks.push({
+        target: `${browser}: p99 change → last subscriber ≤ 1.3 × floor and ≤ 200 ms`,
+        status: verdict(ratio.p99 !== null && ratio.p99 <= 1.3 && p99 !== null && p99 <= 200),
+        measured: `${fmt(p99, 1)} ms vs ${fmt(floorRun.latency.p99Ms, 1)} ms (${fmtRatio(ratio.p99)})`,
+      });
+      checks.push({
+        target: `${browser}: msgs/s during fan-out ≥ 0.75 × floor`,
+        status: verdict(ratio.push !== null && ratio.push >= 0.75),
+        measured: `${fmt(oursRun.push.messagesPerSecond)} vs ${fmt(floorRun.push.messagesPerSecond)} msgs/s (${fmtRatio(ratio.push)})`,
+      });
+      const kb = oursRun.memory.rssPerSubscriberKB;
+      checks.push({
+        target: `${browser}: idle RSS per subscriber ≤ 1.2 × floor and ≤ 8 KB`,
+        status: verdict(ratio.rssPerSubscriber !== null && ratio.rssPerSubscriber <= 1.2 && kb !== null && kb <= 8),
+        measured: `${fmt(kb, 2)} KB vs ${fmt(floorRun.memory.rssPerSubscriberKB, 2)} KB (${fmtRatio(ratio.rssPerSubscriber)})`,
+      });
+      const storm = oursRun.allSubscribedMs;
+      checks.push({
+        target: 'reconnect storm (10,000 connecting at once): all have their first event ≤ 1.3 × floor and ≤ 5 s',
+        status: verdict(ratio.allSubscribed !== null && ratio.allSubscribed <= 1.3 && storm !== null && storm <= 5_000),
+        measured: `${fmt(storm === null ? null : storm / 1000, 2)} s vs ${fmt(floorRun.allSubscribedMs === null ? null : floorRun.allSubscribedMs / 1000, 2)} s (${fmtRatio(ratio.allSubscribed)})`,
+      });
+    }
+  }
+  {
+    const target = '1,000 × 10, one connection each: Status requests per import per interval 1.0 (±10%)';
+    const run = find('ours', TARGET_SCENARIOS.browserManyImports);
+    if (!isResult(run)) skip(target, 'scenario not run');
+    else {
+      const rate = run.upstream.statusPerImportPerInterval;
+      checks.push({ target, status: verdict(Math.abs(rate - 1) <= 0.1 && !run.timedOut), measured: fmtRate(rate) });
+    }
+  }
+  {
+    const target = 'event-loop lag p99 during fan-out ≤ 50 ms (ours, every scenario)';
+    if (ours.length === 0) skip(target, 'no run of ours');
+    else {
+      const worst = [...ours].sort((a, b) => (b.eventLoop.lagP99Ms ?? Infinity) - (a.eventLoop.lagP99Ms ?? Infinity))[0]!;
+      checks.push({
+        target,
+        status: verdict(ours.every((r) => r.eventLoop.lagP99Ms !== null && r.eventLoop.lagP99Ms <= 50)),
+        measured: `worst ${fmt(worst.eventLoop.lagP99Ms, 1)} ms (${worst.scenarioId})`,
+      });
+    }
+  }
+  {
+    const target = `multiplexed 1 × 10,000: msgs/s no regression from ${fmt(MULTIPLEXED_BASELINE_MSGS_PER_S)} (within 10%)`;
+    const run = find('ours', TARGET_SCENARIOS.tenThousand);
+    if (!isResult(run)) skip(target, 'scenario not run');
+    else {
+      const rate = run.push.messagesPerSecond;
+      checks.push({ target, status: verdict(rate !== null && rate >= 0.9 * MULTIPLEXED_BASELINE_MSGS_PER_S), measured: `${fmt(rate)} msgs/s` });
+    }
+  }
 
   {
     const target = 'exactly one Status request per import per interval, whatever the subscriber count (ours, every scenario, ±10%)';
@@ -216,7 +361,7 @@ export function resultsJson(settings: BenchSettings, outcomes: readonly Outcome[
 // ---------------------------------------------------------------------------------------------
 // SVG
 
-const COLORS: Record<GatewayName, string> = { ours: '#2563eb', naive: '#ea580c' };
+const COLORS: Record<GatewayName, string> = { ours: '#2563eb', naive: '#ea580c', floor: '#6b7280' };
 
 const escapeXml = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
@@ -248,11 +393,11 @@ export function svgChart(scenarios: readonly Scenario[], outcomes: readonly Outc
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${left}" y="26" font-size="18" font-weight="600">importStatus bench: ours vs naive</text>`,
+    `<text x="${left}" y="26" font-size="18" font-weight="600">importStatus bench: ours, naive, floor</text>`,
     `<text x="${left}" y="46" fill="#555">${escapeXml(subtitle)}</text>`,
   ];
-  (['ours', 'naive'] as const).forEach((gateway, index) => {
-    const x = width - right - 200 + index * 100;
+  GATEWAYS.forEach((gateway, index) => {
+    const x = width - right - 300 + index * 100;
     parts.push(`<rect x="${x}" y="16" width="14" height="14" fill="${COLORS[gateway]}"/>`, `<text x="${x + 20}" y="28">${gateway}</text>`);
   });
 
@@ -286,12 +431,12 @@ export function svgChart(scenarios: readonly Scenario[], outcomes: readonly Outc
     }
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${plotBottom}" y2="${plotBottom}" stroke="#333"/>`);
     const groupWidth = (width - left - right) / Math.max(1, scenarios.length);
-    const barWidth = Math.min(70, groupWidth / 3);
+    const barWidth = Math.min(60, groupWidth / 4);
     scenarios.forEach((scenario, index) => {
       const center = left + groupWidth * (index + 0.5);
-      (['ours', 'naive'] as const).forEach((gateway, g) => {
+      scenario.contenders.forEach((gateway, g) => {
         const outcome = outcomes.find((o) => o.scenarioId === scenario.id && o.gateway === gateway);
-        const x = center - barWidth + g * barWidth;
+        const x = center - (barWidth * scenario.contenders.length) / 2 + g * barWidth;
         const value = isResult(outcome) ? panel.value(outcome) : null;
         if (value === null) {
           parts.push(`<text x="${(x + barWidth / 2).toFixed(1)}" y="${plotBottom - 6}" text-anchor="middle" fill="#999">n/a</text>`);

@@ -53,7 +53,7 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
     const cpuAtSubscribe = readCpuSeconds(pid);
     const subscribeStart = now();
 
-    // Subscriber i watches import i mod imports; workers take every other one, connections 100 at a time.
+    // Subscriber i watches import i mod imports; workers take every other one; each opens all its connections at once.
     const perWorker: string[][] = Array.from({ length: settings.workers }, () => []);
     for (let i = 0; i < subscribers; i += 1) perWorker[i % settings.workers]!.push(tokens[i % scenario.imports]!);
     const subscribed = Promise.all(
@@ -65,7 +65,7 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
           query: SUBSCRIPTION_QUERY,
           clientId: BENCH_CLIENT_ID,
           tokens: perWorker[index]!,
-          perConnection: settings.perConnection,
+          perConnection: scenario.perConnection,
         };
         worker.send(command);
         return worker.waitForMessage((message) => message['type'] === 'subscribed', settings.subscribeTimeoutMs + 5_000);

@@ -1,28 +1,30 @@
 /**
  * `npm run bench` (`node --import tsx bench/run.ts`): the importStatus fan-out bench.
  *
- * For each scenario, runs our gateway and then the naive one (`bench/naive-gateway.ts`), each on
- * a fresh simulator, and prints one markdown table with both side by side, the ratios and the
+ * For each scenario, runs its contenders — our gateway, the naive one (`bench/naive-gateway.ts`),
+ * the floor (`bench/floor-gateway.ts`) — each on a fresh simulator, and prints one markdown table
+ * with them side by side, the ratios (to naive, to the floor), the structural checks and the
  * target checks; writes `bench/results/latest.json` and `latest.svg`.
  *
  * Options:
  *   --smoke              tiny, fast version (writes nothing unless --out is given)
  *   --interval <ms>      poll interval (default 1000; smoke 250)
  *   --only <ids>         comma-separated scenario ids (e.g. 1x10000)
- *   --gateways <names>   ours,naive (default both)
+ *   --gateways <names>   a subset of ours,naive,floor (default: each scenario's contenders)
  *   --out <dir>          where to write latest.json / latest.svg (default bench/results; smoke: none)
  *   --profile <dir>      run ours with --cpu-prof into <dir> (stopped with SIGTERM so it is written)
  *
- * Exit code: 0 when every run produced its numbers (targets missed or not); 1 when the bench
- * itself broke (a process failed to start, a run threw); 130 on SIGINT. Every child process is
- * killed on the way out.
+ * Exit code: 0 when every run produced its numbers and the structural checks hold (targets met
+ * or not); 1 when the bench itself broke (a process failed to start, a run threw); 3 when a
+ * structural check failed (a run did not complete every subscriber, or ours polled an import more
+ * than once per interval); 130 on SIGINT. Every child process is killed on the way out.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeRun } from './measure.js';
 import { killAll, killAllNow, ROOT } from './processes.js';
-import { checkTargets, markdownTable, type Outcome, resultsJson, svgChart, targetLines } from './report.js';
+import { checkTargets, markdownTable, type Outcome, resultsJson, structuralChecks, svgChart, targetLines } from './report.js';
 import { runScenario } from './run-scenario.js';
 import { fullSettings, GATEWAYS, type GatewayName, smokeSettings } from './scenarios.js';
 
@@ -49,16 +51,16 @@ async function main(): Promise<number> {
       throw new Error(`--only matched no scenario (ids: ${[...(values.smoke ? smokeSettings() : fullSettings()).scenarios.map((s) => s.id)].join(', ')})`);
   }
   const gateways = values.gateways ? (values.gateways.split(',') as GatewayName[]) : [...GATEWAYS];
-  if (!gateways.every((name) => GATEWAYS.includes(name))) throw new Error('--gateways takes ours and/or naive');
+  if (!gateways.every((name) => GATEWAYS.includes(name))) throw new Error(`--gateways takes some of ${GATEWAYS.join(', ')}`);
   const outDir = values.out ?? (values.smoke ? undefined : join(ROOT, 'bench/results'));
   const profileDir = values.profile === undefined ? undefined : isAbsolute(values.profile) ? values.profile : join(process.cwd(), values.profile);
 
   const started = performance.now();
-  log(`bench (${settings.mode}): interval ${settings.intervalMs} ms, ${settings.scenarios.length} scenarios × ${gateways.join(' + ')}`);
+  log(`bench (${settings.mode}): interval ${settings.intervalMs} ms, ${settings.scenarios.length} scenarios, contenders among ${gateways.join(' + ')}`);
   const outcomes: Outcome[] = [];
   let broken = false;
   for (const scenario of settings.scenarios) {
-    for (const gateway of gateways) {
+    for (const gateway of scenario.contenders.filter((name) => gateways.includes(name))) {
       const elapsed = performance.now() - started;
       const worstRunMs = settings.subscribeTimeoutMs + settings.activeTimeoutMs + 10_000;
       if (elapsed + worstRunMs > settings.budgetMs) {
@@ -90,18 +92,22 @@ async function main(): Promise<number> {
   const durationMs = performance.now() - started;
 
   const table = markdownTable(settings.scenarios, outcomes);
+  const structural = structuralChecks(settings.scenarios, outcomes);
   const checks = checkTargets(outcomes);
-  process.stdout.write(`\n${table}\n\nTargets:\n${targetLines(checks)}\n\nBench took ${(durationMs / 1000).toFixed(0)} s.\n`);
+  process.stdout.write(
+    `\n${table}\n\nStructural checks:\n${targetLines(structural)}\n\nTargets:\n${targetLines(checks)}\n\nBench took ${(durationMs / 1000).toFixed(0)} s.\n`,
+  );
 
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
-    const json = resultsJson(settings, outcomes, checks, table, durationMs);
+    const json = resultsJson(settings, outcomes, [...structural, ...checks], table, durationMs);
     writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
     const subtitle = `${settings.mode} run, poll interval ${settings.intervalMs} ms, ${json.machine['nproc']} CPUs (${json.machine['cpuModel']}), Node ${json.machine['node']}, ${json.generatedAt.slice(0, 10)}`;
     writeFileSync(join(outDir, 'latest.svg'), svgChart(settings.scenarios, outcomes, subtitle));
     log(`wrote ${join(outDir, 'latest.json')} and latest.svg`);
   }
-  return broken ? 1 : 0;
+  if (broken) return 1;
+  return structural.some((check) => check.status === 'FAIL') ? 3 : 0;
 }
 
 process.on('exit', killAllNow);

@@ -8,8 +8,19 @@
  * interval for `recordsPerImport + 1` intervals, the same sequence for both gateways.
  */
 
-export type GatewayName = 'ours' | 'naive';
-export const GATEWAYS: readonly GatewayName[] = ['ours', 'naive'];
+/**
+ * The contenders: `ours` (the gateway, as `npm start` runs it), `naive` (the baseline most teams
+ * write first, `bench/naive-gateway.ts`) and `floor` (a raw `ws` server with no GraphQL, one
+ * poller per import and one serialisation per state, `bench/floor-gateway.ts`: the lower bound).
+ */
+export type GatewayName = 'ours' | 'naive' | 'floor';
+export const GATEWAYS: readonly GatewayName[] = ['ours', 'naive', 'floor'];
+
+/**
+ * How subscribers connect: `browser` is one WebSocket per subscriber, as every browser tab opens
+ * its own; `multiplexed` puts many subscriptions on one connection (a server-side consumer).
+ */
+export type ConnectionShape = 'browser' | 'multiplexed';
 
 export interface Scenario {
   /** Stable id, used in the JSON and the targets. */
@@ -17,6 +28,11 @@ export interface Scenario {
   label: string;
   imports: number;
   subscribersPerImport: number;
+  shape: ConnectionShape;
+  /** Subscriptions on one WebSocket connection: 1 for `browser`. */
+  perConnection: number;
+  /** Who runs it, in this order. */
+  contenders: readonly GatewayName[];
 }
 
 export interface BenchSettings {
@@ -27,8 +43,6 @@ export interface BenchSettings {
   recordsPerImport: number;
   /** Client processes the subscribers are split across. */
   workers: number;
-  /** Subscriptions multiplexed on one WebSocket connection. */
-  perConnection: number;
   /** Time allowed for every subscriber to get its first result before the run goes on without them. */
   subscribeTimeoutMs: number;
   /** Time allowed from Execute until every subscription completed. */
@@ -46,15 +60,21 @@ export const SUBSCRIPTION_QUERY = `subscription BenchImportStatus($clientId: ID!
   }
 }`;
 
-const scenario = (imports: number, subscribersPerImport: number): Scenario => ({
-  id: `${imports}x${subscribersPerImport}`,
-  label:
+function scenario(imports: number, subscribersPerImport: number, shape: ConnectionShape, perConnection: number, contenders: readonly GatewayName[]): Scenario {
+  const count =
     imports === 1
       ? `1 import × ${subscribersPerImport.toLocaleString('en-US')} subscribers`
-      : `${imports.toLocaleString('en-US')} imports × ${subscribersPerImport} subscribers`,
-  imports,
-  subscribersPerImport,
-});
+      : `${imports.toLocaleString('en-US')} imports × ${subscribersPerImport} subscribers`;
+  return {
+    id: `${imports}x${subscribersPerImport}${shape === 'browser' ? '-browser' : ''}`,
+    label: shape === 'browser' ? `${count}, one connection each` : `${count}, ${perConnection} per connection`,
+    imports,
+    subscribersPerImport,
+    shape,
+    perConnection: shape === 'browser' ? 1 : perConnection,
+    contenders,
+  };
+}
 
 export function fullSettings(intervalMs = 1000): BenchSettings {
   const recordsPerImport = 8;
@@ -64,12 +84,20 @@ export function fullSettings(intervalMs = 1000): BenchSettings {
     intervalMs,
     recordsPerImport,
     workers: 2,
-    perConnection: 100,
     subscribeTimeoutMs: 30_000,
     activeTimeoutMs: Math.max(activeMs * 2 + 5_000, 25_000),
     settleMs: intervalMs,
-    budgetMs: 9 * 60_000,
-    scenarios: [scenario(1, 1_000), scenario(1, 5_000), scenario(1, 10_000), scenario(1_000, 10)],
+    budgetMs: 14 * 60_000,
+    scenarios: [
+      // The shape browsers connect in, against the floor: one WebSocket per subscriber. The
+      // subscribe phase of 1 × 10,000 is the reconnect storm (every client connects at once).
+      scenario(1, 10_000, 'browser', 1, ['ours', 'floor']),
+      scenario(1_000, 10, 'browser', 1, ['ours', 'floor']),
+      // Multiplexed, as before: against the naive gateway (and the floor at 10,000).
+      scenario(1, 1_000, 'multiplexed', 100, ['ours', 'naive']),
+      scenario(1, 10_000, 'multiplexed', 100, ['ours', 'naive', 'floor']),
+      scenario(1_000, 10, 'multiplexed', 100, ['ours', 'naive']),
+    ],
   };
 }
 
@@ -81,12 +109,11 @@ export function smokeSettings(intervalMs = 250): BenchSettings {
     intervalMs,
     recordsPerImport,
     workers: 2,
-    perConnection: 50,
     subscribeTimeoutMs: 10_000,
     activeTimeoutMs: activeMs * 2 + 5_000,
     settleMs: 200,
     budgetMs: 80_000,
-    scenarios: [scenario(1, 200), scenario(20, 5)],
+    scenarios: [scenario(1, 200, 'multiplexed', 50, ['ours', 'naive']), scenario(20, 5, 'browser', 1, ['ours', 'floor'])],
   };
 }
 
@@ -94,4 +121,6 @@ export function smokeSettings(intervalMs = 250): BenchSettings {
 export const TARGET_SCENARIOS = {
   oneThousand: '1x1000',
   tenThousand: '1x10000',
+  browserTenThousand: '1x10000-browser',
+  browserManyImports: '1000x10-browser',
 } as const;

@@ -18,7 +18,7 @@ describe('bench --smoke', () => {
   const cleanup = useCleanup();
 
   it(
-    'runs both gateways and prints the table with an upstream-requests ratio above 1',
+    'runs every contender to completion: each row complete, ours polls once per import per interval, ratios to naive and the floor printed',
     async () => {
       // SIGINT on timeout: the bench then kills its own children before exiting.
       const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], {
@@ -38,6 +38,7 @@ describe('bench --smoke', () => {
         await exited;
       });
 
+      // 3 would mean a structural check failed, 1 that the bench itself broke.
       const code = await exited;
       expect(code, `stderr:\n${stderr}\nstdout:\n${stdout}`).toBe(0);
 
@@ -49,17 +50,27 @@ describe('bench --smoke', () => {
       const column = (name: string) => header.indexOf(name);
       expect(column('Gateway')).toBe(1);
       const gatewayRows = (name: string) => rows.filter((row) => row[1] === name);
-      expect(gatewayRows('ours').length).toBeGreaterThan(0);
-      expect(gatewayRows('naive').length).toBeGreaterThan(0);
-      for (const row of [...gatewayRows('ours'), ...gatewayRows('naive')]) expect(row.join(' ')).not.toMatch(/ERROR|skipped/);
-
-      const ratioRows = gatewayRows('ratio');
-      expect(ratioRows.length).toBeGreaterThan(0);
-      const upstreamColumn = column('Status req / interval');
-      for (const row of ratioRows) {
-        const ratio = Number(row[upstreamColumn]!.replace(/[,×]/g, ''));
-        expect(ratio).toBeGreaterThan(1);
+      const contenderRows = [...gatewayRows('ours'), ...gatewayRows('naive'), ...gatewayRows('floor')];
+      expect(gatewayRows('ours').length).toBe(2);
+      expect(gatewayRows('naive').length).toBe(1);
+      expect(gatewayRows('floor').length).toBe(1);
+      for (const row of contenderRows) {
+        expect(row.join(' ')).not.toMatch(/ERROR|skipped|TIMED OUT/);
+        // "subscribed / subscribers": every one of them.
+        const [subscribed, subscribers] = row[column('Subscribed')]!.split(' / ');
+        expect(subscribed).toBe(subscribers);
       }
+      // Structural checks are printed one per line; none may fail, and each run has one.
+      const structural = stdout.slice(stdout.indexOf('Structural checks:'), stdout.indexOf('Targets:')).split('\n').slice(1).filter(Boolean);
+      expect(structural.length).toBe(contenderRows.length + gatewayRows('ours').length);
+      expect(structural.filter((line) => !line.startsWith('PASS'))).toEqual([]);
+
+      const naiveRatio = gatewayRows('ours vs naive');
+      expect(naiveRatio.length).toBe(1);
+      expect(Number(naiveRatio[0]![column('Status req / interval')]!.replace(/[,×]/g, ''))).toBeGreaterThan(1);
+      const floorRatio = gatewayRows('ours ÷ floor');
+      expect(floorRatio.length).toBe(1);
+      expect(floorRatio[0]![column('p99 ms')]).toMatch(/^[\d.,]+×$/);
       expect(stdout).toMatch(/^Targets:$/m);
     },
     TIMEOUT_MS + 10_000,
