@@ -1,8 +1,10 @@
 /**
  * Starting the processes of one run: the simulator, and the gateway under test (ours, exactly
- * as `npm start` runs it, the naive baseline or the floor), each its own `node --import tsx` process.
+ * as production runs it, the naive baseline or the floor), each its own process on the
+ * JavaScript `buildContenders` compiled.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { COMPILED_ENTRIES } from './build.js';
 import { listeningPort } from './proc.js';
 import { type NodeProcess, startNode } from './processes.js';
 import type { BenchSettings, GatewayName } from './scenarios.js';
@@ -55,7 +57,7 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const proc =
     name === 'ours'
-      ? startNode('ours', 'src/server.ts', {
+      ? startNode('ours', COMPILED_ENTRIES.ours, {
           ...(options.nodeFlags && { nodeFlags: options.nodeFlags }),
           env: {
             NODE_ENV: 'production',
@@ -76,7 +78,7 @@ export async function startGateway(
             DRAIN_TIMEOUT_MS: '5000',
           },
         })
-      : startNode(name, `bench/${name}-gateway.ts`, {
+      : startNode(name, COMPILED_ENTRIES[name], {
           ipc: true,
           env: {
             NODE_ENV: 'production',

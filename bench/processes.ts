@@ -1,6 +1,7 @@
 /**
- * Child processes of the bench: every one is `node --import tsx <entry>` spawned directly (no
- * shell, no npm, no tsx wrapper), so its pid is the program's and a kill reaches it. Every child
+ * Child processes of the bench: every one is `node <entry>.js` (the contenders, compiled as
+ * production runs them) or `node --import tsx <entry>.ts` (the bench's own helpers), spawned
+ * directly (no shell, no npm, no tsx wrapper), so its pid is the program's and a kill reaches it. Every child
  * is registered here and killed by {@link killAll} on the way out, whatever the way out is.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,15 +34,16 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Open an IPC channel (advanced serialisation: typed arrays travel as such). */
   ipc?: boolean;
-  /** Extra node flags before `--import tsx` (e.g. `--cpu-prof`). */
+  /** Extra node flags before the entry (e.g. `--cpu-prof`). */
   nodeFlags?: string[];
   /** Echo stderr to ours (prefixed with the name). */
   echoStderr?: boolean;
 }
 
-/** Spawns `node --import tsx <entry>` in the repository root with a clean environment plus `env`. */
+/** Spawns `node [--import tsx] <entry>` in the repository root with a clean environment plus `env`. */
 export function startNode(name: string, entry: string, options: StartOptions): NodeProcess {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', entry], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...loader, entry], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],

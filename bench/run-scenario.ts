@@ -24,6 +24,8 @@ export interface RunOptions {
   oursNodeFlags?: string[];
   /** Stop ours with SIGTERM (so `--cpu-prof` writes its profile) instead of SIGKILL. */
   gracefulStop?: boolean;
+  /** Signal that makes ours write a heap snapshot (its `--heapsnapshot-signal`), sent once everyone is subscribed. */
+  heapSnapshotSignal?: NodeJS.Signals;
   log: (line: string) => void;
 }
 
@@ -77,6 +79,8 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
 
     await sleep(settings.settleMs);
     const idleMemory = readMemory(pid);
+    // The gateway writes the snapshot before it answers the scrape below.
+    if (options.heapSnapshotSignal && gatewayName === 'ours') process.kill(pid, options.heapSnapshotSignal);
     const idleMetrics = await scrapeMetrics(gateway.metricsUrl); // also resets the lag histogram
     const cpuAtExecute = readCpuSeconds(pid);
 

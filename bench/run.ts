@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (`node --import tsx bench/run.ts`): the importStatus fan-out bench.
  *
- * For each scenario, runs its contenders — our gateway, the naive one (`bench/naive-gateway.ts`),
+ * Compiles the contenders first (`bench/build.ts`: they run as plain `node` on tsc's output, as
+ * production does). For each scenario, runs its contenders — our gateway, the naive one (`bench/naive-gateway.ts`),
  * the floor (`bench/floor-gateway.ts`) — each on a fresh simulator, and prints one markdown table
  * with them side by side, the ratios (to naive, to the floor), the structural checks and the
  * target checks; writes `bench/results/latest.json` and `latest.svg`.
@@ -13,6 +14,8 @@
  *   --gateways <names>   a subset of ours,naive,floor (default: each scenario's contenders)
  *   --out <dir>          where to write latest.json / latest.svg (default bench/results; smoke: none)
  *   --profile <dir>      run ours with --cpu-prof into <dir> (stopped with SIGTERM so it is written)
+ *   --heap-snapshot <dir>  write a heap snapshot of ours into <dir> once every subscriber is idle
+ *                        (open it in Chrome DevTools, Memory → Load; the run's figures are then off)
  *
  * Exit code: 0 when every run produced its numbers and the structural checks hold (targets met
  * or not); 1 when the bench itself broke (a process failed to start, a run threw); 3 when a
@@ -22,6 +25,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildContenders } from './build.js';
 import { computeRun } from './measure.js';
 import { killAll, killAllNow, ROOT } from './processes.js';
 import { checkTargets, markdownTable, type Outcome, resultsJson, structuralChecks, svgChart, targetLines } from './report.js';
@@ -39,6 +43,7 @@ async function main(): Promise<number> {
       gateways: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'string' },
+      'heap-snapshot': { type: 'string' },
     },
   });
   const interval = values.interval === undefined ? undefined : Number(values.interval);
@@ -53,9 +58,18 @@ async function main(): Promise<number> {
   const gateways = values.gateways ? (values.gateways.split(',') as GatewayName[]) : [...GATEWAYS];
   if (!gateways.every((name) => GATEWAYS.includes(name))) throw new Error(`--gateways takes some of ${GATEWAYS.join(', ')}`);
   const outDir = values.out ?? (values.smoke ? undefined : join(ROOT, 'bench/results'));
-  const profileDir = values.profile === undefined ? undefined : isAbsolute(values.profile) ? values.profile : join(process.cwd(), values.profile);
+  const absolute = (dir: string | undefined) => (dir === undefined ? undefined : isAbsolute(dir) ? dir : join(process.cwd(), dir));
+  const profileDir = absolute(values.profile);
+  const heapSnapshotDir = absolute(values['heap-snapshot']);
+  for (const dir of [profileDir, heapSnapshotDir]) if (dir) mkdirSync(dir, { recursive: true });
+  const oursNodeFlags = [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    ...(heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`] : []),
+  ];
 
   const started = performance.now();
+  log('compiling the contenders (npm run build, and bench/tsconfig.contenders.json)');
+  buildContenders();
   log(`bench (${settings.mode}): interval ${settings.intervalMs} ms, ${settings.scenarios.length} scenarios, contenders among ${gateways.join(' + ')}`);
   const outcomes: Outcome[] = [];
   let broken = false;
@@ -71,7 +85,9 @@ async function main(): Promise<number> {
       try {
         const raw = await runScenario(gateway, scenario, settings, {
           log,
-          ...(profileDir && gateway === 'ours' && { oursNodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir], gracefulStop: true }),
+          ...(oursNodeFlags.length > 0 && { oursNodeFlags }),
+          ...(profileDir && { gracefulStop: true }),
+          ...(heapSnapshotDir && { heapSnapshotSignal: 'SIGUSR2' as const }),
         });
         const result = computeRun(raw);
         outcomes.push(result);

@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 /**
  * Where each transport carries the caller's `Authorization` (`docs/graphql-api.md`,
  * "Credentials"): HTTP and SSE in the request's header; WebSocket in `connectionParams`
@@ -8,9 +6,9 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 export function authorizationFromWebSocket(
   connectionParams: Readonly<Record<string, unknown>> | undefined,
-  upgradeHeaders: IncomingHttpHeaders,
+  upgradeAuthorization: string | undefined,
 ): string | undefined {
-  for (const value of [connectionParams?.['authorization'], connectionParams?.['Authorization'], upgradeHeaders.authorization]) {
+  for (const value of [connectionParams?.['authorization'], connectionParams?.['Authorization'], upgradeAuthorization]) {
     if (typeof value === 'string' && value.trim() !== '') return value;
   }
   return undefined;

@@ -7,7 +7,29 @@ export interface LatestValueBroadcastOptions {
    * @default nothing is called
    */
   onLastListenerLeft?: () => void;
+  /**
+   * How long one slice of a fan-out may hold the event loop, the listeners' own work included. A
+   * value for many listeners goes out in slices, one per turn (`setImmediate`), so a fan-out to
+   * 10,000 subscribers never holds the loop for its whole length: health checks, other imports'
+   * pushes and new subscribes run in between. Each slice is sized from how long the one before
+   * took, so the budget holds on any machine and for any downstream cost.
+   * @default 10
+   */
+  sliceBudgetMs?: number;
+  /**
+   * Listeners in the first slice of a fan-out, before any slice has been timed.
+   * @default 256
+   */
+  firstSliceSize?: number;
+  /**
+   * Milliseconds from some fixed point; tests inject one.
+   * @default performance.now
+   */
+  clock?: () => number;
 }
+
+/** Fewer per slice and the turns themselves would be the cost. */
+const MIN_SLICE_SIZE = 32;
 
 /**
  * One producer, many latest-value listeners: each published value goes to every listener, a
@@ -21,6 +43,11 @@ export interface LatestValueBroadcastOptions {
 export class LatestValueBroadcast<T> {
   readonly #listeners = new Set<LatestValueListener<T>>();
   readonly #onLastListenerLeft: () => void;
+  readonly #sliceBudgetMs: number;
+  readonly #firstSliceSize: number;
+  readonly #clock: () => number;
+  /** A fan-out under way: the listeners it reaches, how far it has come, and the turn that goes on. */
+  #fanOut: { listeners: LatestValueListener<T>[]; reached: number; next: NodeJS.Immediate } | undefined;
   #last: { value: T } | undefined;
   #ended = false;
   #published = 0;
@@ -30,6 +57,9 @@ export class LatestValueBroadcast<T> {
 
   constructor(options: LatestValueBroadcastOptions = {}) {
     this.#onLastListenerLeft = options.onLastListenerLeft ?? (() => undefined);
+    this.#sliceBudgetMs = options.sliceBudgetMs ?? 10;
+    this.#firstSliceSize = options.firstSliceSize ?? 256;
+    this.#clock = options.clock ?? (() => performance.now());
   }
 
   /** Listeners attached now. */
@@ -67,18 +97,62 @@ export class LatestValueBroadcast<T> {
     return listener;
   }
 
-  /** Hands `value` to every listener and keeps it for later joiners; ignored once ended. */
+  /**
+   * Hands `value` to every listener — the first slice at once, the rest over the next turns —
+   * and keeps it for later joiners; ignored once ended. A newer value published while a fan-out
+   * is under way replaces it for the listeners not reached yet (latest wins), and starts over.
+   */
   publish(value: T): void {
     if (this.#ended) return;
     this.#last = { value };
     this.#published++;
-    this.#pushed += this.#listeners.size;
-    for (const listener of this.#listeners) listener.push(value);
+    this.#cancelFanOut();
+    this.#handOver([...this.#listeners], 0, this.#firstSliceSize);
+  }
+
+  /**
+   * Hands the last value to `size` of `listeners` from `reached` on, now; the rest go at the next
+   * turn, in a slice sized to fill the budget at the pace of this one. Its listeners' work (their
+   * consumers run as microtasks) ends before the next turn starts, so the gap measures that too.
+   */
+  #handOver(listeners: LatestValueListener<T>[], reached: number, size: number): void {
+    const startedAt = this.#clock();
+    const end = Math.min(listeners.length, reached + size);
+    this.#pushTo(listeners, reached, end);
+    if (end === listeners.length) return;
+    const next = setImmediate(() => {
+      this.#fanOut = undefined;
+      const perListenerMs = (this.#clock() - startedAt) / size;
+      const nextSize = perListenerMs > 0 ? Math.floor(this.#sliceBudgetMs / perListenerMs) : listeners.length;
+      this.#handOver(listeners, end, Math.max(MIN_SLICE_SIZE, nextSize));
+    });
+    this.#fanOut = { listeners, reached: end, next };
+  }
+
+  /** Hands the last value to `listeners[from, to)` still attached (one that left since the fan-out began gets nothing). */
+  #pushTo(listeners: LatestValueListener<T>[], from: number, to: number): void {
+    const value = this.#last!.value;
+    for (let i = from; i < to; i++) {
+      const listener = listeners[i]!;
+      if (!this.#listeners.has(listener)) continue;
+      listener.push(value);
+      this.#pushed++;
+    }
+  }
+
+  #cancelFanOut(): void {
+    if (!this.#fanOut) return;
+    clearImmediate(this.#fanOut.next);
+    this.#fanOut = undefined;
   }
 
   /** No more values: each listener reads its unread one, if any, then completes. Idempotent. */
   end(): void {
     if (this.#ended) return;
+    // The last value reaches everyone a fan-out under way has not reached yet, before they complete.
+    const fanOut = this.#fanOut;
+    this.#cancelFanOut();
+    if (fanOut) this.#pushTo(fanOut.listeners, fanOut.reached, fanOut.listeners.length);
     this.#ended = true;
     const listeners = [...this.#listeners];
     this.#listeners.clear();

@@ -65,4 +65,82 @@ describe('LatestValueBroadcast', () => {
     expect(broadcast.published).toBe(1);
     expect(broadcast.size).toBe(0);
   });
+
+  describe('fan-out in slices', () => {
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    /** A clock on which every slice takes `msPerSlice`, whatever its size. */
+    const clockTaking = (msPerSlice: number) => {
+      let now = 0;
+      let reads = 0;
+      // Read twice per slice: when it starts and when the next turn sizes the one after it.
+      return () => {
+        if (reads++ % 2 === 1) now += msPerSlice;
+        return now;
+      };
+    };
+    /** Listeners that note the values they read, each reading as soon as it is handed one. */
+    function readers(broadcast: LatestValueBroadcast<number>, count: number) {
+      return Array.from({ length: count }, () => {
+        const listener = broadcast.listen();
+        const seen: number[] = [];
+        void (async () => {
+          for await (const value of listener) seen.push(value);
+        })();
+        return seen;
+      });
+    }
+
+    it('hands a value to one slice per turn of the event loop, so the loop is never held for the whole fan-out', async () => {
+      const broadcast = new LatestValueBroadcast<number>({ firstSliceSize: 100, sliceBudgetMs: 10, clock: clockTaking(10) });
+      const seen = readers(broadcast, 250);
+      broadcast.publish(1);
+      await Promise.resolve(); // microtasks of this turn only
+      await Promise.resolve();
+      expect(seen.filter((values) => values.length === 1)).toHaveLength(100);
+      await nextTurn();
+      expect(seen.filter((values) => values.length === 1)).toHaveLength(200);
+      await nextTurn();
+      expect(seen.every((values) => values.join() === '1')).toBe(true);
+      expect(broadcast.pushed).toBe(250);
+    });
+
+    it('sizes each slice to the budget at the pace of the slice before', async () => {
+      // The first slice of 200 takes 20 ms against a budget of 10: the next one is 100.
+      const broadcast = new LatestValueBroadcast<number>({ firstSliceSize: 200, sliceBudgetMs: 10, clock: clockTaking(20) });
+      const seen = readers(broadcast, 1000);
+      const reached = () => seen.filter((values) => values.length === 1).length;
+      broadcast.publish(1);
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(reached()).toBe(200);
+      await nextTurn();
+      expect(reached()).toBe(300);
+      await nextTurn();
+      expect(reached()).toBe(350);
+    });
+
+    it('gives the listeners not reached yet only the newer value when one is published mid-fan-out', async () => {
+      const broadcast = new LatestValueBroadcast<number>({ firstSliceSize: 100, sliceBudgetMs: 10, clock: clockTaking(10) });
+      const seen = readers(broadcast, 250);
+      broadcast.publish(1);
+      await Promise.resolve();
+      broadcast.publish(2);
+      await nextTurn();
+      await nextTurn();
+      await nextTurn();
+      expect(seen.slice(0, 100).every((values) => values.join() === '1,2')).toBe(true);
+      expect(seen.slice(100).every((values) => values.join() === '2')).toBe(true);
+    });
+
+    it('lets end() deliver the last value to everyone first, then complete them', async () => {
+      const broadcast = new LatestValueBroadcast<number>({ firstSliceSize: 10 });
+      const listeners = Array.from({ length: 25 }, () => broadcast.listen());
+      broadcast.publish(7);
+      broadcast.end();
+      for (const listener of listeners) {
+        expect(await listener.next()).toEqual({ value: 7, done: false });
+        expect((await listener.next()).done).toBe(true);
+      }
+    });
+  });
 });
