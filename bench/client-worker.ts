@@ -4,8 +4,8 @@
  * client's own cost per message small), and stamps every `next` it receives with the wall clock
  * (`performance.timeOrigin + performance.now()`).
  *
- * IPC protocol (parent → worker): `start` {wsUrl, authorization, query, clientId, tokens, perConnection}
- * (one subscription per entry of `tokens`), `mark` (from now on counts as the active phase),
+ * IPC protocol (parent → worker): `start` {wsUrls, authorization, query, clientId, tokens, replicas,
+ * perConnection} (one subscription per entry of `tokens`), `mark` (from now on counts as the active phase),
  * `report`. Worker → parent: `ready`, `subscribed` (every subscription has its first result or
  * ended), `done` (every subscription ended), `report` {@link WorkerReport}.
  */
@@ -13,12 +13,15 @@ import WebSocket from 'ws';
 
 export interface StartCommand {
   type: 'start';
-  wsUrl: string;
+  /** The gateway's replicas (one for a single process). */
+  wsUrls: string[];
   authorization: string;
   query: string;
   clientId: string;
   /** One subscription per entry: the accessToken it watches. */
   tokens: string[];
+  /** For each subscription, the index in `wsUrls` its connection goes to (a connection goes where its first subscription does). */
+  replicas: number[];
   perConnection: number;
 }
 
@@ -96,7 +99,7 @@ function run(command: StartCommand): void {
 
   for (let start = 0; start < subscriptions.length; start += command.perConnection) {
     const group = subscriptions.slice(start, start + command.perConnection);
-    const socket = new WebSocket(command.wsUrl, 'graphql-transport-ws', { perMessageDeflate: false });
+    const socket = new WebSocket(command.wsUrls[command.replicas[start]!]!, 'graphql-transport-ws', { perMessageDeflate: false });
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: command.authorization } })));
     socket.on('error', (error) => noteError(`socket: ${error.message}`));
     socket.on('close', (code, reason) => {

@@ -1,12 +1,13 @@
 /**
  * Starting the processes of one run: the simulator, and the gateway under test (ours, exactly
- * as production runs it, the naive baseline or the floor), each its own process on the
- * JavaScript `buildContenders` compiled.
+ * as production runs it, two replicas of ours with Redis, the naive baseline or the floor), each
+ * its own process on the JavaScript `buildContenders` compiled.
  */
+import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { COMPILED_ENTRIES } from './build.js';
 import { listeningPort } from './proc.js';
-import { type NodeProcess, startNode } from './processes.js';
+import { type NodeProcess, startNode, startProgram } from './processes.js';
 import type { BenchSettings, GatewayName } from './scenarios.js';
 
 export const BENCH_CLIENT_ID = 'bench';
@@ -34,13 +35,21 @@ export async function startBenchSimulator(settings: BenchSettings): Promise<Runn
   return { process: proc, baseUrl, origin: new URL(baseUrl).origin };
 }
 
-export interface RunningGateway {
-  name: GatewayName;
+/** One process serving the gateway's endpoints. */
+export interface Replica {
   process: NodeProcess;
   /** `http://127.0.0.1:PORT/graphql` */
   url: string;
   wsUrl: string;
   metricsUrl: string;
+}
+
+export interface RunningGateway {
+  name: GatewayName;
+  /** Where clients connect: one process, or each replica of a cluster (clients take them in turn). */
+  replicas: Replica[];
+  /** Every process the gateway costs (its replicas, and Redis for a cluster): their memory and CPU are summed. */
+  processes: NodeProcess[];
 }
 
 export interface GatewayStartOptions {
@@ -55,29 +64,10 @@ export async function startGateway(
   settings: BenchSettings,
   options: GatewayStartOptions = {},
 ): Promise<RunningGateway> {
+  if (name === 'ours-2-replicas') return startOursCluster(upstreamBaseUrl, settings);
   const proc =
     name === 'ours'
-      ? startNode('ours', COMPILED_ENTRIES.ours, {
-          ...(options.nodeFlags && { nodeFlags: options.nodeFlags }),
-          env: {
-            NODE_ENV: 'production',
-            LOG_LEVEL: 'warn',
-            PORT: '0',
-            HOST: '127.0.0.1',
-            MYPREFERENCES_BASE_URL: upstreamBaseUrl,
-            AUTH_MODE: 'passthrough',
-            POLL_INTERVAL_MS: String(settings.intervalMs),
-            // The bench executes on the simulator directly, so the gateway learns of it by polling:
-            // poll idle imports at the same interval (the naive gateway knows no other).
-            IDLE_POLL_INTERVAL_MS: String(settings.intervalMs),
-            WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000',
-            UPSTREAM_MAX_PER_SECOND: '100000',
-            UPSTREAM_MAX_CONCURRENT: '512',
-            UPSTREAM_CONNECTIONS: '64',
-            DRAIN_WINDOW_MS: '100',
-            DRAIN_TIMEOUT_MS: '5000',
-          },
-        })
+      ? startOurs('ours', upstreamBaseUrl, settings, {}, options.nodeFlags)
       : startNode(name, COMPILED_ENTRIES[name], {
           ipc: true,
           env: {
@@ -87,9 +77,76 @@ export async function startGateway(
             POLL_INTERVAL_MS: String(settings.intervalMs),
           },
         });
+  return { name, replicas: [await replicaOf(proc)], processes: [proc] };
+}
+
+/** Ours, exactly as production runs it (`node dist/server.js`), configured for the bench. */
+function startOurs(name: string, upstreamBaseUrl: string, settings: BenchSettings, extraEnv: Record<string, string>, nodeFlags?: string[]): NodeProcess {
+  return startNode(name, COMPILED_ENTRIES.ours, {
+    ...(nodeFlags && { nodeFlags }),
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MYPREFERENCES_BASE_URL: upstreamBaseUrl,
+      AUTH_MODE: 'passthrough',
+      POLL_INTERVAL_MS: String(settings.intervalMs),
+      // The bench executes on the simulator directly, so the gateway learns of it by polling:
+      // poll idle imports at the same interval (the naive gateway knows no other).
+      IDLE_POLL_INTERVAL_MS: String(settings.intervalMs),
+      WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000',
+      UPSTREAM_MAX_PER_SECOND: '100000',
+      UPSTREAM_MAX_CONCURRENT: '512',
+      UPSTREAM_CONNECTIONS: '64',
+      DRAIN_WINDOW_MS: '100',
+      DRAIN_TIMEOUT_MS: '5000',
+      ...extraEnv,
+    },
+  });
+}
+
+/**
+ * Two replicas of ours on this machine, coordinated through a redis-server of their own, as
+ * `docs/deployment.md` runs a cluster: each its own process (so each its own core), the clients
+ * spread over them in turn as a round-robin load balancer would.
+ */
+async function startOursCluster(upstreamBaseUrl: string, settings: BenchSettings): Promise<RunningGateway> {
+  const port = await freePort();
+  const redis = startProgram('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { env: {} });
+  await waitUntil(() => listeningPort(redis.pid) === port, redis, 'listen');
+  const clusterEnv = { REDIS_URL: `redis://127.0.0.1:${port}`, CREDENTIAL_FINGERPRINT_SECRET: 'bench-cluster-fingerprint-secret' };
+  const processes = [1, 2].map((n) => startOurs(`ours-replica-${n}`, upstreamBaseUrl, settings, clusterEnv));
+  const replicas = await Promise.all(processes.map(replicaOf));
+  return { name: 'ours-2-replicas', replicas, processes: [...processes, redis] };
+}
+
+async function replicaOf(proc: NodeProcess): Promise<Replica> {
   const url = await listeningUrl(proc);
-  const origin = new URL(url).origin;
-  return { name, process: proc, url, wsUrl: url.replace(/^http/, 'ws'), metricsUrl: `${origin}/metrics` };
+  return { process: proc, url, wsUrl: url.replace(/^http/, 'ws'), metricsUrl: `${new URL(url).origin}/metrics` };
+}
+
+/** A TCP port free on loopback just now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `condition` until it holds; fails if `proc` exits first or after the start timeout. */
+async function waitUntil(condition: () => boolean, proc: NodeProcess, what: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!condition()) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+      throw new Error(`${proc.name} exited before it could ${what}: ${proc.stderrTail().slice(-1500)}`);
+    if (Date.now() > deadline) throw new Error(`${proc.name} did not ${what} within ${START_TIMEOUT_MS} ms`);
+    await sleep(50);
+  }
 }
 
 /**

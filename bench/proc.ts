@@ -27,6 +27,19 @@ export function readMemory(pid: number): ProcMemory {
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
 
+/** The memory of several processes (a cluster's replicas and its Redis), summed. */
+export function readTotalMemory(pids: readonly number[]): ProcMemory {
+  const each = pids.map(readMemory);
+  return { rssBytes: sum(each.map((m) => m.rssBytes)), peakRssBytes: sum(each.map((m) => m.peakRssBytes)) };
+}
+
+/** CPU time of several processes, summed, in seconds. */
+export function readTotalCpuSeconds(pids: readonly number[]): number {
+  return sum(pids.map(readCpuSeconds));
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+
 /** User + system CPU time the process has used, in seconds. */
 export function readCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -97,6 +110,18 @@ export interface GatewayMetricsSample {
   heapUsedBytes: number | undefined;
   lagP99Seconds: number | undefined;
   lagMaxSeconds: number | undefined;
+}
+
+/** Scrapes every replica: heap summed, lag the worst of them (undefined when any scrape failed). */
+export async function scrapeAllMetrics(metricsUrls: readonly string[]): Promise<GatewayMetricsSample> {
+  const samples = await Promise.all(metricsUrls.map((url) => scrapeMetrics(url)));
+  const total = (values: Array<number | undefined>) => (values.some((v) => v === undefined) ? undefined : sum(values as number[]));
+  const worst = (values: Array<number | undefined>) => (values.some((v) => v === undefined) ? undefined : Math.max(...(values as number[])));
+  return {
+    heapUsedBytes: total(samples.map((s) => s.heapUsedBytes)),
+    lagP99Seconds: worst(samples.map((s) => s.lagP99Seconds)),
+    lagMaxSeconds: worst(samples.map((s) => s.lagMaxSeconds)),
+  };
 }
 
 /**

@@ -43,7 +43,12 @@ export interface StartOptions {
 /** Spawns `node [--import tsx] <entry>` in the repository root with a clean environment plus `env`. */
 export function startNode(name: string, entry: string, options: StartOptions): NodeProcess {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...loader, entry], {
+  return startProgram(name, process.execPath, [...(options.nodeFlags ?? []), ...loader, entry], options);
+}
+
+/** Spawns `command args…` (no shell) in the repository root with a clean environment plus `env`, registered for {@link killAll}. */
+export function startProgram(name: string, command: string, args: readonly string[], options: StartOptions): NodeProcess {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],

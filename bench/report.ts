@@ -75,22 +75,42 @@ export function ratios(ours: Outcome | undefined, naive: Outcome | undefined): {
   };
 }
 
-/** Ours as a multiple of the floor, same scenario, same run: 1.0 is as good as a gateway on Node gets. */
-export function toFloor(ours: Outcome | undefined, floor: Outcome | undefined) {
-  if (!isResult(ours) || !isResult(floor)) return undefined;
+/**
+ * Each figure of `subject` as a multiple of `reference`'s, same scenario, same run: ours ÷ the
+ * floor (1.0 is as good as one process on Node gets), or two replicas ÷ one.
+ */
+export function relativeFigures(subject: Outcome | undefined, reference: Outcome | undefined) {
+  if (!isResult(subject) || !isResult(reference)) return undefined;
+  const ratio = (figure: (run: RunResult) => number | null) => divide(figure(subject), figure(reference));
   return {
-    p50: divide(ours.latency.p50Ms, floor.latency.p50Ms),
-    p95: divide(ours.latency.p95Ms, floor.latency.p95Ms),
-    p99: divide(ours.latency.p99Ms, floor.latency.p99Ms),
-    push: divide(ours.push.messagesPerSecond, floor.push.messagesPerSecond),
-    rssPerSubscriber: divide(ours.memory.rssPerSubscriberKB, floor.memory.rssPerSubscriberKB),
-    heapPerSubscriber: divide(ours.memory.heapPerSubscriberKB, floor.memory.heapPerSubscriberKB),
-    cpu: divide(ours.cpu.runPercent, floor.cpu.runPercent),
-    allSubscribed: divide(ours.allSubscribedMs, floor.allSubscribedMs),
+    p50: ratio((run) => run.latency.p50Ms),
+    p95: ratio((run) => run.latency.p95Ms),
+    p99: ratio((run) => run.latency.p99Ms),
+    push: ratio((run) => run.push.messagesPerSecond),
+    rssPerSubscriber: ratio((run) => run.memory.rssPerSubscriberKB),
+    heapPerSubscriber: ratio((run) => run.memory.heapPerSubscriberKB),
+    cpu: ratio((run) => run.cpu.runPercent),
+    allSubscribed: ratio((run) => run.allSubscribedMs),
   };
 }
 
-/** The one table: per scenario a row per contender, then a ratio row to naive and one to the floor. */
+/** A ratio row: the figures `relativeFigures` compares, in their columns. */
+function ratioRow(cells: string[], ratio: ReturnType<typeof relativeFigures>, note: string): string[] {
+  if (ratio) {
+    cells[column('Latency p50 ms')] = fmtRatio(ratio.p50);
+    cells[column('p95 ms')] = fmtRatio(ratio.p95);
+    cells[column('p99 ms')] = fmtRatio(ratio.p99);
+    cells[column('Msgs pushed / s')] = fmtRatio(ratio.push);
+    cells[column('Idle RSS / sub KB')] = fmtRatio(ratio.rssPerSubscriber);
+    cells[column('Idle heap / sub KB')] = fmtRatio(ratio.heapPerSubscriber);
+    cells[column('CPU % (run)')] = fmtRatio(ratio.cpu);
+    cells[column('All subscribed s')] = fmtRatio(ratio.allSubscribed);
+  }
+  cells[NOTES] = note;
+  return cells;
+}
+
+/** The one table: per scenario a row per contender, then ratio rows: to naive, two replicas to one, to the floor. */
 export function markdownTable(scenarios: readonly Scenario[], outcomes: readonly Outcome[]): string {
   const lines = [row(HEADER), row(HEADER.map(() => '---'))];
   const blankRow = (scenario: Scenario, gateway: string) => {
@@ -119,21 +139,15 @@ export function markdownTable(scenarios: readonly Scenario[], outcomes: readonly
       cells[NOTES] = 'upstream: naive ÷ ours; msgs/s: ours ÷ naive';
       lines.push(row(cells));
     }
+    if (scenario.contenders.includes('ours-2-replicas')) {
+      lines.push(
+        row(ratioRow(blankRow(scenario, '2 replicas ÷ 1'), relativeFigures(of('ours-2-replicas'), of('ours')), 'each figure of two replicas ÷ one replica’s')),
+      );
+    }
     if (scenario.contenders.includes('floor')) {
-      const ratio = toFloor(of('ours'), of('floor'));
-      const cells = blankRow(scenario, 'ours ÷ floor');
-      if (ratio) {
-        cells[column('Latency p50 ms')] = fmtRatio(ratio.p50);
-        cells[column('p95 ms')] = fmtRatio(ratio.p95);
-        cells[column('p99 ms')] = fmtRatio(ratio.p99);
-        cells[column('Msgs pushed / s')] = fmtRatio(ratio.push);
-        cells[column('Idle RSS / sub KB')] = fmtRatio(ratio.rssPerSubscriber);
-        cells[column('Idle heap / sub KB')] = fmtRatio(ratio.heapPerSubscriber);
-        cells[column('CPU % (run)')] = fmtRatio(ratio.cpu);
-        cells[column('All subscribed s')] = fmtRatio(ratio.allSubscribed);
-      }
-      cells[NOTES] = 'each figure of ours ÷ the floor’s (1× = the floor)';
-      lines.push(row(cells));
+      lines.push(
+        row(ratioRow(blankRow(scenario, 'ours ÷ floor'), relativeFigures(of('ours'), of('floor')), 'each figure of ours ÷ the floor’s (1× = the floor)')),
+      );
     }
   }
   return lines.join('\n');
@@ -162,10 +176,11 @@ export function structuralChecks(scenarios: readonly Scenario[], outcomes: reado
         status: complete ? 'PASS' : 'FAIL',
         measured: `${outcome.subscribed}/${outcome.subscribers} subscribed, ${outcome.completed} completed, ${outcome.failed} failed${outcome.timedOut ? ', timed out' : ''}`,
       });
-      if (gateway === 'ours') {
+      // Two replicas poll each import once between them, as one does.
+      if (gateway === 'ours' || gateway === 'ours-2-replicas') {
         const rate = outcome.upstream.statusPerImportPerInterval;
         checks.push({
-          target: `${scenario.id} / ours: at most one Status request per import per interval`,
+          target: `${scenario.id} / ${gateway}: at most one Status request per import per interval`,
           status: rate > 0 && rate <= 1.25 ? 'PASS' : 'FAIL',
           measured: fmtRate(rate),
         });
@@ -196,7 +211,7 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
   {
     const oursRun = find('ours', TARGET_SCENARIOS.browserTenThousand);
     const floorRun = find('floor', TARGET_SCENARIOS.browserTenThousand);
-    const ratio = toFloor(oursRun, floorRun);
+    const ratio = relativeFigures(oursRun, floorRun);
     const browser = '1 × 10,000, one connection each';
     if (!isResult(oursRun) || !isResult(floorRun) || !ratio) {
       skip(`${browser}: ratios to the floor`, 'scenario not run for both');
@@ -361,7 +376,7 @@ export function resultsJson(settings: BenchSettings, outcomes: readonly Outcome[
 // ---------------------------------------------------------------------------------------------
 // SVG
 
-const COLORS: Record<GatewayName, string> = { ours: '#2563eb', naive: '#ea580c', floor: '#6b7280' };
+const COLORS: Record<GatewayName, string> = { ours: '#2563eb', 'ours-2-replicas': '#7c3aed', naive: '#ea580c', floor: '#6b7280' };
 
 const escapeXml = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StartCommand, WorkerReport } from './client-worker.js';
 import { BENCH_AUTHORIZATION, BENCH_CLIENT_ID, type RunningGateway, type RunningSimulator, startBenchSimulator, startGateway } from './gateways.js';
 import type { RawRun } from './measure.js';
-import { type GatewayMetricsSample, readCpuSeconds, readMemory, scrapeMetrics } from './proc.js';
+import { type GatewayMetricsSample, readTotalCpuSeconds, readTotalMemory, scrapeAllMetrics } from './proc.js';
 import { type NodeProcess, startNode } from './processes.js';
 import { type BenchSettings, type GatewayName, type Scenario, SUBSCRIPTION_QUERY } from './scenarios.js';
 
@@ -44,29 +44,38 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
       workersReady.ready,
     ]);
     gateway = runningGateway;
-    started.push(gateway.process);
-    const pid = gateway.process.pid;
+    started.push(...gateway.processes);
+    const pids = gateway.processes.map((proc) => proc.pid);
+    const metricsUrls = gateway.replicas.map((replica) => replica.metricsUrl);
     const subscribers = scenario.imports * scenario.subscribersPerImport;
 
     // Baseline, before anyone subscribes. The scrape also resets the event-loop histogram.
-    await scrapeMetrics(gateway.metricsUrl);
-    const baselineMetrics = await scrapeMetrics(gateway.metricsUrl);
-    const baselineMemory = readMemory(pid);
-    const cpuAtSubscribe = readCpuSeconds(pid);
+    await scrapeAllMetrics(metricsUrls);
+    const baselineMetrics = await scrapeAllMetrics(metricsUrls);
+    const baselineMemory = readTotalMemory(pids);
+    const cpuAtSubscribe = readTotalCpuSeconds(pids);
     const subscribeStart = now();
 
     // Subscriber i watches import i mod imports; workers take every other one; each opens all its connections at once.
-    const perWorker: string[][] = Array.from({ length: settings.workers }, () => []);
-    for (let i = 0; i < subscribers; i += 1) perWorker[i % settings.workers]!.push(tokens[i % scenario.imports]!);
+    // With replicas, the k-th watcher of each import goes to replica k mod n, as a load balancer
+    // would spread them: every replica then has subscribers of every import, so the cluster
+    // must coordinate to poll each import once.
+    const perWorker = Array.from({ length: settings.workers }, () => ({ tokens: [] as string[], replicas: [] as number[] }));
+    for (let i = 0; i < subscribers; i += 1) {
+      const worker = perWorker[i % settings.workers]!;
+      worker.tokens.push(tokens[i % scenario.imports]!);
+      worker.replicas.push(Math.floor(i / scenario.imports) % gateway.replicas.length);
+    }
     const subscribed = Promise.all(
       workersReady.processes.map((worker, index) => {
         const command: StartCommand = {
           type: 'start',
-          wsUrl: gateway!.wsUrl,
+          wsUrls: gateway!.replicas.map((replica) => replica.wsUrl),
           authorization: BENCH_AUTHORIZATION,
           query: SUBSCRIPTION_QUERY,
           clientId: BENCH_CLIENT_ID,
-          tokens: perWorker[index]!,
+          tokens: perWorker[index]!.tokens,
+          replicas: perWorker[index]!.replicas,
           perConnection: scenario.perConnection,
         };
         worker.send(command);
@@ -78,11 +87,11 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
     options.log(`    subscribed in ${((subscribedAt - subscribeStart) / 1000).toFixed(1)} s${subscribeTimedOut ? ' (timed out)' : ''}`);
 
     await sleep(settings.settleMs);
-    const idleMemory = readMemory(pid);
+    const idleMemory = readTotalMemory(pids);
     // The gateway writes the snapshot before it answers the scrape below.
-    if (options.heapSnapshotSignal && gatewayName === 'ours') process.kill(pid, options.heapSnapshotSignal);
-    const idleMetrics = await scrapeMetrics(gateway.metricsUrl); // also resets the lag histogram
-    const cpuAtExecute = readCpuSeconds(pid);
+    if (options.heapSnapshotSignal && gatewayName === 'ours') process.kill(pids[0]!, options.heapSnapshotSignal);
+    const idleMetrics = await scrapeAllMetrics(metricsUrls); // also resets the lag histogram
+    const cpuAtExecute = readTotalCpuSeconds(pids);
 
     // The active phase: Execute every import on the simulator, as a client of the upstream would.
     for (const worker of workersReady.processes) worker.send({ type: 'mark' });
@@ -94,9 +103,9 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
     const executeEnd = now();
     const activeTimedOut = !(await within(done, settings.activeTimeoutMs - (executeEnd - executeStart)));
     const endAt = now();
-    const cpuAtEnd = readCpuSeconds(pid);
-    const endMemory = readMemory(pid);
-    const endMetrics: GatewayMetricsSample = await scrapeMetrics(gateway.metricsUrl);
+    const cpuAtEnd = readTotalCpuSeconds(pids);
+    const endMemory = readTotalMemory(pids);
+    const endMetrics: GatewayMetricsSample = await scrapeAllMetrics(metricsUrls);
     options.log(`    active phase ${((endAt - executeStart) / 1000).toFixed(1)} s${activeTimedOut ? ' (timed out)' : ''}`);
 
     const reports = await Promise.all(
@@ -137,7 +146,7 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
     };
   } finally {
     if (gateway && options.gracefulStop && gateway.name === 'ours') {
-      await gateway.process.kill('SIGTERM');
+      await gateway.processes[0]!.kill('SIGTERM');
     }
     await Promise.all(started.map((child) => child.kill('SIGKILL')));
   }

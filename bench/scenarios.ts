@@ -9,12 +9,14 @@
  */
 
 /**
- * The contenders: `ours` (the gateway, as `npm start` runs it), `naive` (the baseline most teams
- * write first, `bench/naive-gateway.ts`) and `floor` (a raw `ws` server with no GraphQL, one
- * poller per import and one serialisation per state, `bench/floor-gateway.ts`: the lower bound).
+ * The contenders: `ours` (the gateway, as production runs it), `ours-2-replicas` (two of it on
+ * this machine with Redis between them, clients spread over both), `naive` (the baseline most
+ * teams write first, `bench/naive-gateway.ts`) and `floor` (a raw `ws` server with no GraphQL,
+ * one poller per import and one serialisation per state, `bench/floor-gateway.ts`: the lower
+ * bound for one process).
  */
-export type GatewayName = 'ours' | 'naive' | 'floor';
-export const GATEWAYS: readonly GatewayName[] = ['ours', 'naive', 'floor'];
+export type GatewayName = 'ours' | 'ours-2-replicas' | 'naive' | 'floor';
+export const GATEWAYS: readonly GatewayName[] = ['ours', 'ours-2-replicas', 'naive', 'floor'];
 
 /**
  * How subscribers connect: `browser` is one WebSocket per subscriber, as every browser tab opens
@@ -91,8 +93,9 @@ export function fullSettings(intervalMs = 1000): BenchSettings {
     scenarios: [
       // The shape browsers connect in, against the floor: one WebSocket per subscriber. The
       // subscribe phase of 1 × 10,000 is the reconnect storm (every client connects at once).
-      scenario(1, 10_000, 'browser', 1, ['ours', 'floor']),
-      scenario(1_000, 10, 'browser', 1, ['ours', 'floor']),
+      // Two replicas show what the machine's second core gives.
+      scenario(1, 10_000, 'browser', 1, ['ours', 'ours-2-replicas', 'floor']),
+      scenario(1_000, 10, 'browser', 1, ['ours', 'ours-2-replicas', 'floor']),
       // Multiplexed, as before: against the naive gateway (and the floor at 10,000).
       scenario(1, 1_000, 'multiplexed', 100, ['ours', 'naive']),
       scenario(1, 10_000, 'multiplexed', 100, ['ours', 'naive', 'floor']),
@@ -112,8 +115,8 @@ export function smokeSettings(intervalMs = 250): BenchSettings {
     subscribeTimeoutMs: 10_000,
     activeTimeoutMs: activeMs * 2 + 5_000,
     settleMs: 200,
-    budgetMs: 80_000,
-    scenarios: [scenario(1, 200, 'multiplexed', 50, ['ours', 'naive']), scenario(20, 5, 'browser', 1, ['ours', 'floor'])],
+    budgetMs: 150_000,
+    scenarios: [scenario(1, 200, 'multiplexed', 50, ['ours', 'naive']), scenario(20, 5, 'browser', 1, ['ours', 'ours-2-replicas', 'floor'])],
   };
 }
 

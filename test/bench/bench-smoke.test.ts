@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TIMEOUT_MS = 90_000;
+const TIMEOUT_MS = 180_000;
 
 /** The cells of a markdown table row. */
 const cells = (line: string) =>
@@ -18,7 +18,7 @@ describe('bench --smoke', () => {
   const cleanup = useCleanup();
 
   it(
-    'runs every contender to completion: each row complete, ours polls once per import per interval, ratios to naive and the floor printed',
+    'runs every contender to completion: each row complete, ours (one process, and two replicas with Redis) polls once per import per interval, ratios printed',
     async () => {
       // SIGINT on timeout: the bench then kills its own children before exiting.
       const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], {
@@ -50,8 +50,9 @@ describe('bench --smoke', () => {
       const column = (name: string) => header.indexOf(name);
       expect(column('Gateway')).toBe(1);
       const gatewayRows = (name: string) => rows.filter((row) => row[1] === name);
-      const contenderRows = [...gatewayRows('ours'), ...gatewayRows('naive'), ...gatewayRows('floor')];
+      const contenderRows = [...gatewayRows('ours'), ...gatewayRows('ours-2-replicas'), ...gatewayRows('naive'), ...gatewayRows('floor')];
       expect(gatewayRows('ours').length).toBe(2);
+      expect(gatewayRows('ours-2-replicas').length).toBe(1);
       expect(gatewayRows('naive').length).toBe(1);
       expect(gatewayRows('floor').length).toBe(1);
       for (const row of contenderRows) {
@@ -60,9 +61,9 @@ describe('bench --smoke', () => {
         const [subscribed, subscribers] = row[column('Subscribed')]!.split(' / ');
         expect(subscribed).toBe(subscribers);
       }
-      // Structural checks are printed one per line; none may fail, and each run has one.
+      // Structural checks are printed one per line; none may fail: each run has one, each run of ours (either shape) a second.
       const structural = stdout.slice(stdout.indexOf('Structural checks:'), stdout.indexOf('Targets:')).split('\n').slice(1).filter(Boolean);
-      expect(structural.length).toBe(contenderRows.length + gatewayRows('ours').length);
+      expect(structural.length).toBe(contenderRows.length + gatewayRows('ours').length + gatewayRows('ours-2-replicas').length);
       expect(structural.filter((line) => !line.startsWith('PASS'))).toEqual([]);
 
       const naiveRatio = gatewayRows('ours vs naive');
@@ -71,6 +72,9 @@ describe('bench --smoke', () => {
       const floorRatio = gatewayRows('ours ÷ floor');
       expect(floorRatio.length).toBe(1);
       expect(floorRatio[0]![column('p99 ms')]).toMatch(/^[\d.,]+×$/);
+      const replicasRatio = gatewayRows('2 replicas ÷ 1');
+      expect(replicasRatio.length).toBe(1);
+      expect(replicasRatio[0]![column('Msgs pushed / s')]).toMatch(/^[\d.,]+×$/);
       expect(stdout).toMatch(/^Targets:$/m);
     },
     TIMEOUT_MS + 10_000,

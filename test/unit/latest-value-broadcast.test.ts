@@ -132,6 +132,17 @@ describe('LatestValueBroadcast', () => {
       expect(seen.slice(100).every((values) => values.join() === '2')).toBe(true);
     });
 
+    it('hands nothing to a listener that left before its slice came', async () => {
+      const broadcast = new LatestValueBroadcast<number>({ firstSliceSize: 100, sliceBudgetMs: 10, clock: clockTaking(10) });
+      const listeners = Array.from({ length: 250 }, () => broadcast.listen());
+      broadcast.publish(1);
+      await listeners[200]!.return();
+      await nextTurn();
+      await nextTurn();
+      expect(broadcast.pushed).toBe(249);
+      expect(broadcast.size).toBe(249);
+    });
+
     it('lets end() deliver the last value to everyone first, then complete them', async () => {
       const broadcast = new LatestValueBroadcast<number>({ firstSliceSize: 10 });
       const listeners = Array.from({ length: 25 }, () => broadcast.listen());
