@@ -168,7 +168,8 @@ wss.on('connection', (socket) => {
   });
 });
 
-server.listen(port, '127.0.0.1', () => {
+// The same accept backlog as ours (src/gateway/gateway.ts): a storm must not measure the kernel's queue.
+server.listen(port, '127.0.0.1', 4096, () => {
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   process.stdout.write(`${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${bound}/graphql` })}\n`);

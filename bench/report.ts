@@ -171,9 +171,12 @@ export function structuralChecks(scenarios: readonly Scenario[], outcomes: reado
         continue;
       }
       const complete = !outcome.timedOut && outcome.failed === 0 && outcome.subscribed === outcome.subscribers && outcome.completed === outcome.subscribers;
+      // The naive baseline is expected to melt at full scale (its row then shows what it
+      // managed); that is a finding about it, not a broken bench.
+      const incomplete = gateway === 'naive' ? 'WARN' : 'FAIL';
       checks.push({
         target,
-        status: complete ? 'PASS' : 'FAIL',
+        status: complete ? 'PASS' : incomplete,
         measured: `${outcome.subscribed}/${outcome.subscribers} subscribed, ${outcome.completed} completed, ${outcome.failed} failed${outcome.timedOut ? ', timed out' : ''}`,
       });
       // Two replicas poll each import once between them, as one does.
@@ -195,7 +198,8 @@ const MULTIPLEXED_BASELINE_MSGS_PER_S = 266_328;
 
 export interface TargetCheck {
   target: string;
-  status: 'PASS' | 'FAIL' | 'SKIP';
+  /** WARN: reported, but neither a target missed nor a reason for a non-zero exit. */
+  status: 'PASS' | 'FAIL' | 'SKIP' | 'WARN';
   measured: string;
 }
 

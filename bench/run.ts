@@ -19,8 +19,9 @@
  *
  * Exit code: 0 when every run produced its numbers and the structural checks hold (targets met
  * or not); 1 when the bench itself broke (a process failed to start, a run threw); 3 when a
- * structural check failed (a run did not complete every subscriber, or ours polled an import more
- * than once per interval); 130 on SIGINT. Every child process is killed on the way out.
+ * structural check failed (a run of ours, its two replicas or the floor did not complete every
+ * subscriber, or ours polled an import more than once per interval; the naive baseline not keeping
+ * up at full scale is a WARN); 130 on SIGINT. Every child process is killed on the way out.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';

@@ -189,10 +189,19 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 }
 
+/**
+ * How many accepted-but-not-yet-taken connections the kernel queues for us. Node's default (511)
+ * overflows in a reconnect storm (a replica's drain sends thousands of browsers back at once)
+ * while the loop is busy subscribing the first ones; the kernel then drops handshakes, and each
+ * dropped client waits out SYN retransmits (1 s, 3 s, 7 s…) or is reset. Linux caps the value at
+ * `net.core.somaxconn`.
+ */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, host, LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });

@@ -12,11 +12,16 @@ export interface StartedProcess {
 }
 
 /**
- * Runs a TypeScript entry point as its own process, the way `npm start` does: one node process
- * with tsx's loader (no wrapper process), so a signal, SIGKILL included, reaches the program.
+ * Runs a TypeScript entry point as its own process: one node process with tsx's loader (no
+ * wrapper process), so a signal, SIGKILL included, reaches the program.
  */
 export function startTsProcess(entry: string, env: Record<string, string>, register: (dispose: () => unknown) => void): StartedProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  return startNodeProcess(['--import', 'tsx', entry], env, register);
+}
+
+/** Runs `node <args>` from the repository root, with only PATH, HOME and `env` in its environment. */
+export function startNodeProcess(args: string[], env: Record<string, string>, register: (dispose: () => unknown) => void): StartedProcess {
+  const child = spawn(process.execPath, args, {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,40 @@
+import { execFile } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { InitiateImportDocument } from '../../operations/generated.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { postGraphQL } from '../helpers/graphql.js';
+import { startNodeProcess } from '../helpers/process.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+/**
+ * What production runs: `npm run build` (tsc with tsconfig.build.json) and `node dist/server.js`,
+ * no TypeScript loader. The build goes to a folder of its own inside the repository (the bench
+ * smoke test builds `dist/` at the same time; inside the repository, node_modules resolves).
+ */
+describe('the production build', () => {
+  const cleanup = useCleanup();
+
+  it('compiles with tsconfig.build.json, and node on the output serves /readyz and the workflow with nothing configured', async () => {
+    const outDir = join(ROOT, `.test-build/${process.pid}`);
+    cleanup(() => rmSync(outDir, { recursive: true, force: true }));
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT });
+    expect(existsSync(join(outDir, 'server.js'))).toBe(true);
+
+    const server = startNodeProcess([join(outDir, 'server.js')], { PORT: '0', HOST: '127.0.0.1' }, cleanup);
+    const notice = await server.waitForLog((line) => typeof line['simulator'] === 'string');
+    const listening = await server.waitForLog((line) => typeof line['url'] === 'string');
+    const url = listening['url'] as string;
+    expect((await fetch(`${new URL(url).origin}/readyz`)).status).toBe(200);
+    const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'from dist' } }, notice['demoAuthorization']);
+    expect(initiated.data?.['initiateImport']).toMatchObject({ status: 'INITIATED' });
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  }, 120_000);
+});
