@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: what a frontend does with the gateway, end to end.
  *
- * It initiates an import, stages a few thousand synthetic records (some invalid on purpose),
+ * It initiates an import, stages 25,000 synthetic records (some invalid on purpose),
  * subscribes to `importStatus` over graphql-ws, executes, draws a live progress bar from the
  * pushed states, then prints the summary and the first failed records. Copy the idea: subscribe
  * first, then execute, and render whatever arrives — the gateway does the polling.
@@ -9,7 +9,8 @@
  * Settings (environment): GATEWAY_URL (default http://localhost:4000/graphql), AUTHORIZATION
  * (default: a development JWT from the zero-config gateway's development issuer, or — when the
  * gateway has none, in passthrough mode — the simulator's demo credential), CLIENT_ID (default
- * demo), RECORDS (default 3000).
+ * demo), RECORDS (default 25000: about ten seconds of processing on the simulator, so the bar
+ * moves in several steps at the default poll interval).
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
@@ -23,12 +24,13 @@ import {
   InitiateImportDocument,
   StageImportDocument,
 } from '../operations/generated.js';
+import { DEMO_RECORDS, syntheticRecord } from './synthetic-records.js';
 
 const gatewayUrl = process.env['GATEWAY_URL'] ?? 'http://localhost:4000/graphql';
 const authorization = process.env['AUTHORIZATION'] ?? (await developmentAuthorization());
 const clientId = process.env['CLIENT_ID'] ?? 'demo';
-const recordCount = Number(process.env['RECORDS'] ?? 3000);
-const STAGE_BATCH = 1000;
+const recordCount = Number(process.env['RECORDS'] ?? DEMO_RECORDS);
+const STAGE_BATCH = 5000;
 
 type ImportState = ImportCountersFragment;
 
@@ -61,14 +63,6 @@ async function request<TData, TVariables>(document: TypedDocumentNode<TData, TVa
     throw new Error(`${error!.extensions?.code ?? 'ERROR'}: ${error!.message}`);
   }
   return body.data!;
-}
-
-/** Synthetic records: mostly valid, with every kind of failure the simulator knows. */
-function syntheticRecord(i: number): Record<string, unknown> {
-  if (i % 41 === 0) return { Emails: [{ EmailAddress: `anonymous${i}@example.com` }] }; // no ProfileId
-  if (i % 23 === 0) return { ProfileId: `p-${i}`, Emails: [{ EmailAddress: `broken-address-${i}` }] }; // invalid e-mail
-  if (i % 37 === 0) return { ProfileId: `p-${i}`, Consents: [{ Name: 'Marketing', Prior: true }] }; // exception on execute
-  return { ProfileId: `p-${i}`, Emails: [{ EmailAddress: `person${i}@example.com` }], Preferences: [{ Name: 'Newsletter', Value: 'Yes' }] };
 }
 
 function progressBar(state: ImportState): string {

@@ -17,7 +17,7 @@ function shownDefault(setting: Setting): string {
     case 'integer':
       return setting.unit === 'bytes' ? `${setting.default} (${formatBytes(setting.default)})` : String(setting.default);
     case 'boolean':
-      return String(setting.default);
+      return setting.default === undefined ? 'unset' : String(setting.default);
     case 'list':
       return setting.default.length === 0 ? 'none' : code(setting.default.join(','));
     case 'string':

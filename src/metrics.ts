@@ -27,7 +27,8 @@ export class GatewayMetrics {
   readonly #upstreamDuration: Histogram<'route'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'bulk_import_gateway_' });
+    // Under their standard names (process_*, nodejs_*), so stock Node.js dashboards work.
+    collectDefaultMetrics({ register: this.registry });
     this.#upstreamRequests = new Counter({
       name: 'bulk_import_gateway_upstream_requests_total',
       help: 'Requests to MyPreferences, by route and HTTP status ("error" when no response came).',

@@ -9,6 +9,7 @@ import { Secret } from './credentials/secret.js';
 import { createGateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEMO_ACCOUNT, type Simulator, startSimulator } from './simulator/index.js';
+import { startTracing } from './telemetry/tracing.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
+  // Before anything else runs, so that every span has a provider (nothing is started without an endpoint).
+  const tracing = startTracing(config.tracing, logger);
 
   const embedded = config.upstream.baseUrl ? undefined : await startEmbedded(config, logger);
   const upstreamBaseUrl = config.upstream.baseUrl ?? new URL(embedded!.simulator.baseUrl);
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
     logger,
     ...(embedded && { graphiqlAuthorization: embedded.demoAuthorization }),
     ...(embedded?.issuer && { developmentIssuer: embedded.issuer }),
+    ...(embedded && { demoPage: true }),
   });
   const { url } = await gateway.start();
   logger.info({ url, upstream: upstreamBaseUrl.origin, authMode: config.auth.mode }, `bulk-import gateway listening on ${url}`);
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
     }, config.drain.deadlineMs).unref();
     await gateway.drain(config.drain);
     await embedded?.simulator.stop();
+    // The spans of the drain itself included; a collector that does not answer costs at most the deadline.
+    await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'tracing shutdown failed'));
     logger.info('stopped');
     process.exit(0);
   };

@@ -133,6 +133,28 @@ export interface LimitsConfig {
   corsOrigins: readonly string[] | '*';
 }
 
+/** The samplers `OTEL_TRACES_SAMPLER` names (the OpenTelemetry SDK's own names). */
+export type TracesSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+
+/** Tracing with OpenTelemetry (`src/telemetry/`); the standard `OTEL_*` variables. */
+export interface TracingConfig {
+  /**
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `v1/traces`: where
+   * spans are posted (OTLP/HTTP, JSON). Undefined: tracing is off and no SDK is started.
+   */
+  tracesUrl: URL | undefined;
+  /** `OTEL_EXPORTER_OTLP_HEADERS`: headers of every export request (an API key: never logged). @default none */
+  headers: Readonly<Record<string, string>>;
+  /** `OTEL_SERVICE_NAME`. @default 'bulk-import-gateway' */
+  serviceName: string;
+  /** `OTEL_TRACES_SAMPLER`. @default 'parentbased_always_on' */
+  sampler: TracesSampler;
+  /** `OTEL_TRACES_SAMPLER_ARG`: the ratio of the `*traceidratio` samplers, 0 – 1. @default 1 */
+  samplerRatio: number;
+  /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds between two exports. @default 5000 */
+  exportDelayMs: number;
+}
+
 /** Graceful shutdown on SIGTERM/SIGINT. */
 export interface DrainConfig {
   /** `DRAIN_WINDOW_MS`: WebSocket clients are closed spread over this window, so they reconnect elsewhere gradually. @default 10000 */
@@ -185,8 +207,11 @@ export interface Config {
   status: StatusConfig;
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
+  tracing: TracingConfig;
   /** `STAGE_MAX_RECORDS`: most records one `stageImport` call may carry. @default 10000 */
   maxRecordsPerStage: number;
+  /** `GRAPHIQL`: serve GraphiQL at `GET /graphql` to browsers. @default false with `NODE_ENV=production`, true otherwise */
+  graphiql: boolean;
   upstream: UpstreamConfig;
   auth: AuthConfig;
   /** Settings of the built-in simulator, used only when `upstream.baseUrl` is undefined. */
@@ -245,6 +270,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxSubscriptionsPerConnection: read('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION'),
     },
     maxRecordsPerStage: read('STAGE_MAX_RECORDS'),
+    // A development tool: production serves it only when asked to.
+    graphiql: read('GRAPHIQL') ?? read('NODE_ENV') !== 'production',
     upstream: {
       baseUrl,
       connectTimeoutMs: read('UPSTREAM_CONNECT_TIMEOUT_MS'),
@@ -276,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: read('CLUSTER_LEASE_MS'),
       stateTtlMs: read('CLUSTER_STATE_TTL_MS'),
     },
+    tracing: readTracing(read),
     auth: readAuth(env, read, embedded),
     simulator: {
       recordsPerSecond: read('SIMULATOR_RECORDS_PER_SECOND'),
@@ -335,6 +363,46 @@ function readAuth(env: Env, read: Reader, embedded: boolean): AuthConfig {
   const accountsFile = read('MYPREFERENCES_ACCOUNTS_FILE');
   if (accountsFile === undefined && !embedded) missing('MYPREFERENCES_ACCOUNTS_FILE');
   return { mode: 'jwt', jwt, serviceAccounts: accountsFile === undefined ? new Map() : readServiceAccounts(accountsFile, env) };
+}
+
+/**
+ * The `OTEL_*` variables, with the OpenTelemetry SDK's meanings: the traces URL is the signal's
+ * own endpoint, or `v1/traces` under the general one; headers are `key=value` pairs separated by
+ * commas, values URL-encoded.
+ */
+function readTracing(read: Reader): TracingConfig {
+  const base = read('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const tracesUrl = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (base && new URL('v1/traces', base.href.endsWith('/') ? base : `${base.href}/`));
+  const headers: Record<string, string> = {};
+  for (const pair of (read('OTEL_EXPORTER_OTLP_HEADERS') ?? '').split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at).trim();
+    let value: string | undefined;
+    try {
+      value = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    // Never echoed: the values are API keys.
+    if (at <= 0 || !/^[!#$%&'*+.^_`|~\w-]+$/.test(key) || value === undefined) {
+      throw new ConfigError('OTEL_EXPORTER_OTLP_HEADERS', 'must be key=value pairs separated by commas (values URL-encoded)');
+    }
+    headers[key.toLowerCase()] = value;
+  }
+  const ratioText = read('OTEL_TRACES_SAMPLER_ARG');
+  const samplerRatio = ratioText === undefined ? 1 : Number(ratioText);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(ratioText ?? '1') || !(samplerRatio >= 0 && samplerRatio <= 1)) {
+    throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `must be a ratio between 0 and 1, got "${ratioText}"`);
+  }
+  return {
+    tracesUrl,
+    headers,
+    serviceName: read('OTEL_SERVICE_NAME'),
+    sampler: read('OTEL_TRACES_SAMPLER'),
+    samplerRatio,
+    exportDelayMs: read('OTEL_BSP_SCHEDULE_DELAY'),
+  };
 }
 
 /**

@@ -43,10 +43,10 @@ export interface IntegerSetting extends About {
   unit?: 'bytes' | 'percent';
 }
 
-/** `true`/`1` or `false`/`0`. */
+/** `true`/`1` or `false`/`0`; without a `default` (one computed from other variables), unset reads as undefined. */
 export interface BooleanSetting extends About {
   kind: 'boolean';
-  default: boolean;
+  default?: boolean;
 }
 
 /** Any text; without a `default`, unset reads as undefined. */
@@ -393,6 +393,12 @@ export const SETTINGS = {
     description:
       'schema introspection (GraphiQL and codegen use it); `false` holds on every transport, removes "Did you mean" suggestions, and serves `_service` to authenticated callers only',
   },
+  GRAPHIQL: {
+    kind: 'boolean',
+    description:
+      'GraphiQL at `GET /graphql` (a browser asking for HTML): self-hosted, no third-party origin, subscriptions over SSE; the development credential is prefilled with the built-in simulator only',
+    shownDefault: '`false` with `NODE_ENV=production`, `true` otherwise',
+  },
   CORS_ORIGINS: {
     kind: 'list',
     default: [],
@@ -413,6 +419,43 @@ export const SETTINGS = {
     min: 1,
     max: HOUR_MS,
     description: 'on SIGTERM/SIGINT, the process exits by this deadline, whatever is still open',
+  },
+
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    kind: 'url',
+    description:
+      'set: [tracing](#tracing-request-ids-and-metrics) on, spans exported over OTLP/HTTP (JSON) to `<this>/v1/traces`; the W3C `traceparent` of callers is continued and sent to MyPreferences',
+    shownDefault: 'unset: tracing off (no SDK started)',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    kind: 'url',
+    description: 'the full URL spans are posted to, instead of the one derived from `OTEL_EXPORTER_OTLP_ENDPOINT`; set alone, it turns tracing on too',
+    shownDefault: 'unset',
+  },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    kind: 'string',
+    secret: true,
+    description: 'headers of every export request, as `key1=value1,key2=value2` (values URL-encoded): the API key of a hosted tracing backend',
+    shownDefault: 'none',
+  },
+  OTEL_SERVICE_NAME: { kind: 'string', default: 'bulk-import-gateway', description: 'tracing: the `service.name` of every span' },
+  OTEL_TRACES_SAMPLER: {
+    kind: 'oneOf',
+    allowed: ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'],
+    default: 'parentbased_always_on',
+    description: "tracing: which traces are recorded; `parentbased_*` follows the caller's sampled flag when a `traceparent` came with the request",
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    kind: 'string',
+    description: 'tracing: the ratio (0 – 1) of root traces recorded by `traceidratio` and `parentbased_traceidratio`',
+    shownDefault: '1',
+  },
+  OTEL_BSP_SCHEDULE_DELAY: {
+    kind: 'integer',
+    default: 5 * SECOND_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description: 'tracing: milliseconds between two exports of the spans ended meanwhile (and the rest are flushed on shutdown)',
   },
 
   REDIS_URL: {
@@ -474,7 +517,9 @@ export type SettingValue<N extends SettingName> = ValueOf<(typeof SETTINGS)[N]>;
 type ValueOf<S> = S extends { kind: 'integer' }
   ? number
   : S extends { kind: 'boolean' }
-    ? boolean
+    ? S extends { default: boolean }
+      ? boolean
+      : boolean | undefined
     : S extends { kind: 'list' }
       ? string[]
       : S extends { kind: 'oneOf'; allowed: readonly (infer A)[] }

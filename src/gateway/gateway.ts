@@ -12,6 +12,7 @@ import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
 import { createAuthentication } from './authentication.js';
+import { demoPageRoutes } from './demo-page-routes.js';
 import { developmentRoutes } from './development-routes.js';
 import { createDrain, type DrainTiming } from './drain.js';
 import { createGraphQLAdmission } from './graphql-admission.js';
@@ -33,6 +34,8 @@ export interface GatewayOptions {
    * @default none: no development routes
    */
   developmentIssuer?: DevelopmentIssuer;
+  /** Serve the progress page at `GET /demo` (zero config: the embedded simulator's demo). @default false */
+  demoPage?: boolean;
 }
 
 export interface SubscriptionStats {
@@ -113,6 +116,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     limits: { maxRecordsPerStage: config.maxRecordsPerStage },
     abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
+    graphiql: config.graphiql,
+    metricsRegistry: metrics.registry,
+    tracing: config.tracing.tracesUrl !== undefined,
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
   });
   const websocket = attachWebSocketTransport({
@@ -141,6 +147,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes = new Map<string, RouteHandler>([
     ...healthRoutes({ isReady: () => ready, metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
     ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer) : []),
+    ...(options.demoPage ? demoPageRoutes() : []),
     [
       GRAPHQL_PATH,
       async (request, response) => {

@@ -84,9 +84,15 @@ export class LatestValueBroadcast<T> {
     return this.#coalescedByGone + live;
   }
 
-  /** A new listener, handed the last value (if any) at once; its `return()` detaches it. */
-  listen(): LatestValueListener<T> {
-    const listener = new LatestValueListener<T>((left) => this.#leave(left));
+  /**
+   * A new listener, handed the last value (if any) at once; its `return()` detaches it.
+   * `onDetach` is told once, when its consumer returned or read the end.
+   */
+  listen(onDetach?: () => void): LatestValueListener<T> {
+    const listener = new LatestValueListener<T>((left) => {
+      this.#leave(left);
+      onDetach?.();
+    });
     if (this.#last) {
       listener.push(this.#last.value);
       this.#pushed++;

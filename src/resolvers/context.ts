@@ -2,6 +2,7 @@ import type { Access } from '../auth/access.js';
 import type { SingleFlight } from '../lib/single-flight.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
+import type { TraceCarrier } from '../telemetry/spans.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
 import type { ResponseBudget } from './response-budget.js';
@@ -22,6 +23,16 @@ export interface GatewayContext {
   audit: (entry: AuditEntry) => void;
   /** What upstream answers a query or mutation may still gather (set per execution; not for subscriptions). */
   responseBudget?: ResponseBudget;
+  /** The request's `x-request-id` (a WebSocket operation has its connection's, from the upgrade): in every log line of it. */
+  requestId: string;
+  /**
+   * Where the caller's W3C trace context (`traceparent`) is: the HTTP request's headers, or for
+   * a WebSocket operation its `extensions`, the `connection_init` payload or the upgrade's headers.
+   * Read only when tracing is on. @default none
+   */
+  traceCarrier?: TraceCarrier;
+  /** Told once when this subscription's subscriber leaves or its stream ends (the access log). @default none */
+  onSubscriptionEnd?: () => void;
 }
 
 export interface GatewayLimits {

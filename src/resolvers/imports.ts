@@ -18,7 +18,7 @@ interface ImportArgs {
 
 export async function importSummary(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
-  const state = await ctx.upstream.status(ctx.access.credentialFor(ref.clientId, 'read'), ref);
+  const state = await ctx.upstream.status(ctx.access.credentialFor(ref.clientId, 'read'), ref, { requestId: ctx.requestId });
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 
@@ -26,7 +26,7 @@ export function initiateImport(args: { clientId: string; input: InitiateImportIn
   return audited(ctx, 'initiateImport', args, async () => {
     const clientId = clientIdArg(args.clientId);
     const request = initiateRequestOf(args.input);
-    const state = await ctx.upstream.initiate(ctx.access.credentialFor(clientId, 'write'), clientId, request);
+    const state = await ctx.upstream.initiate(ctx.access.credentialFor(clientId, 'write'), clientId, request, { requestId: ctx.requestId });
     return toBulkImport(clientId, String(state.AccessToken), state);
   });
 }
@@ -35,7 +35,7 @@ export function stageImport(args: ImportArgs & { records: readonly Record<string
   return audited(ctx, 'stageImport', args, async () => {
     const ref = importRefArgs(args);
     const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
-    const state = await ctx.upstream.stage(ctx.access.credentialFor(ref.clientId, 'write'), ref, records);
+    const state = await ctx.upstream.stage(ctx.access.credentialFor(ref.clientId, 'write'), ref, records, { requestId: ctx.requestId });
     return toBulkImport(ref.clientId, ref.accessToken, state);
   });
 }
@@ -52,13 +52,13 @@ export function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<Bu
     const key = JSON.stringify([ref.clientId, ref.accessToken, credential.id]);
     const state = await ctx.executions.run(key, async () => {
       try {
-        const executed = await ctx.upstream.execute(credential, ref);
+        const executed = await ctx.upstream.execute(credential, ref, { requestId: ctx.requestId });
         // Subscribers see QUEUED now rather than at their poller's next interval.
         ctx.statusHub.importChanged(ref, credential, executed);
         return executed;
       } catch (error) {
         if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
-        const current = await ctx.upstream.status(credential, ref);
+        const current = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId });
         if (!EXECUTED_STATUSES.has(current.Status)) throw error;
         return current;
       }
@@ -76,11 +76,9 @@ export async function failedRecords(
 ): Promise<FailedRecordPage> {
   const page = failedRecordsPageArgs(args);
   const budget = ctx.responseBudget;
-  const result = await ctx.upstream.exceptions(
-    ctx.access.credentialFor(parent.clientId, 'read'),
-    parent,
-    page,
-    budget && { body: { maxBytes: budget.remaining, onRead: (bytes) => budget.charge(bytes) } },
-  );
+  const result = await ctx.upstream.exceptions(ctx.access.credentialFor(parent.clientId, 'read'), parent, page, {
+    requestId: ctx.requestId,
+    ...(budget && { body: { maxBytes: budget.remaining, onRead: (bytes) => budget.charge(bytes) } }),
+  });
   return toFailedRecordPage(result);
 }

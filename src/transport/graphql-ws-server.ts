@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../telemetry/request-id.js';
 import { WriteBatching } from './write-batching.js';
 
 /**
@@ -14,6 +15,10 @@ export interface SocketExtra {
   socket: WebSocket;
   /** The upgrade request's `Authorization` header. */
   upgradeAuthorization: string | undefined;
+  /** The upgrade request's `x-request-id` (as the router assigned it): the id of every operation of the connection. */
+  requestId: string;
+  /** The upgrade request's `traceparent` and `tracestate`, when it had them. */
+  upgradeTrace: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -32,6 +37,8 @@ export function serveGraphQLWs(
   const batching = new WriteBatching();
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
+  // The 101 answers the upgrade's id like every other response.
+  wss.on('headers', (headers, request) => headers.push(`${REQUEST_ID_HEADER}: ${requestIdOf(request)}`));
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const internalError = (error: unknown, what: string) => {
@@ -60,7 +67,7 @@ export function serveGraphQLWs(
             handle(String(data)).catch((error: unknown) => internalError(error, 'websocket message handling failed'));
           }),
       },
-      { socket, upgradeAuthorization: request.headers.authorization },
+      { socket, upgradeAuthorization: request.headers.authorization, requestId: requestIdOf(request), upgradeTrace: traceHeadersOf(request) },
     );
     socket.once('close', (code, reason) => {
       keepAlive.stop();
@@ -75,6 +82,13 @@ export function serveGraphQLWs(
       await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
     },
   };
+}
+
+/** Only the two fields, not the headers object: it would live as long as the connection. */
+function traceHeadersOf(request: IncomingMessage): Record<string, string> | undefined {
+  const { traceparent, tracestate } = request.headers;
+  if (typeof traceparent !== 'string') return undefined;
+  return typeof tracestate === 'string' ? { traceparent, tracestate } : { traceparent };
 }
 
 /** Pings every `intervalMs`; a peer that has not answered the previous ping by then is terminated. */

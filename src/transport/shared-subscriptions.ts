@@ -55,13 +55,14 @@ export class SharedSubscriptions {
   /**
    * Joins the execution running for `key`, or runs `start` and shares its stream. Without a key
    * (a caller whose results nobody else may see) the execution is this subscriber's alone.
+   * `onLeave` is told once, when this subscriber's stream has ended or it left.
    */
-  async subscribe(key: string | undefined, start: () => Promise<SubscribeOutcome> | SubscribeOutcome): Promise<SubscribeOutcome> {
+  async subscribe(key: string | undefined, start: () => Promise<SubscribeOutcome> | SubscribeOutcome, onLeave?: () => void): Promise<SubscribeOutcome> {
     const groupKey = key ?? Symbol('unshared');
     // No await unless someone is starting this execution: the check and the claim below must not be split.
     const starting = this.#starting.get(groupKey);
     const running = this.#groups.get(groupKey) ?? (starting && (await starting));
-    if (running && !running.closed) return running.join();
+    if (running && !running.closed) return running.join(onLeave);
 
     let started!: (group: Group | undefined) => void;
     this.#starting.set(groupKey, new Promise((resolve) => (started = resolve)));
@@ -72,7 +73,7 @@ export class SharedSubscriptions {
       if (!isAsyncIterable(outcome)) return outcome;
       group = new Group(outcome, this.#onError, (closed) => this.#retire(groupKey, closed));
       this.#groups.set(groupKey, group);
-      return group.join();
+      return group.join(onLeave);
     } finally {
       this.#starting.delete(groupKey);
       started(group);
@@ -130,8 +131,8 @@ class Group {
     return this.#closed;
   }
 
-  join(): AsyncIterableIterator<Result> {
-    return this.#broadcast.listen();
+  join(onLeave?: () => void): AsyncIterableIterator<Result> {
+    return this.#broadcast.listen(onLeave);
   }
 
   async #pump(): Promise<void> {

@@ -91,7 +91,8 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         const access = accessOf.get(ctx);
         // graphql-ws runs onSubscribe only after onConnect succeeded; without an Access something is badly wrong.
         if (!access) return [new GatewayError('UNAUTHENTICATED', 'The connection was not initialised.', { reason: 'NOT_INITIALISED' })];
-        const initial: TransportContext = { access, transport: 'websocket' };
+        const traceCarrier = traceCarrierOf(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
+        const initial: TransportContext = { access, transport: 'websocket', requestId: ctx.extra.requestId, ...(traceCarrier && { traceCarrier }) };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
         // A document the limits or the schema refuse is the client's mistake: it fails alone, as
         // an error message for its id with the code HTTP would give it — never a closed connection.
@@ -168,6 +169,15 @@ function requestError(error: unknown, code: string): GraphQLError {
   if (!(error instanceof GraphQLError)) throw error;
   if (error.extensions['code'] !== undefined) return error;
   return new GraphQLError(error.message, { extensions: { ...error.extensions, code } });
+}
+
+/**
+ * Where a WebSocket operation's caller put its W3C trace context: the operation's own
+ * `extensions`, else the `connection_init` payload (what a browser can send), else the upgrade's
+ * headers. Only a carrier that has a `traceparent` counts.
+ */
+function traceCarrierOf(...carriers: Array<Readonly<Record<string, unknown>> | null | undefined>): Readonly<Record<string, unknown>> | undefined {
+  return carriers.find((carrier) => typeof carrier?.['traceparent'] === 'string') ?? undefined;
 }
 
 /** Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before). */

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
+import type { Registry } from 'prom-client';
 import type { Access, Authenticate } from '../auth/access.js';
 import type { LimitsConfig } from '../config/config.js';
 import { SingleFlight } from '../lib/single-flight.js';
@@ -8,11 +10,16 @@ import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import type { StatusHub } from '../status/status-hub.js';
+import { REQUEST_ID_HEADER } from '../telemetry/request-id.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
+import { useAccessLog } from './plugins/access-log.js';
 import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
+import { useGraphiQL } from './plugins/graphiql.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
+import { useOperationMetrics } from './plugins/operation-metrics.js';
+import { useOperationTracing } from './plugins/operation-tracing.js';
 import { useSharedSubscriptions } from './plugins/shared-subscriptions.js';
 import { useTokenExpiry } from './plugins/token-expiry.js';
 import type { SharedSubscriptions } from './shared-subscriptions.js';
@@ -27,6 +34,9 @@ export const GRAPHQL_PATH = '/graphql';
 export interface TransportContext {
   access: Access;
   transport: GatewayContext['transport'];
+  /** The WebSocket's request id and trace context (HTTP requests carry theirs in their headers). */
+  requestId?: string;
+  traceCarrier?: GatewayContext['traceCarrier'];
 }
 
 type InitialContext = YogaInitialContext & Partial<TransportContext>;
@@ -43,8 +53,14 @@ export interface YogaOptions {
   origins: OriginPolicy;
   /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
   sharedSubscriptions: SharedSubscriptions;
+  /** Serve GraphiQL to browsers at `GET /graphql` (`GRAPHIQL`). */
+  graphiql: boolean;
   /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). @default none */
   graphiqlAuthorization?: string;
+  /** The registry `/metrics` serves: per-operation metrics go there. */
+  metricsRegistry: Registry;
+  /** A span per operation (an OTLP endpoint is configured). */
+  tracing: boolean;
 }
 
 export type GatewayYoga = YogaServerInstance<Partial<TransportContext>, GatewayContext>;
@@ -63,6 +79,10 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     landingPage: false,
     cors: options.origins.corsFor,
     plugins: [
+      // Self-hosted GraphiQL with its security headers, in place of yoga's built-in one (off below).
+      ...(options.graphiql
+        ? [useGraphiQL({ endpoint: GRAPHQL_PATH, ...(options.graphiqlAuthorization !== undefined && { authorization: options.graphiqlAuthorization }) })]
+        : []),
       ...abuseLimitPlugins(options.abuseLimits),
       useCodedRequestErrors(),
       useOperationLimits({
@@ -72,6 +92,9 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         maxResponseBytes: options.abuseLimits.maxResponseBytes,
       }),
       useTokenExpiry(),
+      ...(options.tracing ? [useOperationTracing()] : []),
+      useOperationMetrics(options.metricsRegistry),
+      useAccessLog(logger.child({ component: 'access' })),
       // Last: the hooks above run for every subscriber, refusing before it joins anything.
       useSharedSubscriptions(options.sharedSubscriptions),
     ],
@@ -87,23 +110,25 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error({ err: args.find((arg) => arg instanceof Error) }, 'graphql error'),
     },
-    graphiql: {
-      title: 'Bulk-import gateway',
-      ...(options.graphiqlAuthorization && {
-        headers: JSON.stringify({ Authorization: options.graphiqlAuthorization }),
-      }),
-    },
+    graphiql: false,
     context: async (initial: InitialContext): Promise<GatewayContext> => {
       // In-process requests (yoga.fetch) come without a transport context: authenticate them here.
       const access = initial.access ?? (await authenticate(initial.request.headers.get('authorization') ?? undefined));
+      // A WebSocket operation brings its connection's; an HTTP request has them in its headers
+      // (the id the router gave it; yoga.fetch in tests has none).
+      const websocket = initial.transport === 'websocket';
+      const requestId = initial.requestId ?? (websocket ? undefined : initial.request.headers.get(REQUEST_ID_HEADER)) ?? randomUUID();
+      const traceCarrier = websocket ? initial.traceCarrier : initial.request.headers;
       return {
         transport: initial.transport ?? 'http',
+        requestId,
+        ...(traceCarrier && { traceCarrier }),
         access,
         upstream,
         statusHub,
         limits,
         executions,
-        audit: (entry) => auditLogger.info({ subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
+        audit: (entry) => auditLogger.info({ requestId, subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
       };
     },
   });

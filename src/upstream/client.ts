@@ -33,6 +33,8 @@ export interface CallOptions {
    * @default 64 MB, the most the gateway buffers
    */
   body?: { maxBytes: number; onRead: (bytes: number) => void };
+  /** The id of the request the call serves (`x-request-id`), in the call's log lines. @default none (polls) */
+  requestId?: string;
 }
 
 /** What operators see of the upstream seam. */
@@ -96,6 +98,7 @@ interface CallRequest {
   signal?: AbortSignal | undefined;
   priority?: Priority | undefined;
   answer?: CallOptions['body'];
+  requestId?: string | undefined;
 }
 
 /**
@@ -151,15 +154,32 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     ...(options.observe && { observe: options.observe }),
   });
   const parseAnswer = answerParser(logger);
+  const templates = Object.fromEntries(Object.entries(ROUTES).map(([route, { path }]) => [route, baseUrl.pathname + path])) as Record<RouteName, string>;
 
   function call<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: CallRequest = {}): Promise<T> {
     const path = routePath(baseUrl.pathname, route, params, request.query);
     const priority = request.priority ?? 'interactive';
-    const { signal } = request;
+    const { signal, requestId } = request;
+    /** Requests of this call sent so far: retries and a renewed token's second try (a span attribute). */
+    let sent = 0;
 
     const attempt = (authorization: string): Promise<T> =>
       withinBudget(budget, { priority, interactiveWaitMs: options.budget.interactiveWaitMs, signal }, async () =>
-        parseAnswer(await send({ route, path, authorization, body: request.body, signal, answer: request.answer }), parse),
+        parseAnswer(
+          await send({
+            route,
+            path,
+            template: templates[route],
+            clientId: params.clientId,
+            resendCount: sent++,
+            authorization,
+            body: request.body,
+            signal,
+            answer: request.answer,
+            requestId,
+          }),
+          parse,
+        ),
       );
 
     /**
@@ -173,7 +193,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         return await attempt(authorization);
       } catch (error) {
         if (!(error instanceof GatewayError && error.details.upstreamStatus === 401 && credential.rejected(authorization))) throw error;
-        logger.debug({ route }, 'service token refused: renewing it and trying once more');
+        logger.debug({ route, requestId }, 'service token refused: renewing it and trying once more');
         return attempt(await credential.authorization(signal));
       }
     };
@@ -187,17 +207,17 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
             signal,
             timers,
             random,
-            onRetry: (error, attempts, delayMs) => logger.debug({ route, code: error.code, attempt: attempts, delayMs }, 'retrying upstream call'),
+            onRetry: (error, attempts, delayMs) => logger.debug({ route, requestId, code: error.code, attempt: attempts, delayMs }, 'retrying upstream call'),
           });
 
     return judgedByBreaker(breakers, params.clientId, retried);
   }
 
   return {
-    initiate: (credential, clientId, request, { signal, priority } = {}) =>
-      call('initiate', credential, { clientId }, parseImportState, { body: JSON.stringify(request), signal, priority }),
+    initiate: (credential, clientId, request, { signal, priority, requestId } = {}) =>
+      call('initiate', credential, { clientId }, parseImportState, { body: JSON.stringify(request), signal, priority, requestId }),
 
-    stage(credential, ref, records, { signal, priority } = {}) {
+    stage(credential, ref, records, { signal, priority, requestId } = {}) {
       const stageRequest: UpstreamStageRequest = { UserProfilePreferences: records };
       const body = JSON.stringify(stageRequest);
       if (Buffer.byteLength(body) > options.maxStageBytes) {
@@ -208,15 +228,21 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           ),
         );
       }
-      return call('stage', credential, ref, parseImportState, { body, signal, priority });
+      return call('stage', credential, ref, parseImportState, { body, signal, priority, requestId });
     },
 
-    execute: (credential, ref, { signal, priority } = {}) => call('execute', credential, ref, parseImportState, { signal, priority }),
+    execute: (credential, ref, { signal, priority, requestId } = {}) => call('execute', credential, ref, parseImportState, { signal, priority, requestId }),
 
-    status: (credential, ref, { signal, priority } = {}) => call('status', credential, ref, parseImportState, { signal, priority }),
+    status: (credential, ref, { signal, priority, requestId } = {}) => call('status', credential, ref, parseImportState, { signal, priority, requestId }),
 
-    exceptions: (credential, ref, page, { signal, priority, body } = {}) =>
-      call('exceptions', credential, ref, parseExceptionPage, { query: { limit: page.limit, offset: page.offset }, signal, priority, answer: body }),
+    exceptions: (credential, ref, page, { signal, priority, body, requestId } = {}) =>
+      call('exceptions', credential, ref, parseExceptionPage, {
+        query: { limit: page.limit, offset: page.offset },
+        signal,
+        priority,
+        answer: body,
+        requestId,
+      }),
 
     requestServiceToken,
 

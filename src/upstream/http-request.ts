@@ -1,8 +1,17 @@
+import { type Span, SpanKind } from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+} from '@opentelemetry/semantic-conventions';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { Logger } from '../logger.js';
 import type { RouteName } from '../mypreferences-contract.js';
 import { ROUTES } from '../mypreferences-contract.js';
+import { ATTR, errorCodeOf, failSpan, injectTraceContext, tracer } from '../telemetry/spans.js';
 import { errorFromResponse, errorFromTransport, malformedResponse, oversizedResponse, responseOverBudget, transportErrorCode } from './upstream-errors.js';
 
 /** A successful body is at most this large (an Exceptions page of 1,000 full records fits). */
@@ -25,6 +34,14 @@ export interface HttpRequest {
   route: RouteName;
   /** Path and query, already built for the route. */
   path: string;
+  /** The route's path with its parameters as placeholders (`/Profiles/Async/{clientId}/…`): the span's name, never the ids. @default the route's name */
+  template?: string;
+  /** The MyPreferences clientId the call is for (a span attribute). @default none */
+  clientId?: string;
+  /** Requests of the same call sent before this one (retries, a renewed token). @default 0 */
+  resendCount?: number;
+  /** The id of the request the call serves, in its log lines. @default none */
+  requestId?: string | undefined;
   authorization: string;
   /** A JSON body (Initiate, Stage). */
   body?: string | undefined;
@@ -52,9 +69,45 @@ export interface HttpAnswer {
 export function createHttpRequester(options: HttpRequestOptions): (request: HttpRequest) => Promise<HttpAnswer> {
   const { dispatcher, origin, logger } = options;
 
+  const { hostname, port } = new URL(origin);
+  const serverPort = Number(port) || (origin.startsWith('https:') ? 443 : 80);
+
+  /**
+   * Each request is a client span (`GET /Profiles/Async/{clientId}/Import/{accessToken}/Status`),
+   * a child of whatever is active (an operation, a poll), whose context goes upstream as
+   * `traceparent`. The URL with its ids is not recorded: the template and the clientId say which.
+   */
   return async function send(request) {
-    const { route } = request;
+    const method = ROUTES[request.route].method;
+    const template = request.template ?? request.route;
+    const span = tracer.startSpan(`${method} ${template}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR.urlTemplate]: template,
+        [ATTR.route]: request.route,
+        ...(request.clientId !== undefined && { [ATTR.clientId]: request.clientId }),
+        [ATTR_SERVER_ADDRESS]: hostname,
+        [ATTR_SERVER_PORT]: serverPort,
+        ...(request.resendCount && { [ATTR_HTTP_REQUEST_RESEND_COUNT]: request.resendCount }),
+      },
+    });
     const headers: Record<string, string> = { authorization: request.authorization, accept: 'application/json' };
+    injectTraceContext(span, headers);
+    try {
+      return await exchange(request, headers, span);
+    } catch (error) {
+      // Cancelled by the caller (a subscriber left): not a failure of the call.
+      if (request.signal?.aborted) span.setAttribute(ATTR.cancelled, true);
+      else failSpan(span, [errorCodeOf(error)]);
+      throw error;
+    } finally {
+      span.end();
+    }
+  };
+
+  async function exchange(request: HttpRequest, headers: Record<string, string>, span: Span): Promise<HttpAnswer> {
+    const { route, requestId } = request;
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
@@ -62,7 +115,7 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
     /** A request that produced no usable response: cancelled by the caller, or a transport fault. */
     const failure = (error: unknown): unknown => {
       if (request.signal?.aborted) return request.signal.reason ?? error;
-      logger.warn({ route, cause: transportErrorCode(error) ?? 'unknown', ms: Math.round(seconds() * 1000) }, 'upstream call failed');
+      logger.warn({ route, requestId, cause: transportErrorCode(error) ?? 'unknown', ms: Math.round(seconds() * 1000) }, 'upstream call failed');
       return errorFromTransport(error);
     };
 
@@ -84,6 +137,7 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
     }
 
     const { statusCode } = response;
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
     const ok = statusCode >= 200 && statusCode < 300;
     const callerLimit = ok && request.answer !== undefined && request.answer.maxBytes < MAX_SUCCESS_BODY_BYTES;
     const limit = !ok ? MAX_ERROR_BODY_BYTES : callerLimit ? request.answer!.maxBytes : MAX_SUCCESS_BODY_BYTES;
@@ -98,7 +152,7 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
       if (ok) throw callerLimit ? responseOverBudget() : oversizedResponse(statusCode);
       text = '';
     }
-    logger.debug({ route, upstreamStatus: statusCode, ms: Math.round(seconds() * 1000) }, 'upstream call');
+    logger.debug({ route, requestId, upstreamStatus: statusCode, ms: Math.round(seconds() * 1000) }, 'upstream call');
     options.observe?.(route, statusCode, seconds());
 
     if (!ok) {
@@ -114,7 +168,7 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
     } catch {
       throw malformedResponse(statusCode, 'not JSON');
     }
-  };
+  }
 }
 
 class BodyTooLarge extends Error {}

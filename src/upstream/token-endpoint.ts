@@ -1,9 +1,12 @@
+import { SpanKind } from '@opentelemetry/api';
+import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS } from '@opentelemetry/semantic-conventions';
 import type { Dispatcher } from 'undici';
 import { Secret } from '../credentials/secret.js';
 import type { ServiceAccount } from '../credentials/service-account.js';
 import type { RequestToken, TokenGrant } from '../credentials/service-token.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
+import { ATTR, errorCodeOf, failSpan, injectTraceContext, tracer } from '../telemetry/spans.js';
 import type { UpstreamBudget } from './resilience/budget.js';
 import { transportErrorCode } from './upstream-errors.js';
 
@@ -53,6 +56,18 @@ export function createTokenRequester(options: TokenEndpointOptions): RequestToke
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     const context = { account: account.clientId, tokenUrl: account.tokenUrl.origin + account.tokenUrl.pathname };
+    // A client span like the API's, and its traceparent sent along; never the secret, the form or the token.
+    const span = tracer.startSpan('POST service token', {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR_HTTP_REQUEST_METHOD]: 'POST',
+        [ATTR.urlTemplate]: account.tokenUrl.pathname,
+        [ATTR.route]: 'token',
+        [ATTR.clientId]: account.clientId,
+        [ATTR_SERVER_ADDRESS]: account.tokenUrl.hostname,
+      },
+    });
+    injectTraceContext(span, headers);
     try {
       let response: Dispatcher.ResponseData;
       try {
@@ -74,6 +89,7 @@ export function createTokenRequester(options: TokenEndpointOptions): RequestToke
       }
       const text = await readSmallBody(response.body).catch(() => undefined);
       options.observe?.('token', response.statusCode, seconds());
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.statusCode);
       if (response.statusCode !== 200) {
         // The OAuth error code (invalid_client, invalid_scope, …) says what to fix; it holds no secret.
         logger.error({ ...context, upstreamStatus: response.statusCode, oauthError: oauthErrorOf(text) }, 'token endpoint refused the service account');
@@ -85,7 +101,11 @@ export function createTokenRequester(options: TokenEndpointOptions): RequestToke
         throw tokenEndpointError(200);
       }
       return grant;
+    } catch (error) {
+      if (!signal?.aborted) failSpan(span, [errorCodeOf(error)]);
+      throw error;
     } finally {
+      span.end();
       release();
     }
   };

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_IMPORT_SETTINGS } from '../../src/mypreferences-contract.js';
 
@@ -7,6 +7,8 @@ export interface RecordedRequest {
   /** The path exactly as it reached the server, before any decoding. */
   rawPath: string;
   authorization: string | undefined;
+  /** Every header as received (a `traceparent`, for one). */
+  headers: IncomingHttpHeaders;
   body: string;
   /** When it arrived (Date.now()). */
   at: number;
@@ -41,6 +43,7 @@ export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstr
         method: request.method ?? '',
         rawPath: request.url ?? '',
         authorization: request.headers.authorization,
+        headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         at: Date.now(),
       };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -64,6 +64,52 @@ describe('/metrics', () => {
     expect(after.get('bulk_import_gateway_upstream_requests_total{route="execute",status="200"}')).toBe(1);
     expect(after.get('bulk_import_gateway_upstream_requests_total{route="status",status="200"}')).toBe(simulator.requests.count('status'));
     expect(after.get('bulk_import_gateway_upstream_request_duration_seconds_count{route="status"}')).toBe(simulator.requests.count('status'));
-    expect(after.has('bulk_import_gateway_process_resident_memory_bytes')).toBe(true);
+    expect(after.has('process_resident_memory_bytes')).toBe(true);
+    expect(after.has('nodejs_heap_size_used_bytes')).toBe(true);
+  });
+
+  it('times each operation by name and type, and counts errors by code', async () => {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    const gateway = await startGateway(simulator.baseUrl, {}, cleanup);
+    const scrape = async () => samples(await (await fetch(`${gateway.origin}/metrics`)).text());
+
+    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'timed' } }, importer.value);
+    const ref = { clientId, accessToken: initiated.data!.initiateImport.accessToken };
+    expect((await postGraphQL(gateway.url, ImportSummaryDocument, ref, importer.value)).errors).toBeUndefined();
+    expect((await postGraphQL(gateway.url, ImportSummaryDocument, ref, importer.value)).errors).toBeUndefined();
+    const refused = await postGraphQL(gateway.url, ImportSummaryDocument, { clientId: '..', accessToken: ref.accessToken }, importer.value);
+    expect(refused.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+    await postGraphQL(gateway.url, '{ importSummary(', {}, importer.value);
+    const metrics = await scrape();
+
+    const summary = { operationName: 'ImportSummary', operationType: 'query' };
+    expect(metrics.value('graphql_envelop_request_duration_bucket', { ...summary, le: '+Inf' })).toBe(3);
+    expect(metrics.value('graphql_envelop_request_duration_count', summary)).toBe(3);
+    expect(metrics.value('graphql_envelop_request_duration_count', { operationName: 'InitiateImport', operationType: 'mutation' })).toBe(1);
+    expect(metrics.value('graphql_envelop_request', summary)).toBe(3);
+    expect(metrics.value('graphql_envelop_error_result', { ...summary, phase: 'execute', code: 'BAD_USER_INPUT' })).toBe(1);
+    expect(
+      metrics.value('graphql_envelop_error_result', { operationName: 'Anonymous', operationType: 'unknown', phase: 'parse', code: 'GRAPHQL_PARSE_FAILED' }),
+    ).toBe(1);
+    // The engine's own metrics are still there, on the same registry.
+    expect(metrics.value('bulk_import_gateway_upstream_requests_total', { route: 'status', status: '200' })).toBe(2);
   });
 });
+
+/** Prometheus' text format as samples with their labels, looked up by name and exactly these labels. */
+function samples(text: string) {
+  const parsed: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((label) => [label[1]!, label[2]!]));
+    parsed.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return {
+    value(name: string, labels: Record<string, string>): number | undefined {
+      const wanted = JSON.stringify(Object.entries(labels).sort());
+      return parsed.find((sample) => sample.name === name && JSON.stringify(Object.entries(sample.labels).sort()) === wanted)?.value;
+    },
+  };
+}

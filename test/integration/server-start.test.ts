@@ -27,6 +27,8 @@ describe('src/server.ts', () => {
     expect((await fetch(`${origin}/readyz`)).status).toBe(200);
     const graphiql = await fetch(url, { headers: { accept: 'text/html' } });
     expect(graphiql.headers.get('content-type')).toMatch(/text\/html/);
+    // Read to the end: the self-hosted page is megabytes, and an unread answer is in flight until the drain's deadline.
+    expect(await graphiql.text()).toContain('YogaGraphiQL.renderYogaGraphiQL');
 
     const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'from npm start' } }, notice['demoAuthorization']);
     expect(initiated.data?.['initiateImport']).toMatchObject({ status: 'INITIATED' });

@@ -17,6 +17,7 @@ const TIERS: readonly (readonly string[])[] = [
   ['cluster'],
   ['status', 'upstream', 'auth'],
   ['domain'],
+  ['telemetry'],
   ['mypreferences-contract', 'logger'],
   ['config'],
 ];

@@ -141,6 +141,10 @@ describe('the configuration table', () => {
   it('covers every kind that can be invalid, and every secret', () => {
     const refused = new Set(invalid.map(([name]) => name));
     for (const [name, described] of entries) if (described.kind !== 'string') expect(refused, name).toContain(name);
-    expect(entries.filter(([, described]) => described.secret).map(([name]) => name)).toEqual(['CREDENTIAL_FINGERPRINT_SECRET', 'REDIS_URL']);
+    expect(entries.filter(([, described]) => described.secret).map(([name]) => name)).toEqual([
+      'CREDENTIAL_FINGERPRINT_SECRET',
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      'REDIS_URL',
+    ]);
   });
 });

@@ -84,6 +84,41 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MYPREFERENCES_BASE_URL: 'https://user:hunter2@example.com/' })).toThrow(/^((?!hunter2).)*$/);
   });
 
+  describe('tracing (OTEL_*)', () => {
+    it('is off without an endpoint, and posts to v1/traces under the general one', () => {
+      expect(loadConfig({}).tracing).toMatchObject({
+        tracesUrl: undefined,
+        serviceName: 'bulk-import-gateway',
+        sampler: 'parentbased_always_on',
+        samplerRatio: 1,
+      });
+      expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.tracesUrl?.href).toBe('http://collector:4318/v1/traces');
+      expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com/otlp/' }).tracing.tracesUrl?.href).toBe(
+        'https://otlp.example.com/otlp/v1/traces',
+      );
+      const own = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/in' });
+      expect(own.tracing.tracesUrl?.href).toBe('http://traces:9999/in');
+    });
+
+    it('reads headers as URL-encoded key=value pairs, and never echoes them', () => {
+      expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc%3D%3D, X-Team = blue' }).tracing.headers).toEqual({
+        'x-api-key': 'abc==',
+        'x-team': 'blue',
+      });
+      for (const bad of ['no-equals-s3cr3t', '=s3cr3t', 'bad key=s3cr3t', 'k=%E0%A4%A-s3cr3t']) {
+        const attempt = () => loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: bad });
+        expect(attempt).toThrow(ConfigError);
+        expect(attempt).toThrow(/^OTEL_EXPORTER_OTLP_HEADERS ((?!s3cr3t).)*$/);
+      }
+    });
+
+    it('takes a sampler ratio between 0 and 1', () => {
+      expect(loadConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).tracing).toMatchObject({ samplerRatio: 0.25 });
+      expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '0' }).tracing.samplerRatio).toBe(0);
+      for (const bad of ['1.5', '-0.1', 'half', '1e-3', 'NaN']) expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: bad })).toThrow(/^OTEL_TRACES_SAMPLER_ARG /);
+    });
+  });
+
   describe('AUTH_MODE', () => {
     const folder = mkdtempSync(join(tmpdir(), 'config-test-'));
     afterAll(() => rmSync(folder, { recursive: true, force: true }));

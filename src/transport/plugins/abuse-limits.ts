@@ -7,6 +7,9 @@ import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../../config/config.js';
 import { useIntrospectionPolicy } from './introspection-policy.js';
 
+/** The header CSRF prevention requires on GET requests and "simple" POSTs (GraphiQL sends it). */
+export const CSRF_HEADER = 'x-graphql-csrf';
+
 /**
  * Limits on what one operation's document may ask, the same on HTTP, SSE and WebSocket (they run
  * in the envelop all transports share; CSRF prevention is HTTP's alone). Documents over a limit
@@ -29,7 +32,7 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
     maxDirectivesPlugin({ ...armor, n: limits.maxDirectives, errorMessage: 'Operation rejected: it has too many directives.' }) as Plugin,
     // A browser cannot send this header cross-site without a CORS preflight: GET requests and
     // "simple" POSTs must carry it (JSON POSTs already cannot be sent cross-site unnoticed).
-    useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
   ];
   if (!limits.introspection) plugins.push(useIntrospectionPolicy() as Plugin);
   return plugins;

@@ -35,7 +35,10 @@ export function useSharedSubscriptions(shared: SharedSubscriptions): Plugin<Gate
   return {
     onSubscribe: ({ args, subscribeFn, setSubscribeFn }) => {
       const key = shareKey(args, documentText(args.document));
-      setSubscribeFn((ownArgs) => shared.subscribe(key, () => subscribeFn(ownArgs) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>));
+      const { onSubscriptionEnd } = args.contextValue as GatewayContext;
+      setSubscribeFn((ownArgs) =>
+        shared.subscribe(key, () => subscribeFn(ownArgs) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>, onSubscriptionEnd),
+      );
     },
   };
 }

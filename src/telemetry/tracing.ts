@@ -1,0 +1,71 @@
+import { DiagLogLevel, diag } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { TracingConfig } from '../config/config.js';
+import type { Logger } from '../logger.js';
+
+/** A started SDK. */
+export interface Tracing {
+  /** Exports the spans still buffered, then stops; the API is a no-op afterwards. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry SDK when a traces endpoint is configured, and only then: without one,
+ * nothing is registered and every span the gateway asks for is the API's no-op.
+ *
+ * Registered globally (tracer provider, AsyncLocalStorage context manager, W3C trace-context
+ * propagator), as the API expects; the gateway's own code only ever uses `@opentelemetry/api`.
+ * Baggage is not propagated: what a caller puts there is not ours to forward to MyPreferences.
+ */
+export function startTracing(config: TracingConfig, logger: Logger): Tracing | undefined {
+  if (!config.tracesUrl) return undefined;
+  // The SDK reports failed exports through `diag`, silent unless a logger is set.
+  diag.setLogger(
+    {
+      error: (message) => logger.warn({ component: 'tracing' }, message),
+      warn: (message) => logger.warn({ component: 'tracing' }, message),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
+  const exporter = new OTLPTraceExporter({ url: config.tracesUrl.href, headers: { ...config.headers } });
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
+    sampler: samplerOf(config),
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.exportDelayMs })],
+  });
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+  logger.info({ tracesUrl: config.tracesUrl.origin + config.tracesUrl.pathname, sampler: config.sampler }, 'tracing on: exporting spans over OTLP/HTTP');
+  return { shutdown: () => provider.shutdown() };
+}
+
+function samplerOf({ sampler, samplerRatio }: TracingConfig): Sampler {
+  switch (sampler) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(samplerRatio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(samplerRatio) });
+  }
+}
