@@ -107,6 +107,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sharedSubscriptions = new SharedSubscriptions({
     onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
   });
+  // One logger for the access lines of both: yoga's plugin and the WebSocket transport's refusals.
+  const accessLogger = logger.child({ component: 'access' });
   const yoga = createGatewayYoga({
     origins,
     sharedSubscriptions,
@@ -116,6 +118,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     limits: { maxRecordsPerStage: config.maxRecordsPerStage },
     abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
+    accessLogger,
     graphiql: config.graphiql,
     metricsRegistry: metrics.registry,
     tracing: config.tracing.tracesUrl !== undefined,
@@ -126,6 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     yoga,
     authenticate,
     logger: logger.child({ component: 'websocket' }),
+    accessLogger,
     // The same limit as an HTTP body: a stageImport's records travel in one message.
     maxPayloadBytes: config.limits.maxRequestBytes,
   });

@@ -10,6 +10,7 @@ import { callAt } from '../lib/long-timeout.js';
 import type { Logger } from '../logger.js';
 import type { GatewayContext } from '../resolvers/context.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
+import { writeAccessLine } from './plugins/access-log.js';
 import type { GatewayYoga, TransportContext } from './yoga.js';
 
 export interface WebSocketOptions {
@@ -17,6 +18,8 @@ export interface WebSocketOptions {
   /** Decides what a connection's caller may do, once, at `connection_init`. */
   authenticate: Authenticate;
   logger: Logger;
+  /** Where the access line of an operation refused before it reaches yoga goes (yoga's plugin writes the others). */
+  accessLogger: Logger;
   /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
   maxPayloadBytes: number;
   /** Close connections that send no `connection_init` within this time (close code 4408). */
@@ -79,18 +82,26 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
+        const startedAt = performance.now();
+        const access = accessOf.get(ctx);
+        // Refused before yoga sees it, so before its access-log plugin: the line is written here,
+        // without reading the document (no name, type `unknown`).
+        const refused = (error: GatewayError) => {
+          const seen = { requestId: ctx.extra.requestId, transport: 'websocket' as const, ...(access && { access }) };
+          writeAccessLine(options.accessLogger, seen, undefined, undefined, startedAt, [error.code]);
+          return [error];
+        };
         // graphql-ws has already registered this operation, so the count includes it.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
-          return [
+          return refused(
             new GatewayError(
               'TOO_MANY_SUBSCRIPTIONS',
               `At most ${options.maxSubscriptionsPerConnection} operations may run at once on one WebSocket connection; complete some first.`,
             ),
-          ];
+          );
         }
-        const access = accessOf.get(ctx);
         // graphql-ws runs onSubscribe only after onConnect succeeded; without an Access something is badly wrong.
-        if (!access) return [new GatewayError('UNAUTHENTICATED', 'The connection was not initialised.', { reason: 'NOT_INITIALISED' })];
+        if (!access) return refused(new GatewayError('UNAUTHENTICATED', 'The connection was not initialised.', { reason: 'NOT_INITIALISED' }));
         const traceCarrier = traceCarrierOf(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
         const initial: TransportContext = { access, transport: 'websocket', requestId: ctx.extra.requestId, ...(traceCarrier && { traceCarrier }) };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);

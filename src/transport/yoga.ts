@@ -22,6 +22,7 @@ import { useOperationMetrics } from './plugins/operation-metrics.js';
 import { useOperationTracing } from './plugins/operation-tracing.js';
 import { useSharedSubscriptions } from './plugins/shared-subscriptions.js';
 import { useTokenExpiry } from './plugins/token-expiry.js';
+import { useUnexpectedErrorLog } from './plugins/unexpected-errors.js';
 import type { SharedSubscriptions } from './shared-subscriptions.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -49,6 +50,8 @@ export interface YogaOptions {
   limits: GatewayLimits;
   abuseLimits: LimitsConfig;
   logger: Logger;
+  /** Where the access lines go (one per operation, `component: "access"`). */
+  accessLogger: Logger;
   /** Which browser origins get CORS answers (`CORS_ORIGINS`). */
   origins: OriginPolicy;
   /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
@@ -73,6 +76,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
   const { upstream, statusHub, limits, logger, authenticate } = options;
   const executions = new SingleFlight<UpstreamImportState>();
   const auditLogger = logger.child({ component: 'audit' });
+  const unexpectedErrors = useUnexpectedErrorLog(logger, codeRequestErrors);
   return createYoga<Partial<TransportContext>, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -94,7 +98,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       useTokenExpiry(),
       ...(options.tracing ? [useOperationTracing()] : []),
       useOperationMetrics(options.metricsRegistry),
-      useAccessLog(logger.child({ component: 'access' })),
+      useAccessLog(options.accessLogger),
+      unexpectedErrors.plugin,
       // Last: the hooks above run for every subscriber, refusing before it joins anything.
       useSharedSubscriptions(options.sharedSubscriptions),
     ],
@@ -108,7 +113,11 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error({ err: args.find((arg) => arg instanceof Error) }, 'graphql error'),
+      // An operation's unexpected errors are logged with its request id by the plugin above; the rest here.
+      error: (...args) => {
+        const err = args.find((arg) => arg instanceof Error);
+        if (!unexpectedErrors.loggedHere(err)) logger.error({ err }, 'graphql error');
+      },
     },
     graphiql: false,
     context: async (initial: InitialContext): Promise<GatewayContext> => {

@@ -25,16 +25,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 describe('request ids and the access log', () => {
   const cleanup = useCleanup();
 
-  async function setup(env: Record<string, string> = {}) {
+  /** `failOn`: lines the sink refuses by throwing, as a full disk would (the logger call throws). */
+  async function setup(env: Record<string, string> = {}, { failOn }: { failOn?: (line: Record<string, any>) => boolean } = {}) {
     const simulator = await startSimulator();
     cleanup(() => simulator.stop());
     const lines: Record<string, any>[] = [];
     const written = new EventEmitter();
     const sink = new Writable({
       write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, any>);
+        const received = String(chunk)
+          .split('\n')
+          .filter((text) => text.trim() !== '')
+          .map((text) => JSON.parse(text) as Record<string, any>);
+        const refused = received.some((line) => failOn?.(line));
+        lines.push(...received.filter((line) => !failOn?.(line)));
         written.emit('line');
         done();
+        // After done(), so the stream takes the next write; the logger call that wrote this one throws.
+        if (refused) throw new Error('log sink failed');
       },
     });
     /** Resolves with the first access line matching `predicate`, as lines are written. */
@@ -159,6 +167,80 @@ describe('request ids and the access log', () => {
     // A refused upgrade answers the id too.
     const refusedUpgrade = await headersOf(`${gateway.origin}/elsewhere`, { connection: 'Upgrade', upgrade: 'websocket', 'x-request-id': 'ws-refused-9' });
     expect(refusedUpgrade).toMatchObject({ status: 404, headers: { 'x-request-id': 'ws-refused-9' } });
+  });
+
+  it('logs a WebSocket operation refused before it runs: one past the connection cap, a document over the abuse limits', async () => {
+    const { gateway, accessLines, accessLine, post } = await setup({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1', GRAPHQL_MAX_ALIASES: '1' });
+    const client = wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value }, headers: { 'x-request-id': 'ws-cap-1' } }, cleanup);
+    const initiated = await execute(client, InitiateImportDocument, { clientId, input: { name: 'ws refusals' } });
+    const ref = { clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
+    const subject = accessLines()[0]!['subject'] as string;
+    expect(subject).toEqual(expect.any(String));
+
+    // One subscription open fills the connection; the next operation is refused before its document is read.
+    const watching = record(client, ImportStatusDocument, ref);
+    await watching.received(1);
+    const refused = await execute(client, ImportSummaryDocument, ref);
+    expect(refused.errors?.[0]?.extensions?.['code']).toBe('TOO_MANY_SUBSCRIPTIONS');
+    expect(accessLines().slice(1)).toEqual([
+      expect.objectContaining({
+        requestId: 'ws-cap-1',
+        operation: null,
+        operationType: 'unknown',
+        durationMs: expect.any(Number),
+        errorCodes: ['TOO_MANY_SUBSCRIPTIONS'],
+        transport: 'websocket',
+        subject,
+      }),
+    ]);
+    watching.unsubscribe();
+    await accessLine((line) => line['operation'] === 'ImportStatus');
+
+    // A document armor refuses while validating (its rule throws rather than reporting), over
+    // WebSocket and HTTP alike: a line with the code the caller got and the document's name.
+    const aliased = `query Aliased { a: importSummary(clientId: "${clientId}", accessToken: "1") { status } b: importSummary(clientId: "${clientId}", accessToken: "1") { status } }`;
+    expect((await execute(client, aliased)).errors?.[0]?.extensions?.['code']).toBe('BAD_REQUEST');
+    const overHttp = await post(aliased, {}, { 'x-request-id': 'http-aliased-2' });
+    expect(((await overHttp.json()) as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(accessLines().slice(3)).toEqual([
+      expect.objectContaining({
+        requestId: 'ws-cap-1',
+        operation: 'Aliased',
+        operationType: 'query',
+        errorCodes: ['BAD_REQUEST'],
+        transport: 'websocket',
+        subject,
+      }),
+      expect.objectContaining({
+        requestId: 'http-aliased-2',
+        operation: 'Aliased',
+        operationType: 'query',
+        errorCodes: ['BAD_REQUEST'],
+        transport: 'http',
+        subject,
+      }),
+    ]);
+  });
+
+  it("logs an operation's unexpected error once, with its request id, over HTTP and WebSocket", async () => {
+    // The mutation's audit line cannot be written: its resolver fails with a plain Error, which the mask hides.
+    const { gateway, lines, post } = await setup({}, { failOn: (line) => line['component'] === 'audit' });
+    const response = await post(queryText(InitiateImportDocument), { clientId, input: { name: 'unexpected' } }, { 'x-request-id': 'unexpected-1' });
+    const answered = (await response.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+    expect(answered.errors).toEqual([
+      expect.objectContaining({ message: 'Unexpected error.', extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) }),
+    ]);
+    const client = wsClient(gateway.wsUrl, { connectionParams: { authorization: importer.value }, headers: { 'x-request-id': 'ws-unexpected-2' } }, cleanup);
+    expect((await execute(client, InitiateImportDocument, { clientId, input: { name: 'unexpected' } })).errors?.[0]?.extensions?.['code']).toBe(
+      'INTERNAL_SERVER_ERROR',
+    );
+
+    const errorLines = lines.filter((line) => line['msg'] === 'graphql error');
+    expect(errorLines).toEqual([
+      expect.objectContaining({ level: 50, component: 'graphql', requestId: 'unexpected-1', err: expect.objectContaining({ message: 'log sink failed' }) }),
+      expect.objectContaining({ level: 50, component: 'graphql', requestId: 'ws-unexpected-2', err: expect.objectContaining({ message: 'log sink failed' }) }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(importer.value.split(' ')[1]);
   });
 });
 

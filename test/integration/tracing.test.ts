@@ -148,6 +148,37 @@ describe('tracing over OTLP/HTTP', () => {
     expect(query).toMatchObject({ parentSpanId: own.spanId, attributes: { 'bulk_import.transport': 'websocket' } });
   });
 
+  it("continues a WebSocket upgrade's traceparent header when neither the operation nor connection_init carries one", async () => {
+    const otlp = await receiver();
+    const { url } = await start(tracingEnv(otlp));
+    const upgrade = callerSpan();
+    // connection_init carries the credential but no traceparent; the operation's extensions carry something else.
+    const client = wsClient(
+      url.replace(/^http/, 'ws'),
+      { connectionParams: { authorization: AUTHORIZATION }, headers: { traceparent: upgrade.traceparent } },
+      cleanup,
+    );
+    const watching = new Promise<void>((resolve, reject) => {
+      const stop = client.subscribe(
+        { query: queryText(ImportStatusDocument), variables: ref, extensions: { note: 'no trace here' } },
+        {
+          next: () => {
+            stop();
+            resolve();
+          },
+          error: reject,
+          complete: () => undefined,
+        },
+      );
+    });
+    await watching;
+
+    // The only subscription this gateway ran: whichever trace it landed in, it must be the upgrade's.
+    const subscribe = await otlp.waitFor((spans) => spans.find((span) => span.name === 'subscription ImportStatus'));
+    expect({ traceId: subscribe.traceId, parentSpanId: subscribe.parentSpanId }).toEqual({ traceId: upgrade.traceId, parentSpanId: upgrade.spanId });
+    expect(subscribe.attributes['bulk_import.transport']).toBe('websocket');
+  });
+
   it('traces the service-token request of jwt mode (zero config), never the secret or the token', async () => {
     const otlp = await receiver();
     const gateway = startTsProcess('src/server.ts', { PORT: '0', HOST: '127.0.0.1', ...tracingEnv(otlp) }, cleanup);

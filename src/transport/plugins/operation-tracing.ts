@@ -1,6 +1,6 @@
 import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../../resolvers/context.js';
 import { ATTR, callerContext, errorCodeOf, failSpan, tracer } from '../../telemetry/spans.js';
 
@@ -66,8 +66,4 @@ function startOperationSpan(args: ExecutionArgs): { span: Span; active: ReturnTy
 function endOperationSpan(span: Span, result: ExecutionResult): void {
   if (result.errors?.length) failSpan(span, [...new Set(result.errors.map(errorCodeOf))]);
   span.end();
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
