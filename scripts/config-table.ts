@@ -16,6 +16,8 @@ function shownDefault(setting: Setting): string {
   switch (setting.kind) {
     case 'integer':
       return setting.unit === 'bytes' ? `${setting.default} (${formatBytes(setting.default)})` : String(setting.default);
+    case 'ratio':
+      return String(setting.default);
     case 'boolean':
       return setting.default === undefined ? 'unset' : String(setting.default);
     case 'list':
@@ -34,6 +36,8 @@ function accepted(setting: Setting): string {
     case 'integer':
       if (setting.unit === 'bytes') return `${formatBytes(setting.min)} – ${formatBytes(setting.max)}`;
       return `${setting.min} – ${setting.max}${setting.unit === 'percent' ? ' (%)' : ''}`;
+    case 'ratio':
+      return '0 – 1 (a decimal: `0.25`)';
     case 'boolean':
       return '`true`, `false` (or `1`, `0`)';
     case 'string':

@@ -390,17 +390,12 @@ function readTracing(read: Reader): TracingConfig {
     }
     headers[key.toLowerCase()] = value;
   }
-  const ratioText = read('OTEL_TRACES_SAMPLER_ARG');
-  const samplerRatio = ratioText === undefined ? 1 : Number(ratioText);
-  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(ratioText ?? '1') || !(samplerRatio >= 0 && samplerRatio <= 1)) {
-    throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `must be a ratio between 0 and 1, got "${ratioText}"`);
-  }
   return {
     tracesUrl,
     headers,
     serviceName: read('OTEL_SERVICE_NAME'),
     sampler: read('OTEL_TRACES_SAMPLER'),
-    samplerRatio,
+    samplerRatio: read('OTEL_TRACES_SAMPLER_ARG'),
     exportDelayMs: read('OTEL_BSP_SCHEDULE_DELAY'),
   };
 }
@@ -454,6 +449,11 @@ function parse(name: SettingName, value: string | undefined): unknown {
       }
       return parsed;
     }
+    case 'ratio':
+      if (value === undefined) return described.default;
+      // Plain decimals only: no exponent, sign, NaN or Infinity, which Number() would take.
+      if (!/^(0|1|0?\.\d+|1\.0+)$/.test(value)) throw new ConfigError(name, `must be a ratio between 0 and 1${got(`"${value}"`)}`);
+      return Number(value);
     case 'boolean':
       if (value === undefined) return described.default;
       if (value === 'true' || value === '1') return true;

@@ -43,6 +43,12 @@ export interface IntegerSetting extends About {
   unit?: 'bytes' | 'percent';
 }
 
+/** A decimal from 0 to 1 (`0.25`, `1`); unset or empty means `default`. */
+export interface RatioSetting extends About {
+  kind: 'ratio';
+  default: number;
+}
+
 /** `true`/`1` or `false`/`0`; without a `default` (one computed from other variables), unset reads as undefined. */
 export interface BooleanSetting extends About {
   kind: 'boolean';
@@ -88,7 +94,7 @@ export interface SecretSetting extends About {
   secret: true;
 }
 
-export type Setting = IntegerSetting | BooleanSetting | StringSetting | ListSetting | OneOfSetting | UrlSetting | SecretSetting;
+export type Setting = IntegerSetting | RatioSetting | BooleanSetting | StringSetting | ListSetting | OneOfSetting | UrlSetting | SecretSetting;
 
 /** Every variable the gateway reads, in the order of the README's Configuration table. */
 export const SETTINGS = {
@@ -446,9 +452,9 @@ export const SETTINGS = {
     description: "tracing: which traces are recorded; `parentbased_*` follows the caller's sampled flag when a `traceparent` came with the request",
   },
   OTEL_TRACES_SAMPLER_ARG: {
-    kind: 'string',
-    description: 'tracing: the ratio (0 – 1) of root traces recorded by `traceidratio` and `parentbased_traceidratio`',
-    shownDefault: '1',
+    kind: 'ratio',
+    default: 1,
+    description: 'tracing: the ratio of root traces recorded by `traceidratio` and `parentbased_traceidratio`',
   },
   OTEL_BSP_SCHEDULE_DELAY: {
     kind: 'integer',
@@ -514,7 +520,7 @@ export type SettingName = keyof typeof SETTINGS;
 /** What reading setting `N` gives: its parsed value, or undefined when it has no default and is unset. */
 export type SettingValue<N extends SettingName> = ValueOf<(typeof SETTINGS)[N]>;
 
-type ValueOf<S> = S extends { kind: 'integer' }
+type ValueOf<S> = S extends { kind: 'integer' | 'ratio' }
   ? number
   : S extends { kind: 'boolean' }
     ? S extends { default: boolean }

@@ -63,10 +63,16 @@ export function injectTraceContext(span: Span, headers: Record<string, string>):
   propagation.inject(trace.setSpan(context.active(), span), headers);
 }
 
-/** The code a caller would see for `error`: a GatewayError's, any coded GraphQLError's, else `INTERNAL_SERVER_ERROR`. */
-export function errorCodeOf(error: unknown): string {
+/**
+ * The code yoga answers a document with that fails to parse or validate, when the error carries
+ * none of its own (yoga adds it after our hooks have seen the error).
+ */
+export const PHASE_ERROR_CODES = { parse: 'GRAPHQL_PARSE_FAILED', validate: 'GRAPHQL_VALIDATION_FAILED' } as const;
+
+/** The code a caller would see for `error`: a GatewayError's, any coded GraphQLError's, else `uncoded`. */
+export function errorCodeOf(error: unknown, uncoded = 'INTERNAL_SERVER_ERROR'): string {
   const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
-  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+  return typeof code === 'string' ? code : uncoded;
 }
 
 /** Marks `span` failed with the coded errors it ended with (codes only: messages may quote input). */

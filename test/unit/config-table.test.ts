@@ -25,6 +25,8 @@ function invalidValues(described: Setting): string[] {
   switch (described.kind) {
     case 'integer':
       return [MARKER, '1.5', '-1', String(described.max + 1), ...(described.min > 0 ? [String(described.min - 1)] : [])];
+    case 'ratio':
+      return [MARKER, '1.5', '-0.1', '1e-3', 'NaN'];
     case 'boolean':
     case 'oneOf':
       return [MARKER];

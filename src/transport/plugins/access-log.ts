@@ -3,7 +3,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../../logger.js';
 import type { GatewayContext } from '../../resolvers/context.js';
 import { REQUEST_ID_HEADER } from '../../telemetry/request-id.js';
-import { errorCodeOf } from '../../telemetry/spans.js';
+import { errorCodeOf, PHASE_ERROR_CODES } from '../../telemetry/spans.js';
 
 /**
  * What the hooks see of the context: before yoga builds it (parse, validate) an HTTP request's
@@ -11,11 +11,8 @@ import { errorCodeOf } from '../../telemetry/spans.js';
  */
 export type SeenContext = Partial<GatewayContext> & { request?: { headers: { get(name: string): string | null } } };
 
-/**
- * What callers see for a document that does not parse or validate, when the error has no code of
- * its own; one a rule threw on is BAD_REQUEST (yoga's mask over HTTP, `requestError` over WebSocket).
- */
-const PHASE_CODES = { parse: 'GRAPHQL_PARSE_FAILED', validate: 'GRAPHQL_VALIDATION_FAILED', thrownInValidation: 'BAD_REQUEST' } as const;
+/** What callers see for a GraphQLError a validation rule threw (yoga's mask over HTTP, `requestError` over WebSocket). */
+const THROWN_IN_VALIDATION = 'BAD_REQUEST';
 
 /**
  * One info line per GraphQL operation, on every transport: its name and type, how long it took,
@@ -28,13 +25,13 @@ const PHASE_CODES = { parse: 'GRAPHQL_PARSE_FAILED', validate: 'GRAPHQL_VALIDATI
  * (`onSubscriptionEnd`, called by the shared-subscription join), not by wrapping its stream.
  */
 export function useAccessLog(logger: Logger): Plugin<GatewayContext> {
-  const codesOf = (errors: readonly unknown[] | undefined) => (errors ?? []).map(errorCodeOf);
+  const codesOf = (errors: readonly unknown[] | undefined) => (errors ?? []).map((error) => errorCodeOf(error));
 
   return {
     onParse: ({ context }) => {
       const startedAt = performance.now();
       return ({ result }) => {
-        if (result instanceof Error) writeAccessLine(logger, context, undefined, undefined, startedAt, [ownCode(result) ?? PHASE_CODES.parse]);
+        if (result instanceof Error) writeAccessLine(logger, context, undefined, undefined, startedAt, [errorCodeOf(result, PHASE_ERROR_CODES.parse)]);
       };
     },
     onValidate: ({ context, params, validateFn, setValidationFn }) => {
@@ -47,12 +44,12 @@ export function useAccessLog(logger: Logger): Plugin<GatewayContext> {
         try {
           return validateFn(...args);
         } catch (error) {
-          refused([error instanceof GraphQLError ? (ownCode(error) ?? PHASE_CODES.thrownInValidation) : errorCodeOf(error)]);
+          refused([error instanceof GraphQLError ? errorCodeOf(error, THROWN_IN_VALIDATION) : errorCodeOf(error)]);
           throw error;
         }
       });
       return ({ valid, result }) => {
-        if (!valid) refused(result.map((error) => ownCode(error) ?? PHASE_CODES.validate));
+        if (!valid) refused(result.map((error) => errorCodeOf(error, PHASE_ERROR_CODES.validate)));
       };
     },
     onExecute: ({ args }) => {
@@ -92,6 +89,8 @@ export function writeAccessLine(
   startedAt: number,
   codes: readonly string[],
 ): void {
+  // The line is built only when it is written: at LOG_LEVEL=warn a storm of subscribes pays nothing.
+  if (!logger.isLevelEnabled('info')) return;
   const operation = document && getOperationAST(document, operationName);
   const type = operation?.operation ?? 'unknown';
   const name = operation?.name?.value ?? null;
@@ -108,9 +107,4 @@ export function writeAccessLine(
     },
     message,
   );
-}
-
-function ownCode(error: unknown): string | undefined {
-  const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -1,9 +1,9 @@
 import { createCounter, createHistogram, type FillLabelsFnParams, usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import { GraphQLError, getOperationAST } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { getOperationAST } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { GatewayContext } from '../../resolvers/context.js';
-import { errorCodeOf } from '../../telemetry/spans.js';
+import { errorCodeOf, PHASE_ERROR_CODES } from '../../telemetry/spans.js';
 
 /** Distinct values one label may take; later ones are counted as `other`. Operation names are the caller's to choose. */
 const MAX_LABEL_VALUES = 100;
@@ -42,7 +42,7 @@ export function useOperationMetrics(registry: Registry): Plugin<GatewayContext> 
     fillLabelsFn: (params) => ({
       ...operationLabels(params),
       phase: params.errorPhase ?? 'execute',
-      code: code(errorCodeFor(params)),
+      code: code(errorCodeOf(params.error, phaseCode(params.errorPhase))),
     }),
     phases: ['parse', 'validate', 'context', 'execute'],
   });
@@ -89,7 +89,7 @@ export function useOperationMetrics(registry: Registry): Plugin<GatewayContext> 
     // A refused subscription is a result, not a stream: counted here, without touching streams.
     onSubscribe: ({ args }) => ({
       onSubscribeResult: ({ result }) => {
-        if (Symbol.asyncIterator in result || !result.errors?.length) return;
+        if (isAsyncIterable(result) || !result.errors?.length) return;
         const operation = getOperationAST(args.document, args.operationName);
         for (const error of result.errors) {
           errors.counter.inc({
@@ -104,14 +104,9 @@ export function useOperationMetrics(registry: Registry): Plugin<GatewayContext> 
   };
 }
 
-/** What callers see for a failed parse or validation whose error carries no code of its own (yoga adds it later). */
-const PHASE_CODES: Readonly<Record<string, string>> = { parse: 'GRAPHQL_PARSE_FAILED', validate: 'GRAPHQL_VALIDATION_FAILED' };
-
-/** The code of an error in a phase: its own, or the one its phase gives it. */
-function errorCodeFor(params: FillLabelsFnParams): string {
-  const own = params.error instanceof GraphQLError ? params.error.extensions['code'] : undefined;
-  if (typeof own === 'string') return own;
-  return PHASE_CODES[params.errorPhase ?? ''] ?? errorCodeOf(params.error);
+/** The code an uncoded error of `phase` gets: yoga's for parse and validation failures. */
+function phaseCode(phase: FillLabelsFnParams['errorPhase']): string | undefined {
+  return phase === 'parse' || phase === 'validate' ? PHASE_ERROR_CODES[phase] : undefined;
 }
 
 /** A label's value through `normalise`, or `other` once {@link MAX_LABEL_VALUES} distinct values have been seen. */

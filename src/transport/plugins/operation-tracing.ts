@@ -64,6 +64,6 @@ function startOperationSpan(args: ExecutionArgs): { span: Span; active: ReturnTy
 }
 
 function endOperationSpan(span: Span, result: ExecutionResult): void {
-  if (result.errors?.length) failSpan(span, [...new Set(result.errors.map(errorCodeOf))]);
+  if (result.errors?.length) failSpan(span, [...new Set(result.errors.map((error) => errorCodeOf(error)))]);
   span.end();
 }
