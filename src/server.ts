@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   // Before anything else runs, so that every span has a provider (nothing is started without an endpoint).
-  const tracing = startTracing(config.tracing, logger);
+  const tracing = await startTracing(config.tracing, logger);
 
   const embedded = config.upstream.baseUrl ? undefined : await startEmbedded(config, logger);
   const upstreamBaseUrl = config.upstream.baseUrl ?? new URL(embedded!.simulator.baseUrl);
