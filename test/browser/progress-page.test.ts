@@ -1,5 +1,5 @@
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.js';
 import { launchChromium, saveScreenshot } from './chromium.js';
 import { startZeroConfigGateway } from './zero-config-gateway.js';
@@ -97,6 +97,10 @@ describe('the progress page', () => {
       firstSocket(socket);
     });
 
+    // A failure (a timeout included) says how far the page got.
+    onTestFailed(() =>
+      console.error('progress page:', JSON.stringify({ progress: watched.progress, connection: watched.connection, sockets: sockets.length })),
+    );
     await page.goto(`${gateway.origin}/demo`);
     await page.getByTestId('start').click();
     const socket = await opened;
