@@ -4,7 +4,7 @@
  * SIGTERM/SIGINT. Nothing else lives here, and nothing imports this file.
  */
 import { createDevelopmentIssuer, type DevelopmentIssuer } from './auth/development-issuer.js';
-import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { type Config, InvalidConfiguration, loadConfig } from './config/config.js';
 import { Secret } from './credentials/secret.js';
 import { createGateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './logger.js';
@@ -16,8 +16,10 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`Invalid configuration: ${error.message}\n`);
+    if (!(error instanceof InvalidConfiguration)) throw error;
+    const count = error.problems.length === 1 ? '1 problem' : `${error.problems.length} problems`;
+    const lines = error.problems.map((problem) => `  ${problem.message}\n`).join('');
+    process.stderr.write(`Invalid configuration (${count}):\n${lines}See the README's Configuration table; .env.example is a minimal production setup.\n`);
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);

@@ -2,14 +2,15 @@
  * The gateway's configuration: the only module that reads the environment.
  *
  * Every variable is described once, in `./settings.ts` (kind, default, bounds, meaning), and
- * parsed and validated through that table, once, at start; an invalid value throws a
- * {@link ConfigError} naming the variable, and `src/server.ts` turns that into a clear exit.
- * What spans several variables (one needs another, one must be below another) is checked here.
+ * parsed and validated through that table, once, at start. Every problem is a {@link ConfigError}
+ * naming its variable; the pass goes on past one, and {@link InvalidConfiguration} lists them all,
+ * which `src/server.ts` turns into a clear exit. What spans several variables (one needs another,
+ * one must be below another) is checked here.
  * Durations carry their unit in their name. Each field's doc names its variable and default.
  */
 
 import type { ServiceAccount } from '../credentials/service-account.js';
-import { ConfigError } from './config-error.js';
+import { ConfigError, ConfigProblems, InvalidConfiguration } from './config-error.js';
 import { readServiceAccounts } from './service-accounts.js';
 import { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, type LOG_LEVELS, type SettingName, type SettingValue, setting } from './settings.js';
 
@@ -200,6 +201,8 @@ export interface Config {
   port: number;
   /** `HOST`. @default '0.0.0.0' */
   host: string;
+  /** `REUSE_PORT`: share `port` with other processes that ask the same (`SO_REUSEPORT`). @default false */
+  reusePort: boolean;
   /** `LOG_LEVEL`. @default 'info' */
   logLevel: LogLevel;
   drain: DrainConfig;
@@ -226,18 +229,31 @@ export interface SimulatorConfig {
 }
 
 export type { ServiceAccount };
-export { ConfigError };
+export { InvalidConfiguration };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Reads and validates the whole configuration from `env` (default: `process.env`). */
+/**
+ * Reads and validates the whole configuration from `env` (default: `process.env`); throws
+ * {@link InvalidConfiguration} with every problem found.
+ */
 export function loadConfig(env: Env = process.env): Config {
-  const read = reader(env);
+  const problems = new ConfigProblems();
+  const read = reader(env, problems);
   const baseUrl = read('MYPREFERENCES_BASE_URL');
-  const embedded = baseUrl === undefined;
+  const production = read('NODE_ENV') === 'production';
+  // The built-in simulator runs when no upstream is set, except in production, where that is a
+  // mistake reported below: the rest is then checked as the real deployment it was meant to be.
+  const embedded = baseUrl === undefined && !problems.about('MYPREFERENCES_BASE_URL') && (!production || read('SIMULATOR') === true);
+  problems.require(
+    !(baseUrl === undefined && production && !read('SIMULATOR')),
+    new ConfigError('MYPREFERENCES_BASE_URL', 'must be set when NODE_ENV is production (or set SIMULATOR=true to run the built-in simulator on purpose)'),
+    ['MYPREFERENCES_BASE_URL', 'SIMULATOR'],
+  );
   const config: Config = {
     port: read('PORT'),
     host: read('HOST'),
+    reusePort: read('REUSE_PORT'),
     logLevel: read('LOG_LEVEL'),
     limits: {
       maxRequestBytes: read('MAX_REQUEST_BYTES'),
@@ -250,7 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntities: read('GRAPHQL_MAX_ENTITIES'),
       maxResponseBytes: read('GRAPHQL_MAX_RESPONSE_BYTES'),
       introspection: read('GRAPHQL_INTROSPECTION'),
-      corsOrigins: readCorsOrigins(read, embedded),
+      corsOrigins: problems.attempt(() => readCorsOrigins(read, embedded), []),
     },
     drain: {
       windowMs: read('DRAIN_WINDOW_MS'),
@@ -271,7 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxRecordsPerStage: read('STAGE_MAX_RECORDS'),
     // A development tool: production serves it only when asked to.
-    graphiql: read('GRAPHIQL') ?? read('NODE_ENV') !== 'production',
+    graphiql: read('GRAPHIQL') ?? !production,
     upstream: {
       baseUrl,
       connectTimeoutMs: read('UPSTREAM_CONNECT_TIMEOUT_MS'),
@@ -303,56 +319,71 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: read('CLUSTER_LEASE_MS'),
       stateTtlMs: read('CLUSTER_STATE_TTL_MS'),
     },
-    tracing: readTracing(read),
-    auth: readAuth(env, read, embedded),
+    tracing: readTracing(read, problems),
+    auth: readAuth(env, read, embedded, problems),
     simulator: {
       recordsPerSecond: read('SIMULATOR_RECORDS_PER_SECOND'),
       tokenTtlS: read('SIMULATOR_TOKEN_TTL_S'),
     },
   };
-  if (config.limits.maxInflightRequestBytes < config.limits.maxRequestBytes) {
-    throw new ConfigError(
+  problems.require(
+    config.limits.maxInflightRequestBytes >= config.limits.maxRequestBytes,
+    new ConfigError(
       'MAX_INFLIGHT_REQUEST_BYTES',
       `must be at least MAX_REQUEST_BYTES (${config.limits.maxRequestBytes}), or the largest request could never run`,
-    );
-  }
-  if (config.drain.windowMs >= config.drain.deadlineMs) {
-    throw new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`);
-  }
-  if (config.cluster.redisUrl && embedded) {
-    // Each replica would run its own simulator under the same Redis keys: one replica's import on another's.
-    throw new ConfigError('REDIS_URL', 'needs MYPREFERENCES_BASE_URL: replicas must share one upstream, not each start a simulator');
-  }
-  if (embedded && read('NODE_ENV') === 'production' && !read('SIMULATOR')) {
-    throw new ConfigError('MYPREFERENCES_BASE_URL', 'must be set when NODE_ENV is production (or set SIMULATOR=true to run the built-in simulator on purpose)');
-  }
+    ),
+    ['MAX_INFLIGHT_REQUEST_BYTES', 'MAX_REQUEST_BYTES'],
+  );
+  problems.require(
+    config.drain.windowMs < config.drain.deadlineMs,
+    new ConfigError('DRAIN_WINDOW_MS', `must be shorter than DRAIN_TIMEOUT_MS (${config.drain.deadlineMs})`),
+    ['DRAIN_WINDOW_MS', 'DRAIN_TIMEOUT_MS'],
+  );
+  // Each replica would run its own simulator under the same Redis keys: one replica's import on another's.
+  problems.require(
+    !(config.cluster.redisUrl && baseUrl === undefined),
+    new ConfigError('REDIS_URL', 'needs MYPREFERENCES_BASE_URL: replicas must share one upstream, not each start a simulator'),
+    ['REDIS_URL', 'MYPREFERENCES_BASE_URL'],
+  );
   // Replicas find each other's pollers by key, and keys hold the credential's fingerprint: every
   // replica must compute the same one, so the secret must be shared, not random per process.
-  if (config.cluster.redisUrl && !config.status.fingerprintSecret) {
-    throw new ConfigError('CREDENTIAL_FINGERPRINT_SECRET', 'must be set (the same on every replica) when REDIS_URL is set');
-  }
+  problems.require(
+    !(config.cluster.redisUrl && !config.status.fingerprintSecret),
+    new ConfigError('CREDENTIAL_FINGERPRINT_SECRET', 'must be set (the same on every replica) when REDIS_URL is set'),
+    ['CREDENTIAL_FINGERPRINT_SECRET', 'REDIS_URL'],
+  );
+  problems.throwIfAny();
   return config;
 }
+
+/** What jwt mode needs from a real identity provider. */
+const JWT_REQUIRED = ['AUTH_JWKS_URL', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const;
 
 /**
  * `AUTH_MODE` and what it needs. A security posture is never a silent default: with a real
  * upstream (`MYPREFERENCES_BASE_URL`) the mode must be chosen; only the embedded simulator
  * defaults to `jwt` with the development issuer.
  */
-function readAuth(env: Env, read: Reader, embedded: boolean): AuthConfig {
+function readAuth(env: Env, read: Reader, embedded: boolean, problems: ConfigProblems): AuthConfig {
   const mode = read('AUTH_MODE') ?? (embedded ? 'jwt' : undefined);
-  if (mode === undefined) throw new ConfigError('AUTH_MODE', `must be set to ${AUTH_MODES.join(' or ')} when MYPREFERENCES_BASE_URL is set`);
+  if (mode === undefined) {
+    // What each mode needs besides, so that choosing one is not followed by a run per variable.
+    const jwtNeeds = [...JWT_REQUIRED, 'MYPREFERENCES_ACCOUNTS_FILE'].join(', ');
+    problems.add(new ConfigError('AUTH_MODE', `must be set to ${AUTH_MODES.join(' or ')} with a real upstream (jwt also needs ${jwtNeeds})`));
+    return { mode: 'passthrough' };
+  }
   if (mode === 'passthrough') return { mode };
 
   const jwksUrl = read('AUTH_JWKS_URL');
+  // Zero config: no identity provider, the development issuer stands in.
   const development = jwksUrl === undefined && embedded;
-  const missing = (name: SettingName): never => {
-    throw new ConfigError(name, 'must be set when AUTH_MODE is jwt');
-  };
+  const missing = (name: SettingName) => problems.add(new ConfigError(name, 'must be set when AUTH_MODE is jwt'));
+  if (!development) for (const name of JWT_REQUIRED) if (read(name) === undefined && !problems.about(name)) missing(name);
   const jwt: JwtConfig = {
-    jwksUrl: development ? undefined : (jwksUrl ?? missing('AUTH_JWKS_URL')),
-    issuer: read('AUTH_JWT_ISSUER') ?? (development ? DEVELOPMENT_ISSUER : missing('AUTH_JWT_ISSUER')),
-    audience: read('AUTH_JWT_AUDIENCE') ?? (development ? DEVELOPMENT_AUDIENCE : missing('AUTH_JWT_AUDIENCE')),
+    jwksUrl,
+    // The development issuer's, unless set; a real identity provider's were required above.
+    issuer: read('AUTH_JWT_ISSUER') ?? DEVELOPMENT_ISSUER,
+    audience: read('AUTH_JWT_AUDIENCE') ?? DEVELOPMENT_AUDIENCE,
     algorithms: read('AUTH_JWT_ALGORITHMS'),
     clockToleranceS: read('AUTH_CLOCK_TOLERANCE_S'),
     clientsClaim: read('AUTH_CLIENTS_CLAIM'),
@@ -362,7 +393,8 @@ function readAuth(env: Env, read: Reader, embedded: boolean): AuthConfig {
   // With the embedded simulator, `src/server.ts` adds the simulator's demo account.
   const accountsFile = read('MYPREFERENCES_ACCOUNTS_FILE');
   if (accountsFile === undefined && !embedded) missing('MYPREFERENCES_ACCOUNTS_FILE');
-  return { mode: 'jwt', jwt, serviceAccounts: accountsFile === undefined ? new Map() : readServiceAccounts(accountsFile, env) };
+  const serviceAccounts = accountsFile === undefined ? new Map() : problems.attempt(() => readServiceAccounts(accountsFile, env), new Map());
+  return { mode: 'jwt', jwt, serviceAccounts };
 }
 
 /**
@@ -370,7 +402,7 @@ function readAuth(env: Env, read: Reader, embedded: boolean): AuthConfig {
  * own endpoint, or `v1/traces` under the general one; headers are `key=value` pairs separated by
  * commas, values URL-encoded.
  */
-function readTracing(read: Reader): TracingConfig {
+function readTracing(read: Reader, problems: ConfigProblems): TracingConfig {
   const base = read('OTEL_EXPORTER_OTLP_ENDPOINT');
   const tracesUrl = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (base && new URL('v1/traces', base.href.endsWith('/') ? base : `${base.href}/`));
   const headers: Record<string, string> = {};
@@ -386,7 +418,8 @@ function readTracing(read: Reader): TracingConfig {
     }
     // Never echoed: the values are API keys.
     if (at <= 0 || !/^[!#$%&'*+.^_`|~\w-]+$/.test(key) || value === undefined) {
-      throw new ConfigError('OTEL_EXPORTER_OTLP_HEADERS', 'must be key=value pairs separated by commas (values URL-encoded)');
+      problems.add(new ConfigError('OTEL_EXPORTER_OTLP_HEADERS', 'must be key=value pairs separated by commas (values URL-encoded)'));
+      break;
     }
     headers[key.toLowerCase()] = value;
   }
@@ -427,11 +460,20 @@ type Reader = ReturnType<typeof reader>;
  * The typed reader: `read('POLL_INTERVAL_MS')` is a number, `read('LOG_LEVEL')` a {@link LogLevel},
  * `read('REDIS_URL')` a string or undefined; a name missing from `SETTINGS` does not compile.
  */
-function reader(env: Env) {
+function reader(env: Env, problems: ConfigProblems) {
+  // Each variable is parsed once, so a problem is noted once however often it is read.
+  const values = new Map<SettingName, unknown>();
   return <N extends SettingName>(name: N): SettingValue<N> => {
-    // Unset and empty both mean "use the default".
-    const value = env[name]?.trim();
-    return parse(name, value === '' ? undefined : value) as SettingValue<N>;
+    if (!values.has(name)) {
+      // Unset and empty both mean "use the default".
+      const value = env[name]?.trim();
+      // An invalid value is noted and read as its default (unset never fails), so the pass goes on.
+      values.set(
+        name,
+        problems.attempt(() => parse(name, value === '' ? undefined : value), parse(name, undefined)),
+      );
+    }
+    return values.get(name) as SettingValue<N>;
   };
 }
 

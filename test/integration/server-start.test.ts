@@ -118,6 +118,19 @@ describe('src/server.ts', () => {
     expect(server.stderr()).toMatch(/MYPREFERENCES_BASE_URL must be set when NODE_ENV is production/);
   });
 
+  it('names every missing and invalid variable in one run', async () => {
+    const server = startTsProcess(
+      'src/server.ts',
+      { PORT: 'not-a-port', NODE_ENV: 'production', MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/', AUTH_MODE: 'jwt' },
+      cleanup,
+    );
+    expect((await server.exited).code).toBe(2);
+    expect(server.stderr()).toMatch(/^Invalid configuration \(5 problems\):$/m);
+    for (const name of ['PORT', 'AUTH_JWKS_URL', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'MYPREFERENCES_ACCOUNTS_FILE']) {
+      expect(server.stderr()).toMatch(new RegExp(`^  ${name} `, 'm'));
+    }
+  });
+
   it('refuses an invalid variable at start, naming it', async () => {
     const server = startTsProcess('src/server.ts', { PORT: 'not-a-port' }, cleanup);
     expect((await server.exited).code).toBe(2);

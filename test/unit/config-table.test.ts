@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_TABLE_SECTION, renderConfigTable } from '../../scripts/config-table.js';
 import { markedSection } from '../../scripts/marked-section.js';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { InvalidConfiguration, loadConfig } from '../../src/config/config.js';
 import { SETTINGS, type Setting, type SettingName, setting } from '../../src/config/settings.js';
 
 /**
@@ -133,9 +133,10 @@ describe('the configuration table', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(ConfigError);
-    const error = thrown as ConfigError;
-    expect(error.variable).toBe(name);
+    expect(thrown).toBeInstanceOf(InvalidConfiguration);
+    const error = thrown as InvalidConfiguration;
+    // First: anything else listed is what follows from it (an invalid upstream URL still means a real upstream).
+    expect(error.variables[0]).toBe(name);
     expect(error.message.startsWith(`${name} `)).toBe(true);
     if (setting(name).secret) expect(error.message).not.toContain(MARKER.slice(0, 6));
   });

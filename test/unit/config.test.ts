@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEVELOPMENT_ISSUER, loadConfig } from '../../src/config/config.js';
+import { DEVELOPMENT_ISSUER, InvalidConfiguration, loadConfig } from '../../src/config/config.js';
 
 describe('loadConfig', () => {
   it('runs with nothing configured', () => {
@@ -49,8 +49,41 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://localhost:6379'],
   ])('refuses %s=%s, naming the variable', (variable, value) => {
     const attempt = () => loadConfig({ [variable]: value });
-    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(InvalidConfiguration);
     expect(attempt).toThrow(new RegExp(`^${variable} `));
+  });
+
+  it('reports every missing and invalid variable in one pass, not one per run', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof InvalidConfiguration) return error.variables;
+        throw error;
+      }
+      return [];
+    };
+    // Production with nothing else: the upstream, and the mode whose message lists what jwt needs.
+    expect(problems({ NODE_ENV: 'production' })).toEqual(['MYPREFERENCES_BASE_URL', 'AUTH_MODE']);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /jwt also needs AUTH_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, MYPREFERENCES_ACCOUNTS_FILE/,
+    );
+    // The mode chosen: everything it needs, and every invalid value, at once.
+    const real = { NODE_ENV: 'production', MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'jwt' };
+    expect(new Set(problems({ ...real, PORT: 'http', POLL_INTERVAL_MS: '-5', REDIS_URL: 'redis://r:6379' }))).toEqual(
+      new Set([
+        'PORT',
+        'POLL_INTERVAL_MS',
+        'AUTH_JWKS_URL',
+        'AUTH_JWT_ISSUER',
+        'AUTH_JWT_AUDIENCE',
+        'MYPREFERENCES_ACCOUNTS_FILE',
+        'CREDENTIAL_FINGERPRINT_SECRET',
+      ]),
+    );
+    // A rule across variables is not judged on a stand-in: one problem per mistake.
+    expect(problems({ MAX_REQUEST_BYTES: 'lots' })).toEqual(['MAX_REQUEST_BYTES']);
+    expect(problems({ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'not a url' })).toEqual(['AUTH_JWKS_URL']);
   });
 
   it('requires a shared fingerprint secret in cluster mode', () => {
@@ -81,7 +114,8 @@ describe('loadConfig', () => {
   });
 
   it('never echoes a base URL that may carry a secret', () => {
-    expect(() => loadConfig({ MYPREFERENCES_BASE_URL: 'https://user:hunter2@example.com/' })).toThrow(/^((?!hunter2).)*$/);
+    expect(() => loadConfig({ MYPREFERENCES_BASE_URL: 'https://user:hunter2@example.com/' })).toThrow(/^MYPREFERENCES_BASE_URL must not contain credentials/);
+    expect(() => loadConfig({ MYPREFERENCES_BASE_URL: 'https://user:hunter2@example.com/' })).not.toThrow(/hunter2/);
   });
 
   describe('tracing (OTEL_*)', () => {
@@ -107,7 +141,7 @@ describe('loadConfig', () => {
       });
       for (const bad of ['no-equals-s3cr3t', '=s3cr3t', 'bad key=s3cr3t', 'k=%E0%A4%A-s3cr3t']) {
         const attempt = () => loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: bad });
-        expect(attempt).toThrow(ConfigError);
+        expect(attempt).toThrow(InvalidConfiguration);
         expect(attempt).toThrow(/^OTEL_EXPORTER_OTLP_HEADERS ((?!s3cr3t).)*$/);
       }
     });
@@ -183,7 +217,7 @@ describe('loadConfig', () => {
       [{ '..': acme }, /entry "\.\.": is not a usable MyPreferences clientId/],
     ])('refuses an accounts file %j, naming the entry and never the secret', (accounts, message) => {
       const attempt = () => loadConfig({ ...real, MYPREFERENCES_ACCOUNTS_FILE: accountsFile(accounts) });
-      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(InvalidConfiguration);
       expect(attempt).toThrow(message);
       expect(attempt).toThrow(/^MYPREFERENCES_ACCOUNTS_FILE ((?!s3cr3t).)*$/);
     });
