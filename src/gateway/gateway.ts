@@ -119,6 +119,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
     accessLogger,
+    // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
+    auditLogger: logger.child({ component: 'audit' }),
     graphiql: config.graphiql,
     metricsRegistry: metrics.registry,
     tracing: config.tracing.tracesUrl !== undefined,
@@ -188,7 +190,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     async start() {
       await cluster?.start();
-      await listen(server, config.port, config.host);
+      await listen(server, config);
       ready = true;
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -209,10 +211,10 @@ export function createGateway(options: GatewayOptions): Gateway {
  */
 const LISTEN_BACKLOG = 4096;
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, { port, host, reusePort }: Pick<Config, 'port' | 'host' | 'reusePort'>): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, LISTEN_BACKLOG, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG, reusePort }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -52,6 +52,8 @@ export interface YogaOptions {
   logger: Logger;
   /** Where the access lines go (one per operation, `component: "access"`). */
   accessLogger: Logger;
+  /** Where the mutations' audit lines go (`component: "audit"`). */
+  auditLogger: Logger;
   /** Which browser origins get CORS answers (`CORS_ORIGINS`). */
   origins: OriginPolicy;
   /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
@@ -73,9 +75,8 @@ export type GatewayYoga = YogaServerInstance<Partial<TransportContext>, GatewayC
  * the WebSocket transport reuses: one code path for every transport.
  */
 export function createGatewayYoga(options: YogaOptions): GatewayYoga {
-  const { upstream, statusHub, limits, logger, authenticate } = options;
+  const { upstream, statusHub, limits, logger, auditLogger, authenticate } = options;
   const executions = new SingleFlight<UpstreamImportState>();
-  const auditLogger = logger.child({ component: 'audit' });
   const unexpectedErrors = useUnexpectedErrorLog(logger, codeRequestErrors);
   return createYoga<Partial<TransportContext>, GatewayContext>({
     schema,

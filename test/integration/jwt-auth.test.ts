@@ -7,6 +7,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
 import { type IdentityProvider, READ, startIdentityProvider, startRecordingTokenEndpoint, WRITE, writeAccountsFile } from '../helpers/identity-provider.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { recordWithPriorConsent, validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
 import { record, statusSequence } from '../helpers/subscriptions.js';
@@ -264,17 +265,12 @@ describe('jwt mode', () => {
   });
 
   it('writes an audit line for every mutation: subject, clientId, accessToken, operation, outcome — never a token', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    // Parsed strictly: a line with a key twice (two stacked child loggers) fails the test.
+    const { logger, lines } = captureLog('info');
     const simulator = await startSimulator();
     cleanup(() => simulator.stop());
     const idp = await startIdentityProvider(cleanup);
-    const gateway = await startGateway(simulator.baseUrl, idp.env(writeAccountsFile(simulator, cleanup)), cleanup, { logger: createLogger('info', sink) });
+    const gateway = await startGateway(simulator.baseUrl, idp.env(writeAccountsFile(simulator, cleanup)), cleanup, { logger });
 
     const writer = await idp.mint({ claims: { sub: 'alice@example.com' } });
     const reader = await idp.mint({ claims: { sub: 'bob@example.com', scope: READ } });
