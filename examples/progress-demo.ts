@@ -15,7 +15,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import {
   ExecuteImportDocument,
   FailedRecordsDocument,
@@ -85,7 +84,6 @@ function render(line: string): void {
 function watch(accessToken: string, onState: (state: ImportState) => void): { finished: Promise<ImportState>; dispose: () => Promise<void> } {
   const client = createClient({
     url: gatewayUrl.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
     connectionParams: { authorization },
   });
   let last: ImportState | undefined;

@@ -100,6 +100,11 @@ export type Setting = IntegerSetting | RatioSetting | BooleanSetting | StringSet
 export const SETTINGS = {
   PORT: { kind: 'integer', default: 4000, min: 0, max: 65535, description: 'listening port (0 = any free port)' },
   HOST: { kind: 'string', default: '0.0.0.0', description: 'listening address' },
+  REUSE_PORT: {
+    kind: 'boolean',
+    default: false,
+    description: 'several replicas on one machine listen on the same `PORT` and the kernel spreads connections among them (`SO_REUSEPORT`; Linux)',
+  },
   MYPREFERENCES_BASE_URL: {
     kind: 'baseUrl',
     description:
