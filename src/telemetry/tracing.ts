@@ -1,5 +1,5 @@
-import { DiagLogLevel, diag } from '@opentelemetry/api';
-import type { Sampler } from '@opentelemetry/sdk-trace-base';
+import { context, DiagLogLevel, diag, propagation, trace } from '@opentelemetry/api';
+import type { Sampler } from '@opentelemetry/sdk-trace';
 import type { TracingConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
 
@@ -21,13 +21,13 @@ export async function startTracing(config: TracingConfig, logger: Logger): Promi
   if (!config.tracesUrl) return undefined;
   // Loaded only when tracing is on: the SDK and its exporter cost ~170 ms and ~20 MB of RSS at
   // start-up, which a gateway without an endpoint has no use for.
-  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk, { NodeTracerProvider }, { ATTR_SERVICE_NAME }] =
+  const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk, { ATTR_SERVICE_NAME }] =
     await Promise.all([
+      import('@opentelemetry/context-async-hooks'),
       import('@opentelemetry/core'),
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/resources'),
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/sdk-trace'),
       import('@opentelemetry/semantic-conventions'),
     ]);
   // The SDK reports failed exports through `diag`, silent unless a logger is set.
@@ -42,17 +42,20 @@ export async function startTracing(config: TracingConfig, logger: Logger): Promi
     DiagLogLevel.WARN,
   );
   const exporter = new OTLPTraceExporter({ url: config.tracesUrl.href, headers: { ...config.headers } });
-  const provider = new NodeTracerProvider({
+  const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
     sampler: samplerOf(config, sdk),
-    spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: config.exportDelayMs })],
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter, scheduledDelayMillis: config.exportDelayMs })],
   });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  // What SDK 2's NodeTracerProvider.register() did; SDK 3 leaves the three globals to the caller.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
   logger.info({ tracesUrl: config.tracesUrl.origin + config.tracesUrl.pathname, sampler: config.sampler }, 'tracing on: exporting spans over OTLP/HTTP');
   return { shutdown: () => provider.shutdown() };
 }
 
-function samplerOf({ sampler, samplerRatio }: TracingConfig, sdk: typeof import('@opentelemetry/sdk-trace-base')): Sampler {
+function samplerOf({ sampler, samplerRatio }: TracingConfig, sdk: typeof import('@opentelemetry/sdk-trace')): Sampler {
   const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
   switch (sampler) {
     case 'always_on':
