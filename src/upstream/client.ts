@@ -15,7 +15,7 @@ import { type Priority, UpstreamBudget } from './resilience/budget.js';
 import { CircuitBreakers, type CircuitState } from './resilience/circuit-breaker.js';
 import { retrying } from './resilience/retrying.js';
 import { createTokenRequester } from './token-endpoint.js';
-import { malformedResponse } from './upstream-errors.js';
+import { malformedResponse, withoutCredential } from './upstream-errors.js';
 
 export interface CallOptions {
   /** Cancels the request (and its body read); the promise then rejects with the signal's reason. @default none */
@@ -179,6 +179,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
             requestId,
           }),
           parse,
+          authorization,
         ),
       );
 
@@ -266,15 +267,20 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
  * UPSTREAM_UNAVAILABLE (`MALFORMED_RESPONSE`), a status spelling the gateway does not know is
  * `UNKNOWN_STATUS`, logged once per spelling rather than at every poll.
  */
-function answerParser(logger: Logger): <T>(answer: HttpAnswer, parse: (json: unknown) => T) => T {
+function answerParser(logger: Logger): <T>(answer: HttpAnswer, parse: (json: unknown) => T, authorization: string) => T {
   const reportedStatuses = new Set<string>();
 
-  const unknownStatus = (upstreamStatus: number, status: string): GatewayError => {
+  const unknownStatus = (upstreamStatus: number, status: string, authorization: string): GatewayError => {
     if (!reportedStatuses.has(status) && reportedStatuses.size < 100) {
       reportedStatuses.add(status);
-      // Cut and printable: the value comes from the upstream, and a log line is no place for a novel.
+      // Without the credential, cut and printable: the value comes from the upstream (which may
+      // echo the request back), and a log line is no place for a secret or a novel.
       logger.warn(
-        { status: status.replace(/[^\x20-\x7e]/g, '?').slice(0, 64) },
+        {
+          status: withoutCredential(status, authorization)
+            .replace(/[^\x20-\x7e]/g, '?')
+            .slice(0, 64),
+        },
         'MyPreferences answered an import status the gateway does not know; keeping the last known state',
       );
     }
@@ -284,11 +290,11 @@ function answerParser(logger: Logger): <T>(answer: HttpAnswer, parse: (json: unk
     });
   };
 
-  return (answer, parse) => {
+  return (answer, parse, authorization) => {
     try {
       return parse(answer.json);
     } catch (error) {
-      if (error instanceof UnknownStatusError) throw unknownStatus(answer.status, error.status);
+      if (error instanceof UnknownStatusError) throw unknownStatus(answer.status, error.status, authorization);
       if (error instanceof ResponseShapeError) throw malformedResponse(answer.status, error.message);
       throw error;
     }

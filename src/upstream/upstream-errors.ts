@@ -132,12 +132,21 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Math.max(0, Math.ceil((date - now) / 1000));
 }
 
+/**
+ * `text` (something the upstream sent) with the credential that was sent replaced by
+ * `[credential]`: the whole header value and its token part alone (`Bearer abc…` → `abc…`), in
+ * case the upstream, or a proxy in front of it, echoes the request back.
+ */
+export function withoutCredential(text: string, authorization: string): string {
+  const secrets = [authorization, ...authorization.split(/\s+/).filter((part) => part.length >= 8)];
+  let scrubbed = text;
+  for (const secret of secrets) scrubbed = scrubbed.split(secret).join('[credential]');
+  return scrubbed;
+}
+
 function scrub(message: string | undefined, authorization: string): string | undefined {
   if (!message) return undefined;
-  let text = message;
-  // The whole header value and its token part alone (`Bearer abc…` → `abc…`).
-  const secrets = [authorization, ...authorization.split(/\s+/).filter((part) => part.length >= 8)];
-  for (const secret of secrets) text = text.split(secret).join('[credential]');
+  let text = withoutCredential(message, authorization);
   text = text.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]');
   // eslint-disable-next-line no-control-regex
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
