@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { RouteName } from '../mypreferences-contract.js';
 import { ROUTES } from '../mypreferences-contract.js';
 import { ATTR, errorCodeOf, failSpan, injectTraceContext, tracer } from '../telemetry/spans.js';
+import { BodyTooLarge, readCappedBody } from './capped-body.js';
 import { errorFromResponse, errorFromTransport, malformedResponse, oversizedResponse, responseOverBudget, transportErrorCode } from './upstream-errors.js';
 
 /** A successful body is at most this large (an Exceptions page of 1,000 full records fits). */
@@ -143,7 +144,7 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
     const limit = !ok ? MAX_ERROR_BODY_BYTES : callerLimit ? request.answer!.maxBytes : MAX_SUCCESS_BODY_BYTES;
     let text: string;
     try {
-      const body = await readBody(response.body, limit);
+      const body = await readCappedBody(response.body, limit);
       text = body.text;
       if (ok) request.answer?.onRead(body.bytes);
     } catch (error) {
@@ -169,23 +170,6 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
       throw malformedResponse(statusCode, 'not JSON');
     }
   }
-}
-
-class BodyTooLarge extends Error {}
-
-/** Reads the whole body (so the connection returns to the pool), refusing more than `limit` bytes. */
-async function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ text: string; bytes: number }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new BodyTooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
 }
 
 /** The `Message` of an ASP.NET-style error body, if the body is one. */

@@ -7,6 +7,7 @@ import type { RequestToken, TokenGrant } from '../credentials/service-token.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
 import { ATTR, errorCodeOf, failSpan, injectTraceContext, tracer } from '../telemetry/spans.js';
+import { readCappedBody } from './capped-body.js';
 import type { UpstreamBudget } from './resilience/budget.js';
 import { transportErrorCode } from './upstream-errors.js';
 
@@ -87,7 +88,10 @@ export function createTokenRequester(options: TokenEndpointOptions): RequestToke
         logger.warn({ ...context, cause: transportErrorCode(error) ?? 'unknown' }, 'token request failed');
         throw tokenEndpointError();
       }
-      const text = await readSmallBody(response.body).catch(() => undefined);
+      const text = await readCappedBody(response.body, MAX_TOKEN_BODY_BYTES).then(
+        (body) => body.text,
+        () => undefined,
+      );
       options.observe?.('token', response.statusCode, seconds());
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.statusCode);
       if (response.statusCode !== 200) {
@@ -145,18 +149,4 @@ function oauthErrorOf(text: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function readSmallBody(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_TOKEN_BODY_BYTES) {
-      body.destroy();
-      throw new Error('token response too large');
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
 }
