@@ -4,6 +4,7 @@ import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
+import { parseMetrics } from '../helpers/metrics.js';
 import { validRecord } from '../helpers/records.js';
 import { record } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
@@ -12,17 +13,6 @@ import { wsClient } from '../helpers/ws-client.js';
 
 const importer = DEMO_ACCOUNT.credentials[0]!;
 const clientId = DEMO_ACCOUNT.clientId;
-
-/** `name{labels} value` lines as a map from `name{labels}` to the value. */
-function parse(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
 
 describe('/metrics', () => {
   const cleanup = useCleanup();
@@ -34,7 +24,7 @@ describe('/metrics', () => {
     const scrape = async () => {
       const response = await fetch(`${gateway.origin}/metrics`);
       expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-      return parse(await response.text());
+      return parseMetrics(await response.text());
     };
 
     const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'metered' } }, importer.value);

@@ -5,6 +5,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { type FakeHandler, type FakeUpstream, importState, inTurn, json, type RecordedRequest, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { type Operation, onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { sseSubscribe } from '../helpers/sse.js';
 import { type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
@@ -26,19 +27,7 @@ const MIN_INTERVAL_MS = POLL_MS * 0.9;
 const processing = (handled: number, status = 'Processing') =>
   importState({ Status: status, TotalRecordsReceived: 100, ValidationSuccessful: 100, Processed: handled, Pending: 100 - handled });
 
-/** `name{labels} value` lines of `/metrics` as a map from `name{labels}` to the value. */
-async function scrape(gateway: RunningGateway): Promise<Map<string, number>> {
-  const text = await (await fetch(`${gateway.origin}/metrics`)).text();
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
-
-const metric = async (gateway: RunningGateway, name: string) => (await scrape(gateway)).get(`bulk_import_gateway_${name}`);
+const metric = async (gateway: RunningGateway, name: string) => (await scrapeMetrics(gateway.origin)).get(`bulk_import_gateway_${name}`);
 
 /** Waits until the gateway's `/metrics` shows `value` for `name` (scraped again until it does). */
 const metricReaches = (gateway: RunningGateway, name: string, value: number) =>
@@ -180,7 +169,7 @@ describe('regression guards', () => {
     await Promise.all(streams.map((stream) => stream.received(1)));
     for (const stream of streams) expect(stream.results[0]!.data?.['importStatus']).toMatchObject({ status: 'PROCESSING', processed: 5 });
 
-    const metrics = await scrape(gateway);
+    const metrics = await scrapeMetrics(gateway.origin);
     expect(metrics.get('bulk_import_gateway_subscriptions')).toBe(5);
     expect(metrics.get('bulk_import_gateway_pollers')).toBe(1);
     // SSE subscribers of one document and credential share one execution: one listener on the one poller.

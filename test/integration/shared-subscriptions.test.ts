@@ -5,6 +5,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL, queryText } from '../helpers/graphql.js';
 import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { validRecord } from '../helpers/records.js';
 import { type SseSubscription, sseSubscribe } from '../helpers/sse.js';
 import { type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
@@ -19,18 +20,6 @@ const importer = DEMO_ACCOUNT.credentials[0]!;
 const other = { value: 'Bearer other-import-token', label: 'other', canImport: true };
 const clientId = DEMO_ACCOUNT.clientId;
 const bearer = (token: string) => `Bearer ${token}`;
-
-/** `name value` lines of `/metrics`, by name (no labels needed here). */
-async function scrape(origin: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${origin}/metrics`)).text();
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
 
 /** An SSE recording in the shape `statusSequence` reads. */
 const asRecorded = (stream: SseSubscription): Recorded => ({ results: stream.results, done: stream.done, received: stream.received, unsubscribe: () => {} });
@@ -63,7 +52,7 @@ describe('shared subscription executions', () => {
     const hub = gateway.gateway.statusHub.stats();
     expect(hub).toMatchObject({ pollers: 2, listeners: 2 });
     expect(hub.imports.map((entry) => entry.listeners)).toEqual([1, 1]);
-    const during = await scrape(gateway.origin);
+    const during = await scrapeMetrics(gateway.origin);
     expect(during.get('bulk_import_gateway_subscription_executions')).toBe(2);
     expect(during.get('bulk_import_gateway_subscriptions')).toBe(21);
 
@@ -78,7 +67,7 @@ describe('shared subscription executions', () => {
 
     // Each state was executed once per credential: the hub handed every state to one listener per credential.
     expect(gateway.gateway.statusHub.stats().pushed).toBe(reference.length + ofOtherCredential.results.length);
-    const after = await scrape(gateway.origin);
+    const after = await scrapeMetrics(gateway.origin);
     const received = [...sameCredential, ofOtherCredential].reduce((sum, subscriber) => sum + subscriber.results.length, 0);
     expect(after.get('bulk_import_gateway_events_pushed_total')).toBe(received);
     expect(after.get('bulk_import_gateway_subscription_executions')).toBe(0);
