@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { ImportRef } from '../domain/import-ref.js';
+import { type ImportRef, importKey } from '../domain/import-ref.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
@@ -100,7 +100,7 @@ export class ClusterCoordinator implements Coordination {
   announceChange(ref: ImportRef): void {
     if (!this.#available) return;
     const message = JSON.stringify({ origin: this.replicaId });
-    this.#commands.publish(refreshChannel(JSON.stringify([ref.clientId, ref.accessToken])), message).catch(() => undefined);
+    this.#commands.publish(refreshChannel(importKey(ref)), message).catch(() => undefined);
   }
 
   #createPort(timers: Timers): ClusterPort {

@@ -1,3 +1,4 @@
+import { importKey } from '../domain/import-ref.js';
 import type { Timers } from '../lib/timers.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { FeedSource, FeedSourceFactory, FeedTarget } from '../status/feed.js';
@@ -65,7 +66,7 @@ export class ClusterSource implements FeedSource {
     this.#createLocalPoller = createLocalPoller;
     this.#onStopped = onStopped;
     this.#names = keyNames(target.key);
-    this.#refreshChannel = refreshChannel(JSON.stringify([target.ref.clientId, target.ref.accessToken]));
+    this.#refreshChannel = refreshChannel(importKey(target.ref));
     this.#state = { mode: 'cluster', tick: undefined, lease: undefined };
   }
 

@@ -1,4 +1,5 @@
 import { type BulkImport, type FailedRecordPage, toBulkImport, toFailedRecordPage } from '../domain/bulk-import.js';
+import { pollerKey } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamStatus } from '../mypreferences-contract.js';
 import { audited } from './audit.js';
@@ -49,8 +50,8 @@ export function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<Bu
   return audited(ctx, 'executeImport', args, async () => {
     const ref = importRefArgs(args);
     const credential = ctx.access.credentialFor(ref.clientId, 'write');
-    const key = JSON.stringify([ref.clientId, ref.accessToken, credential.id]);
-    const state = await ctx.executions.run(key, async () => {
+    // One Execute per import and credential: the key a poller of the same pair has.
+    const state = await ctx.executions.run(pollerKey(ref, credential.id), async () => {
       try {
         const executed = await ctx.upstream.execute(credential, ref, { requestId: ctx.requestId });
         // Subscribers see QUEUED now rather than at their poller's next interval.
