@@ -1,7 +1,7 @@
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import type { BulkImport } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
-import { movesForward } from '../domain/progress.js';
+import { LastState } from '../domain/progress.js';
 import { LatestValueBroadcast } from '../lib/latest-value-broadcast.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusEvent, StatusListener } from './status-event.js';
@@ -37,7 +37,7 @@ export class Feed {
   readonly #broadcast = new LatestValueBroadcast<StatusEvent>({ onLastListenerLeft: () => this.#close(undefined) });
   readonly #source: FeedSource;
   readonly #onClosed: (feed: Feed, final: BulkImport | undefined) => void;
-  #last: { state: BulkImport; snapshot: string } | undefined;
+  readonly #last = new LastState();
   #closed = false;
   #changes = 0;
 
@@ -74,7 +74,7 @@ export class Feed {
   }
 
   get lastState(): BulkImport | undefined {
-    return this.#last?.state;
+    return this.#last.state;
   }
 
   /** States replaced before a slow listener read them. */
@@ -103,9 +103,7 @@ export class Feed {
       this.#close(undefined);
       return;
     }
-    const snapshot = JSON.stringify(event.state);
-    if (this.#last && (snapshot === this.#last.snapshot || !movesForward(this.#last.state, event.state))) return;
-    this.#last = { state: event.state, snapshot };
+    if (!this.#last.accept(event.state)) return;
     this.#changes++;
     this.#broadcast.publish(event);
     if (event.state.isTerminal) this.#close(event.state);

@@ -1,6 +1,7 @@
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
-import { type ImportStatus, toBulkImport } from '../domain/bulk-import.js';
+import { toBulkImport } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
+import { LastState } from '../domain/progress.js';
 import { type ErrorCode, GatewayError, hasCode } from '../errors/gateway-error.js';
 import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
@@ -30,14 +31,14 @@ const FATAL_CODES: ReadonlySet<ErrorCode> = new Set(['UNAUTHENTICATED', 'FORBIDD
 /**
  * Polls one import's status with one credential and reports each change.
  *
- * It owns the credential (in memory only), the last snapshot, one timer, at most one request in
- * flight and its backoff state. It reports a state only when the normalised upstream snapshot
- * changed, and stops by itself after a terminal state, a fatal error, or transient errors that
+ * It owns the credential (in memory only), the last state, one timer, at most one request in
+ * flight and its backoff state. It reports a state only when it is a change (see
+ * {@link LastState}), and stops by itself after a terminal state, a fatal error, or transient errors that
  * lasted too long (reporting that error). `stop()` cancels everything at once.
  */
 export class Poller {
   readonly #options: PollerOptions;
-  #last: { snapshot: string; progress: number; status: ImportStatus } | undefined;
+  readonly #last = new LastState();
   #timer: unknown;
   #inFlight: AbortController | undefined;
   /** Bumped when a state arrives from outside (executeImport): polls already in flight are stale. */
@@ -107,12 +108,9 @@ export class Poller {
   #accept(state: UpstreamImportState): void {
     this.#failingSince = undefined;
     this.#failures = 0;
-    // The normalised snapshot: the parsed upstream fields in a fixed order, unknown ones dropped.
-    const snapshot = JSON.stringify(state);
     const { ref } = this.#options;
-    const view = toBulkImport(ref.clientId, ref.accessToken, state, this.#last?.progress);
-    if (snapshot !== this.#last?.snapshot) {
-      this.#last = { snapshot, progress: view.progress, status: view.status };
+    const view = toBulkImport(ref.clientId, ref.accessToken, state, this.#last.state?.progress);
+    if (this.#last.accept(view)) {
       if (view.isTerminal) this.stop();
       this.#options.onEvent({ kind: 'state', state: view });
     }
@@ -168,7 +166,7 @@ export class Poller {
       void this.#poll();
       return;
     }
-    this.#schedule(nextPollDelay(this.#last?.status, this.#options.timing, this.#options.random));
+    this.#schedule(nextPollDelay(this.#last.state?.status, this.#options.timing, this.#options.random));
   }
 
   #schedule(delayMs: number): void {

@@ -1,4 +1,3 @@
-import { type Attributes, context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import type { BulkImport } from '../domain/bulk-import.js';
 import { type ImportRef, importKey, pollerKey } from '../domain/import-ref.js';
@@ -8,10 +7,10 @@ import { LatestValueListener } from '../lib/latest-value-listener.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
-import { ATTR, errorCodeOf, failSpan, RecentSpans, tracer } from '../telemetry/spans.js';
 import { Feed, type FeedSource, type FeedSourceFactory, type FeedTarget } from './feed.js';
 import { type FetchStatus, Poller } from './poller.js';
 import type { StatusEvent, StatusListener } from './status-event.js';
+import { StatusSpans } from './status-spans.js';
 import type { PollTiming } from './timing.js';
 
 export interface StatusHubOptions {
@@ -70,8 +69,7 @@ export class StatusHub {
   readonly #feedsByImport = new Map<string, Set<Feed>>();
   readonly #terminal: ExpiringLruCache<string, BulkImport>;
   #upstreamCalls = 0;
-  /** The spans of recent executeImports, by import (bounded; empty with tracing off). */
-  readonly #recentChanges = new RecentSpans();
+  readonly #spans = new StatusSpans();
   /** Counts of feeds that have closed. */
   #closedFeeds = { coalesced: 0, changes: 0, pushed: 0 };
   #closed = false;
@@ -107,7 +105,7 @@ export class StatusHub {
    */
   importChanged(ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): void {
     // The polls and pushes that follow link back to the operation that caused them (tracing on).
-    this.#recentChanges.rememberActive(importKey(ref));
+    this.#spans.importChanged(ref);
     this.#options.coordination?.announceChange(ref);
     const key = pollerKey(ref, credential.id);
     for (const feed of this.#feedsByImport.get(importKey(ref)) ?? []) {
@@ -167,37 +165,6 @@ export class StatusHub {
     return feed;
   }
 
-  /**
-   * What the engine adds to traces: one span per poll and one per state pushed, never per
-   * subscriber. They belong to no caller's trace (a poller outlives the subscriber that started
-   * it), so each is a root, with a link to the executeImport that changed the import, if one did
-   * lately; a poll's upstream request is its child.
-   */
-  #startSpan(name: string, ref: ImportRef, attributes: Attributes = {}): Span {
-    return tracer.startSpan(name, {
-      root: true,
-      links: this.#recentChanges.linksTo(importKey(ref)),
-      attributes: { [ATTR.clientId]: ref.clientId, ...attributes },
-    });
-  }
-
-  /** `run` (a poll) inside its own span, the parent of its upstream request. */
-  #traced<T>(name: string, ref: ImportRef, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
-    const span = this.#startSpan(name, ref);
-    return context.with(trace.setSpan(ROOT_CONTEXT, span), run).then(
-      (value) => {
-        span.end();
-        return value;
-      },
-      (error: unknown) => {
-        if (signal.aborted) span.setAttribute(ATTR.cancelled, true);
-        else failSpan(span, [errorCodeOf(error)]);
-        span.end();
-        throw error;
-      },
-    );
-  }
-
   /** A poller on this process that polls upstream with the feed's own credential. */
   readonly #createLocalPoller: FeedSourceFactory = (target) => {
     const { fetchStatus, timing, logger } = this.#options;
@@ -208,27 +175,15 @@ export class StatusHub {
       timers: this.#timers,
       random: this.#options.random ?? Math.random,
       logger,
-      fetchStatus: (credential, ref, signal) => {
+      fetchStatus: this.#spans.tracePolls((credential, ref, signal) => {
         this.#upstreamCalls++;
-        return this.#traced('poll importStatus', ref, signal, () => fetchStatus(credential, ref, signal));
-      },
-      onEvent: (event) => {
-        const span = this.#startSpan('push importStatus', target.ref, eventAttributes(event));
-        try {
-          context.with(trace.setSpan(ROOT_CONTEXT, span), () => target.deliver(event));
-        } finally {
-          span.end();
-        }
-      },
+        return fetchStatus(credential, ref, signal);
+      }),
+      onEvent: this.#spans.tracePushes(target.ref, (event) => target.deliver(event)),
     });
     poller.start();
     return poller;
   };
-}
-
-/** What a push span says of the event it handed over. */
-function eventAttributes(event: StatusEvent): Attributes {
-  return event.kind === 'state' ? { 'bulk_import.status': event.state.status } : { [ATTR.errorCodes]: [event.error.code] };
 }
 
 function shuttingDown(): GatewayError {
