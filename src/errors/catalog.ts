@@ -102,8 +102,8 @@ export const ERROR_CATALOG = {
   },
   BAD_REQUEST: {
     raisedBy: 'graphql',
-    when: 'the HTTP request is not a GraphQL request: a body that is not JSON (never echoed back), a missing `query`, parameters of the wrong type, a batch (batching is off), a mutation sent with GET; or the document is over `GRAPHQL_MAX_DEPTH`, `GRAPHQL_MAX_ALIASES` or `GRAPHQL_MAX_DIRECTIVES`',
-    http: '400, 405 for a mutation sent with GET',
+    when: 'the HTTP request is not a well-formed GraphQL request: a body that is not JSON or not one JSON object (never echoed back), a missing `query`, parameters of the wrong type or unknown ones, `variables` or `extensions` that are not JSON in a query string or form, a Content-Type the gateway does not read, a batch (batching is off), a method other than GET and POST, a mutation sent with GET; or the document is over `GRAPHQL_MAX_DEPTH`, `GRAPHQL_MAX_ALIASES` or `GRAPHQL_MAX_DIRECTIVES`',
+    http: '400 for a request that is not well-formed, whatever the `Accept` header (one access line, never an error line); 405 for another method or a mutation sent with GET; 415 for a Content-Type the gateway does not read',
     reasons: {},
   },
   GRAPHQL_PARSE_FAILED: {

@@ -15,6 +15,7 @@ import { createAuthentication } from './authentication.js';
 import { demoPageRoutes } from './demo-page-routes.js';
 import { developmentRoutes } from './development-routes.js';
 import { createDrain, type DrainTiming } from './drain.js';
+import type { UnreadBodyDrain } from './early-answer.js';
 import { createGraphQLAdmission } from './graphql-admission.js';
 import { healthRoutes } from './health-routes.js';
 import { type RouteHandler, routeRequests } from './routes.js';
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   developmentIssuer?: DevelopmentIssuer;
   /** Serve the progress page at `GET /demo` (zero config: the embedded simulator's demo). @default false */
   demoPage?: boolean;
+  /** How much of a body refused before it is read is drained so its answer arrives (tests set small bounds). @default the request limit + 16 MiB, 10 s */
+  refusedBodyDrain?: Partial<UnreadBodyDrain>;
 }
 
 export interface SubscriptionStats {
@@ -149,6 +152,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     authenticate,
     maxRequestBytes: config.limits.maxRequestBytes,
     maxInflightBytes: config.limits.maxInflightRequestBytes,
+    ...(options.refusedBodyDrain && { refusedBodyDrain: options.refusedBodyDrain }),
   });
   const routes = new Map<string, RouteHandler>([
     ...healthRoutes({ isReady: () => ready, metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),

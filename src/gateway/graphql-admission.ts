@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access, Authenticate } from '../auth/access.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { sendEarlyAnswer, type UnreadBodyDrain } from './early-answer.js';
 
 export interface AdmissionOptions {
   authenticate: Authenticate;
@@ -8,6 +9,8 @@ export interface AdmissionOptions {
   maxRequestBytes: number;
   /** Most body bytes of all requests being read and run at once (`MAX_INFLIGHT_REQUEST_BYTES`). */
   maxInflightBytes: number;
+  /** How much of a refused body is read and discarded so that the answer arrives. @default {@link defaultDrain} */
+  refusedBodyDrain?: Partial<UnreadBodyDrain>;
 }
 
 /**
@@ -15,6 +18,24 @@ export interface AdmissionOptions {
  * `_service { sdl }`, anything whose fields answer UNAUTHENTICATED themselves), never a large one.
  */
 const UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * What a refused body may cost while its answer travels (see `sendEarlyAnswer`): no memory, only
+ * reading and discarding, within these bounds.
+ *
+ * - Bytes: the request limit plus 16 MiB. The limit, so that any body the gateway would have
+ *   accepted (a 401 to a caller who forgot the credential) is read to its end and its sender sees
+ *   the answer even if it writes its whole body before reading. The 16 MiB, for a body over the
+ *   limit: a client that reads while it sends stops at the answer with far less than that in
+ *   flight (its socket buffer and ours, which Linux autotunes to a few MiB: about 4 MiB measured
+ *   on loopback), and one that writes everything first still gets its 413 up to 16 MiB over.
+ * - Time: 10 s, several round trips of the slowest mobile link, so a client that reads while it
+ *   sends has long stopped; a slow sender holds the socket at most that long after its answer, a
+ *   sixth of what a client sending slow headers already can (Node's 60 s `headersTimeout`).
+ */
+function defaultDrain(maxRequestBytes: number): UnreadBodyDrain {
+  return { maxBytes: maxRequestBytes + 16 * 1024 * 1024, maxMs: 10_000 };
+}
 
 /** Decides, from a request's headers alone, whether `/graphql` reads its body at all. */
 export type Admit = (request: IncomingMessage, response: ServerResponse) => Promise<Access | undefined>;
@@ -30,18 +51,25 @@ export type Admit = (request: IncomingMessage, response: ServerResponse) => Prom
  * 3. the bodies being read and run at once may not exceed `maxInflightBytes` (503 with
  *    Retry-After): memory stays bounded however many clients upload together.
  *
+ * A refusal is answered with `sendEarlyAnswer`, so that it reaches a client still sending its body.
  * Resolves with the caller's Access when the request may go on, undefined when it was answered.
  */
 export function createGraphQLAdmission(options: AdmissionOptions): Admit {
   let inflightBytes = 0;
+  const drain = { ...defaultDrain(options.maxRequestBytes), ...options.refusedBodyDrain };
 
   return async (request, response) => {
+    /** Answers one coded error before the body is read (see `sendEarlyAnswer`). */
+    const refuse = (status: number, error: GatewayError, headers: Record<string, string> = {}) => {
+      const body = JSON.stringify({ errors: [{ message: error.message, extensions: error.extensions }] });
+      sendEarlyAnswer(request, response, { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body }, drain);
+      return undefined;
+    };
     const declared = declaredLength(request);
     if (declared === 'missing')
-      return refuse(response, 411, new GatewayError('BAD_USER_INPUT', 'POST requests must declare their Content-Length.', { reason: 'LENGTH_REQUIRED' }));
+      return refuse(411, new GatewayError('BAD_USER_INPUT', 'POST requests must declare their Content-Length.', { reason: 'LENGTH_REQUIRED' }));
     if (declared > options.maxRequestBytes) {
       return refuse(
-        response,
         413,
         new GatewayError('BAD_USER_INPUT', `The request body is larger than the ${options.maxRequestBytes} bytes the gateway accepts.`, {
           reason: 'REQUEST_TOO_LARGE',
@@ -49,14 +77,11 @@ export function createGraphQLAdmission(options: AdmissionOptions): Admit {
       );
     }
     const access = await options.authenticate(headerOf(request, 'authorization'));
-    if (access.refusal && declared > UNAUTHENTICATED_MAX_BODY_BYTES) return refuse(response, 401, access.refusal);
+    if (access.refusal && declared > UNAUTHENTICATED_MAX_BODY_BYTES) return refuse(401, access.refusal);
     if (inflightBytes + declared > options.maxInflightBytes) {
-      return refuse(
-        response,
-        503,
-        new GatewayError('OVERLOADED', 'The gateway is receiving too much at once; try again in a moment.', { retryAfterSeconds: 1 }),
-        { 'retry-after': '1' },
-      );
+      return refuse(503, new GatewayError('OVERLOADED', 'The gateway is receiving too much at once; try again in a moment.', { retryAfterSeconds: 1 }), {
+        'retry-after': '1',
+      });
     }
     inflightBytes += declared;
     response.once('close', () => (inflightBytes -= declared));
@@ -75,11 +100,4 @@ function declaredLength(request: IncomingMessage): number | 'missing' {
 function headerOf(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Answers with one coded GraphQL error, closing the connection so the unread body is not drained. */
-function refuse(response: ServerResponse, status: number, error: GatewayError, headers: Record<string, string> = {}): undefined {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...headers });
-  response.end(JSON.stringify({ errors: [{ message: error.message, extensions: error.extensions }] }));
-  return undefined;
 }

@@ -23,6 +23,7 @@ import { useOperationTracing } from './plugins/operation-tracing.js';
 import { useSharedSubscriptions } from './plugins/shared-subscriptions.js';
 import { useTokenExpiry } from './plugins/token-expiry.js';
 import { useUnexpectedErrorLog } from './plugins/unexpected-errors.js';
+import { useWellFormedRequests } from './plugins/well-formed-requests.js';
 import type { SharedSubscriptions } from './shared-subscriptions.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -89,6 +90,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         ? [useGraphiQL({ endpoint: GRAPHQL_PATH, ...(options.graphiqlAuthorization !== undefined && { authorization: options.graphiqlAuthorization }) })]
         : []),
       ...abuseLimitPlugins(options.abuseLimits),
+      // yoga's own checks of a request's shape run after every plugin given here: this one decides first.
+      useWellFormedRequests(options.accessLogger),
       useCodedRequestErrors(),
       useOperationLimits({
         maxCost: options.abuseLimits.maxCost,
@@ -150,10 +153,6 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
  * BAD_REQUEST otherwise. The error is coded in place, so yoga does not log it as unexpected.
  */
 const codeRequestErrors: typeof maskError = (error, message) => {
-  // yoga's message for a body that is not JSON quotes the body: never echo what a client sent.
-  if (error instanceof GraphQLError && error.message.startsWith('POST body sent invalid JSON')) {
-    return new GraphQLError('The request body is not valid JSON.', { extensions: { code: 'BAD_REQUEST', http: error.extensions['http'] } });
-  }
   if (error instanceof GraphQLError && error.originalError === undefined && error.extensions['code'] === undefined) {
     const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
     (error.extensions as Record<string, unknown>)['code'] = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST';

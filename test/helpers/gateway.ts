@@ -1,5 +1,5 @@
 import { type Config, loadConfig } from '../../src/config/config.js';
-import { createGateway, type Gateway } from '../../src/gateway/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
 
 export interface RunningGateway {
@@ -20,10 +20,11 @@ export async function startGateway(
   upstreamBaseUrl: string,
   env: Record<string, string> = {},
   register?: (dispose: () => unknown) => void,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger } & Pick<GatewayOptions, 'refusedBodyDrain'> = {},
 ): Promise<RunningGateway> {
   const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: upstreamBaseUrl, AUTH_MODE: 'passthrough', ...env });
-  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: options.logger ?? silentLogger() });
+  const { logger = silentLogger(), ...gatewayOptions } = options;
+  const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger, ...gatewayOptions });
   const { port } = await gateway.start();
   register?.(() => gateway.stop());
   const origin = `http://127.0.0.1:${port}`;

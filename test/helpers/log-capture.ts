@@ -49,7 +49,7 @@ function duplicateKey(text: string): string | undefined {
 }
 
 /** A real gateway logger whose lines are kept, parsed strictly, with an event per write. */
-export function captureLog(level: LogLevel = 'debug'): { logger: Logger; lines: LogLine[]; written: EventEmitter } {
+export function captureLogs(level: LogLevel = 'debug'): { logger: Logger; lines: LogLine[]; written: EventEmitter } {
   const lines: LogLine[] = [];
   const written = new EventEmitter();
   const sink = new Writable({

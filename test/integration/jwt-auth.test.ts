@@ -7,7 +7,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
 import { type IdentityProvider, READ, startIdentityProvider, startRecordingTokenEndpoint, WRITE, writeAccountsFile } from '../helpers/identity-provider.js';
-import { captureLog } from '../helpers/log-capture.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { recordWithPriorConsent, validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
 import { record, statusSequence } from '../helpers/subscriptions.js';
@@ -266,7 +266,7 @@ describe('jwt mode', () => {
 
   it('writes an audit line for every mutation: subject, clientId, accessToken, operation, outcome — never a token', async () => {
     // Parsed strictly: a line with a key twice (two stacked child loggers) fails the test.
-    const { logger, lines } = captureLog('info');
+    const { logger, lines } = captureLogs('info');
     const simulator = await startSimulator();
     cleanup(() => simulator.stop());
     const idp = await startIdentityProvider(cleanup);

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
@@ -6,6 +8,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
 import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { openPost, postThenRead, readAnswer } from '../helpers/raw-http.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -45,14 +48,55 @@ function paddedBody(bytes: number): string {
   return frame.replace('"padding":""', `"padding":"${'x'.repeat(bytes - frame.length)}"`);
 }
 
+/** The server's side of every connection `gateway` accepts from now on. */
+function watchConnections(gateway: RunningGateway) {
+  const sockets: Socket[] = [];
+  gateway.gateway.server.on('connection', (socket: Socket) => sockets.push(socket));
+  const closed = (socket: Socket) => (socket.closed ? Promise.resolve() : once(socket, 'close').then(() => undefined));
+  return { sockets, allClosed: () => Promise.all(sockets.map(closed)) };
+}
+
+/** Rejects after `ms`, naming what did not happen: a hang guard, far above the bound under test. */
+function failAfter(ms: number, what: string, register: (dispose: () => unknown) => void): Promise<never> {
+  return new Promise((_, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    register(() => clearTimeout(timer));
+  });
+}
+
 describe('request admission', () => {
   const cleanup = useCleanup();
 
-  async function setup(env: Record<string, string> = {}) {
+  async function setup(env: Record<string, string> = {}, options: Parameters<typeof startGateway>[3] = {}) {
     const simulator = await startSimulator();
     cleanup(() => simulator.stop());
-    const gateway = await startGateway(simulator.baseUrl, env, cleanup);
+    const gateway = await startGateway(simulator.baseUrl, env, cleanup, options);
     return { simulator, gateway };
+  }
+
+  /**
+   * Twenty times, a client that writes its whole 8 MB body before reading (more than the socket
+   * buffers hold, so it is still writing when the refusal comes) must get the refusal, not a
+   * reset; and every connection is closed afterwards.
+   */
+  async function expectRefusedEveryTime(gateway: RunningGateway, headers: Record<string, string>, status: number, extensions: Record<string, unknown>) {
+    const connections = watchConnections(gateway);
+    const body = Buffer.alloc(8 * MB, ' ');
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const answer = await postThenRead(gateway.origin, '/graphql', body, headers, cleanup);
+        expect(answer.headers['connection']).toBe('close');
+        expect(JSON.parse(answer.body).errors[0].extensions).toMatchObject(extensions);
+        outcomes.push(String(answer.status));
+      } catch (error) {
+        outcomes.push(`reset (${(error as NodeJS.ErrnoException).code})`);
+      }
+    }
+    expect(outcomes).toEqual(Array(20).fill(String(status)));
+    // Closed because each body ended, well before the 10 s bound would have cut them.
+    await Promise.race([connections.allClosed(), failAfter(5_000, 'every refused connection closed', cleanup)]);
+    expect(connections.sockets).toHaveLength(20);
   }
 
   it('refuses eight 25 MB bodies without a credential before reading them; /healthz answers meanwhile', async () => {
@@ -137,5 +181,57 @@ describe('request admission', () => {
     const closed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)));
     raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: JSON.parse(body) }));
     expect(await closed).toBe(1009);
+  });
+
+  it('answers 401 every time to a client that sends a large body without a credential and reads only when done; each connection then closes', async () => {
+    const { gateway } = await setup();
+    await expectRefusedEveryTime(gateway, {}, 401, { code: 'UNAUTHENTICATED' });
+  });
+
+  it('answers 413 every time to a client that sends a body over MAX_REQUEST_BYTES and reads only when done; each connection then closes', async () => {
+    const { gateway } = await setup({ MAX_REQUEST_BYTES: String(MB) });
+    await expectRefusedEveryTime(gateway, { authorization: importer }, 413, { code: 'BAD_USER_INPUT', reason: 'REQUEST_TOO_LARGE' });
+  });
+
+  it('reads a refused body no further than its byte bound: a client that never stops sending gets its 413, then the connection is cut', async () => {
+    const bound = 2 * MB;
+    const { gateway } = await setup({ MAX_REQUEST_BYTES: String(MB) }, { refusedBodyDrain: { maxBytes: bound, maxMs: 60_000 } });
+    const accepted = once(gateway.gateway.server, 'connection') as Promise<[Socket]>;
+    const client = openPost(gateway.origin, '/graphql', 1024 * MB, { authorization: importer }, cleanup);
+    client.on('error', () => undefined); // the cut
+    const chunk = Buffer.alloc(64 * 1024, ' ');
+    const send = () => {
+      while (!client.destroyed && client.write(chunk));
+    };
+    client.on('drain', send);
+    send();
+    const [serverSide] = await accepted;
+    const answer = await readAnswer(client);
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'REQUEST_TOO_LARGE' });
+
+    await Promise.race([once(serverSide, 'close'), failAfter(10_000, 'the connection cut', cleanup)]);
+    // Drained up to the bound (not reset at once), and no further than one socket read past it.
+    expect(serverSide.bytesRead).toBeGreaterThan(bound);
+    expect(serverSide.bytesRead).toBeLessThan(bound + 256 * 1024);
+  });
+
+  it('holds a refused connection no longer than its time bound: a sender trickling its body gets its 401, then the connection is cut', async () => {
+    const bound = 300;
+    const { gateway } = await setup({}, { refusedBodyDrain: { maxMs: bound } });
+    const accepted = once(gateway.gateway.server, 'connection') as Promise<[Socket]>;
+    const client = openPost(gateway.origin, '/graphql', 10 * MB, {}, cleanup);
+    client.on('error', () => undefined);
+    const trickle = setInterval(() => client.write(' '), 20);
+    cleanup(() => clearInterval(trickle));
+    const [serverSide] = await accepted;
+    const answer = await readAnswer(client);
+    const answeredAt = performance.now();
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+
+    // Without the bound the trickle would hold it for Node's requestTimeout: five minutes.
+    await Promise.race([once(serverSide, 'close'), failAfter(5_000, 'the connection cut', cleanup)]);
+    expect(performance.now() - answeredAt).toBeGreaterThanOrEqual(bound - 50);
   });
 });

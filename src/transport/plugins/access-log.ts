@@ -79,7 +79,8 @@ export function useAccessLog(logger: Logger): Plugin<GatewayContext> {
 /**
  * Writes one access line (the README's "Access log" fields). The plugin writes every line of an
  * operation yoga sees; the WebSocket transport writes the line of an operation it refuses before
- * handing it to yoga (too many on the connection), with no document: no name, type `unknown`.
+ * handing it to yoga (too many on the connection), and `useWellFormedRequests` the line of an HTTP
+ * request refused for its shape, both with no document: no name, type `unknown`.
  */
 export function writeAccessLine(
   logger: Logger,
