@@ -32,7 +32,6 @@ export const ERROR_CATALOG = {
       MISSING_TOKEN: '(jwt) no `Authorization` bearer token',
       INVALID_TOKEN: '(jwt) the token does not verify: signature, issuer, audience, algorithm or claims',
       TOKEN_EXPIRED: '(jwt) the token has expired; an SSE subscription ends with it (a WebSocket closes with 4403)',
-      NOT_INITIALISED: 'an operation sent on a WebSocket before `connection_init` was acknowledged',
     },
   },
   FORBIDDEN: {

@@ -5,8 +5,10 @@ import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
+import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
+import { createAccessLog } from '../transport/plugins/access-log.js';
 import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
@@ -110,20 +112,25 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sharedSubscriptions = new SharedSubscriptions({
     onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
   });
-  // One logger for the access lines of both: yoga's plugin and the WebSocket transport's refusals.
-  const accessLogger = logger.child({ component: 'access' });
+  const limits = { maxRecordsPerStage: config.maxRecordsPerStage };
+  const resolverContextFor = createResolverContexts({
+    upstream,
+    statusHub,
+    limits,
+    // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
+    auditLogger: logger.child({ component: 'audit' }),
+  });
+  // One access log for both transports: yoga's plugin, and the WebSocket transport's refusals.
+  const accessLog = createAccessLog(logger.child({ component: 'access' }));
   const yoga = createGatewayYoga({
     origins,
     sharedSubscriptions,
-    upstream,
-    statusHub,
+    resolverContextFor,
     authenticate,
-    limits: { maxRecordsPerStage: config.maxRecordsPerStage },
+    limits,
     abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
-    accessLogger,
-    // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
-    auditLogger: logger.child({ component: 'audit' }),
+    accessLog,
     graphiql: config.graphiql,
     metricsRegistry: metrics.registry,
     tracing: config.tracing.tracesUrl !== undefined,
@@ -134,7 +141,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     yoga,
     authenticate,
     logger: logger.child({ component: 'websocket' }),
-    accessLogger,
+    accessLog,
     // The same limit as an HTTP body: a stageImport's records travel in one message.
     maxPayloadBytes: config.limits.maxRequestBytes,
   });

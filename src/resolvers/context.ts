@@ -1,18 +1,22 @@
 import type { Access } from '../auth/access.js';
-import type { SingleFlight } from '../lib/single-flight.js';
+import type { ResponseBudget } from '../lib/response-budget.js';
+import { SingleFlight } from '../lib/single-flight.js';
+import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
-import type { TraceCarrier } from '../telemetry/spans.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
-import type { ResponseBudget } from './response-budget.js';
 
-/** What every resolver receives, built once per operation by the transport (HTTP, SSE or WebSocket). */
-export interface GatewayContext {
-  /** Which transport carries the operation (SSE is `http`). */
-  transport: 'http' | 'websocket';
+/**
+ * What every resolver receives, per operation: who calls, and the services it acts through.
+ * Transport concerns (which transport, trace context) are not here: the transport's own
+ * operation context extends this one.
+ */
+export interface ResolverContext {
   /** Who calls and what they may do; gives the upstream credential for a clientId, or throws UNAUTHENTICATED/FORBIDDEN. */
   access: Access;
+  /** The request's `x-request-id` (a WebSocket operation has its connection's): in every log line of it, upstream calls included. */
+  requestId: string;
   upstream: UpstreamClient;
   /** The importStatus engine: shared pollers, one per import and upstream credential. */
   statusHub: StatusHub;
@@ -21,21 +25,44 @@ export interface GatewayContext {
   executions: SingleFlight<UpstreamImportState>;
   /** Writes the audit line of a mutation (with the caller's subject). */
   audit: (entry: AuditEntry) => void;
-  /** What upstream answers a query or mutation may still gather (set per execution; not for subscriptions). */
+  /** What upstream answers a query or mutation may still gather (set per execution by the operation limits; not for subscriptions). */
   responseBudget?: ResponseBudget;
-  /** The request's `x-request-id` (a WebSocket operation has its connection's, from the upgrade): in every log line of it. */
-  requestId: string;
-  /**
-   * Where the caller's W3C trace context (`traceparent`) is: the HTTP request's headers, or for
-   * a WebSocket operation its `extensions`, the `connection_init` payload or the upgrade's headers.
-   * Read only when tracing is on. @default none
-   */
-  traceCarrier?: TraceCarrier;
-  /** Told once when this subscription's subscriber leaves or its stream ends (the access log). @default none */
-  onSubscriptionEnd?: () => void;
 }
 
 export interface GatewayLimits {
   /** Most records one `stageImport` call may carry. */
   maxRecordsPerStage: number;
+}
+
+/** What the resolvers act through, the same for every operation of a gateway. */
+export interface ResolverServices {
+  upstream: UpstreamClient;
+  statusHub: StatusHub;
+  limits: GatewayLimits;
+  /** Where the mutations' audit lines go (`component: "audit"`). */
+  auditLogger: Logger;
+}
+
+/** Who an operation's caller is, as its transport established it. */
+export interface Caller {
+  access: Access;
+  requestId: string;
+}
+
+/**
+ * The resolver context of each operation of one gateway. Its services are shared by all of them,
+ * the execute single-flight included (it joins identical executeImports of any caller).
+ */
+export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
+  const { upstream, statusHub, limits, auditLogger } = services;
+  const executions = new SingleFlight<UpstreamImportState>();
+  return ({ access, requestId }) => ({
+    access,
+    requestId,
+    upstream,
+    statusHub,
+    limits,
+    executions,
+    audit: (entry) => auditLogger.info({ requestId, subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
+  });
 }

@@ -1,6 +1,6 @@
 import type { BulkImport } from '../domain/bulk-import.js';
 import type { StatusEvent } from '../status/status-event.js';
-import type { GatewayContext } from './context.js';
+import type { ResolverContext } from './context.js';
 import { importRefArgs } from './validation.js';
 
 /**
@@ -9,7 +9,7 @@ import { importRefArgs } from './validation.js';
  * here, per subscriber, before the hub is asked for anything.
  */
 
-export function importStatusEvents(args: { clientId: string; accessToken: string }, ctx: GatewayContext): AsyncIterableIterator<StatusEvent> {
+export function importStatusEvents(args: { clientId: string; accessToken: string }, ctx: ResolverContext): AsyncIterableIterator<StatusEvent> {
   const ref = importRefArgs(args);
   return ctx.statusHub.subscribe(ref, ctx.access.credentialFor(ref.clientId, 'read'));
 }

@@ -3,7 +3,7 @@ import { pollerKey } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamStatus } from '../mypreferences-contract.js';
 import { audited } from './audit.js';
-import type { GatewayContext } from './context.js';
+import type { ResolverContext } from './context.js';
 import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRefArgs, initiateRequestOf, recordsArg } from './validation.js';
 
 /**
@@ -17,13 +17,13 @@ interface ImportArgs {
   accessToken: string;
 }
 
-export async function importSummary(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
+export async function importSummary(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
   const state = await ctx.upstream.status(ctx.access.credentialFor(ref.clientId, 'read'), ref, { requestId: ctx.requestId });
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 
-export function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: GatewayContext): Promise<BulkImport> {
+export function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: ResolverContext): Promise<BulkImport> {
   return audited(ctx, 'initiateImport', args, async () => {
     const clientId = clientIdArg(args.clientId);
     const request = initiateRequestOf(args.input);
@@ -32,7 +32,7 @@ export function initiateImport(args: { clientId: string; input: InitiateImportIn
   });
 }
 
-export function stageImport(args: ImportArgs & { records: readonly Record<string, unknown>[] }, ctx: GatewayContext): Promise<BulkImport> {
+export function stageImport(args: ImportArgs & { records: readonly Record<string, unknown>[] }, ctx: ResolverContext): Promise<BulkImport> {
   return audited(ctx, 'stageImport', args, async () => {
     const ref = importRefArgs(args);
     const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
@@ -46,7 +46,7 @@ export function stageImport(args: ImportArgs & { records: readonly Record<string
  * upstream Execute, and executing an import that is already executed answers its current state
  * instead of the upstream's 400 — the caller's intent, "this import runs", holds either way.
  */
-export function executeImport(args: ImportArgs, ctx: GatewayContext): Promise<BulkImport> {
+export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
   return audited(ctx, 'executeImport', args, async () => {
     const ref = importRefArgs(args);
     const credential = ctx.access.credentialFor(ref.clientId, 'write');
@@ -73,7 +73,7 @@ const EXECUTED_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Queued', 'Proce
 export async function failedRecords(
   parent: Pick<BulkImport, 'clientId' | 'accessToken'>,
   args: { limit?: number | null; offset?: number | null },
-  ctx: GatewayContext,
+  ctx: ResolverContext,
 ): Promise<FailedRecordPage> {
   const page = failedRecordsPageArgs(args);
   const budget = ctx.responseBudget;

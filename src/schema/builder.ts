@@ -2,12 +2,12 @@ import SchemaBuilder from '@pothos/core';
 // Order matters: the federation plugin needs the directives plugin before it, or `@key` vanishes.
 import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
-import type { GatewayContext } from '../resolvers/context.js';
+import type { ResolverContext } from '../resolvers/context.js';
 import { DateTimeScalar, JSONObjectScalar } from './scalars.js';
 
 /** The one Pothos builder: plugins, scalars and the Context type. Domain files add types to it. */
 export const builder = new SchemaBuilder<{
-  Context: GatewayContext;
+  Context: ResolverContext;
   DefaultFieldNullability: false;
   Scalars: {
     ID: { Input: string; Output: string | number };

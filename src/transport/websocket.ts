@@ -1,25 +1,26 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type DocumentNode, type ExecutionArgs, GraphQLError } from 'graphql';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Access, Authenticate } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { callAt } from '../lib/long-timeout.js';
+import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
-import type { GatewayContext } from '../resolvers/context.js';
+import { envelopOperation, executeEnveloped, subscribeEnveloped } from './enveloped-operation.js';
+import { closeGradually } from './gradual-close.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
-import { writeAccessLine } from './plugins/access-log.js';
-import type { GatewayYoga, TransportContext } from './yoga.js';
+import type { TransportContext } from './operation-context.js';
+import type { AccessLog } from './plugins/access-log.js';
+import type { GatewayYoga } from './yoga.js';
 
 export interface WebSocketOptions {
   yoga: GatewayYoga;
   /** Decides what a connection's caller may do, once, at `connection_init`. */
   authenticate: Authenticate;
   logger: Logger;
-  /** Where the access line of an operation refused before it reaches yoga goes (yoga's plugin writes the others). */
-  accessLogger: Logger;
+  /** The access log yoga's plugin writes: an operation refused before it reaches yoga is written there too. */
+  accessLog: AccessLog;
   /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
   maxPayloadBytes: number;
   /** Close connections that send no `connection_init` within this time (close code 4408). */
@@ -28,6 +29,8 @@ export interface WebSocketOptions {
   keepAliveMs: number;
   /** Most concurrent operations (subscriptions, and queries in progress) on one connection. */
   maxSubscriptionsPerConnection: number;
+  /** What the gradual close waits on. @default systemTimers */
+  timers?: Timers;
 }
 
 export interface WebSocketTransport {
@@ -43,27 +46,22 @@ export interface WebSocketTransport {
   dispose(): Promise<void>;
 }
 
-/** Time a client gets to answer our close frame before its socket is cut. */
-const CLOSE_HANDSHAKE_MS = 1_000;
 /**
  * Closing a connection whose token expired: graphql-ws clients retry on 4403 (it "might grant
  * access after retry"), calling a `connectionParams` function again for a fresh token.
  */
 const TOKEN_EXPIRED_CLOSE = { code: 4403, reason: 'Token expired' } as const;
-
-/** The operations an enveloped execution carries in its rootValue. */
-interface EnvelopedRoot {
-  execute: (args: ExecutionArgs) => unknown;
-  subscribe: (args: ExecutionArgs) => unknown;
-}
+const RESTART_CLOSE = { code: 1001, reason: 'Server restarting: reconnect' } as const;
 
 /**
- * graphql-ws (`graphql-transport-ws`) for the HTTP server's `/graphql` upgrades. Every operation runs
- * through `yoga.getEnveloped`, so context, credentials, validation, error masking and the sharing
- * of identical subscriptions are the same code as over HTTP and SSE.
+ * graphql-ws (`graphql-transport-ws`) for the HTTP server's `/graphql` upgrades. It keeps the
+ * connection's concerns only — who the caller is (at `connection_init`), the close at the token's
+ * expiry, the cap on operations per connection, the gradual close of a drain — and runs every
+ * operation through `yoga.getEnveloped`, so context, validation, error codes, masking, access
+ * lines and the sharing of identical subscriptions are the same code as over HTTP and SSE.
  */
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
-  const { yoga, logger } = options;
+  const { yoga } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   /** Each connection's Access, decided at connection_init. */
   const accessOf = new WeakMap<object, Access>();
@@ -79,107 +77,37 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         if (access.expiresAtMs !== undefined) closeAtExpiry(ctx.extra.socket, access.expiresAtMs);
         return true;
       },
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      execute: (args) => executeEnveloped(args) as never,
+      subscribe: (args) => subscribeEnveloped(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
-        const startedAt = performance.now();
-        const access = accessOf.get(ctx);
-        // Refused before yoga sees it, so before its access-log plugin: the line is written here,
-        // without reading the document (no name, type `unknown`).
-        const refused = (error: GatewayError) => {
-          const seen = { requestId: ctx.extra.requestId, transport: 'websocket' as const, ...(access && { access }) };
-          writeAccessLine(options.accessLogger, seen, undefined, undefined, startedAt, [error.code]);
-          return [error];
-        };
-        // graphql-ws has already registered this operation, so the count includes it.
-        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
-          return refused(
-            new GatewayError(
-              'TOO_MANY_SUBSCRIPTIONS',
-              `At most ${options.maxSubscriptionsPerConnection} operations may run at once on one WebSocket connection; complete some first.`,
-            ),
-          );
-        }
-        // graphql-ws runs onSubscribe only after onConnect succeeded; without an Access something is badly wrong.
-        if (!access) return refused(new GatewayError('UNAUTHENTICATED', 'The connection was not initialised.', { reason: 'NOT_INITIALISED' }));
+        // graphql-ws runs onSubscribe only after onConnect succeeded, so the Access is there.
+        const access = accessOf.get(ctx)!;
         const traceCarrier = traceCarrierOf(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
         const initial: TransportContext = { access, transport: 'websocket', requestId: ctx.extra.requestId, ...(traceCarrier && { traceCarrier }) };
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
-        // A document the limits or the schema refuse is the client's mistake: it fails alone, as
-        // an error message for its id with the code HTTP would give it — never a closed connection.
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [requestError(error, 'GRAPHQL_PARSE_FAILED')];
+        // graphql-ws has already registered this operation, so the count includes it. Refused
+        // before its document is read: the line has no name, and the operation costs nothing.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+          options.accessLog.write({ context: initial, startedAt: performance.now(), codes: ['TOO_MANY_SUBSCRIPTIONS'] });
+          const max = options.maxSubscriptionsPerConnection;
+          return [new GatewayError('TOO_MANY_SUBSCRIPTIONS', `At most ${max} operations may run at once on one WebSocket connection; complete some first.`)];
         }
-        // graphql-ws holds this message for as long as the operation runs; the parse cache holds
-        // the same text in its document. Point the message at that copy: 10,000 tabs on one
-        // dashboard then keep one query text, not 10,000.
-        const cachedText = document.loc?.source.body;
-        if (cachedText === payload.query) (payload as { query: string }).query = cachedText;
-        let errors: readonly GraphQLError[];
-        try {
-          errors = validate(schema, document);
-        } catch (error) {
-          return [requestError(error, 'BAD_REQUEST')];
-        }
-        if (errors.length > 0) return errors;
-        const contextValue = (await contextFactory()) as unknown as GatewayContext;
-        const root: EnvelopedRoot = { execute, subscribe };
-        return {
-          schema,
-          document,
-          operationName: payload.operationName ?? null,
-          variableValues: payload.variables ?? null,
-          contextValue,
-          rootValue: root,
-        };
+        return envelopOperation(yoga, initial, payload);
       },
     },
     wss,
-    { keepAliveMs: options.keepAliveMs, logger },
+    { keepAliveMs: options.keepAliveMs, logger: options.logger },
   );
 
   return {
     handleUpgrade(request, socket, head) {
       wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
     },
-
     get connections() {
       return wss.clients.size;
     },
-
-    async closeGradually(windowMs) {
-      const clients = [...wss.clients];
-      const gapMs = clients.length > 1 ? windowMs / clients.length : 0;
-      await Promise.all(
-        clients.map(async (client, index) => {
-          await sleep(index * gapMs);
-          if (client.readyState === client.CLOSED) return;
-          const closed = new Promise((resolve) => client.once('close', resolve));
-          client.close(1001, 'Server restarting: reconnect');
-          const cut = setTimeout(() => client.terminate(), CLOSE_HANDSHAKE_MS);
-          await closed;
-          clearTimeout(cut);
-        }),
-      );
-    },
-
-    async dispose() {
-      await disposable.dispose();
-    },
+    closeGradually: (windowMs) => closeGradually([...wss.clients], windowMs, options.timers ?? systemTimers, RESTART_CLOSE),
+    dispose: () => disposable.dispose(),
   };
-}
-
-/**
- * A coded GraphQLError for what parsing or validation threw: its own code if it has one,
- * `code` otherwise; anything that is not a GraphQLError is rethrown (a bug, logged and masked).
- */
-function requestError(error: unknown, code: string): GraphQLError {
-  if (!(error instanceof GraphQLError)) throw error;
-  if (error.extensions['code'] !== undefined) return error;
-  return new GraphQLError(error.message, { extensions: { ...error.extensions, code } });
 }
 
 /**

@@ -2,20 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
-import type { Access, Authenticate } from '../auth/access.js';
+import type { Authenticate } from '../auth/access.js';
 import type { LimitsConfig } from '../config/config.js';
-import { SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../logger.js';
-import type { UpstreamImportState } from '../mypreferences-contract.js';
-import type { GatewayContext, GatewayLimits } from '../resolvers/context.js';
+import type { Caller, GatewayLimits, ResolverContext } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
-import type { StatusHub } from '../status/status-hub.js';
 import { REQUEST_ID_HEADER } from '../telemetry/request-id.js';
-import type { UpstreamClient } from '../upstream/client.js';
+import type { OperationContext, TransportContext } from './operation-context.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
-import { useAccessLog } from './plugins/access-log.js';
-import { useCodedRequestErrors } from './plugins/coded-request-errors.js';
+import type { AccessLog } from './plugins/access-log.js';
+import { codeRequestError, useCodedRequestErrors } from './plugins/coded-request-errors.js';
 import { useGraphiQL } from './plugins/graphiql.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
 import { useOperationMetrics } from './plugins/operation-metrics.js';
@@ -28,33 +25,18 @@ import type { SharedSubscriptions } from './shared-subscriptions.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
-/**
- * What a transport hands yoga with each operation: the caller's Access, decided before the
- * operation (per HTTP request before its body is read, per WebSocket connection at
- * `connection_init`), and which transport it is.
- */
-export interface TransportContext {
-  access: Access;
-  transport: GatewayContext['transport'];
-  /** The WebSocket's request id and trace context (HTTP requests carry theirs in their headers). */
-  requestId?: string;
-  traceCarrier?: GatewayContext['traceCarrier'];
-}
-
 type InitialContext = YogaInitialContext & Partial<TransportContext>;
 
 export interface YogaOptions {
-  upstream: UpstreamClient;
-  statusHub: StatusHub;
+  /** The resolvers' context of an operation, from its caller (`createResolverContexts`). */
+  resolverContextFor: (caller: Caller) => ResolverContext;
   /** Decides what an HTTP request's caller may do, from its Authorization header. */
   authenticate: Authenticate;
   limits: GatewayLimits;
   abuseLimits: LimitsConfig;
   logger: Logger;
-  /** Where the access lines go (one per operation, `component: "access"`). */
-  accessLogger: Logger;
-  /** Where the mutations' audit lines go (`component: "audit"`). */
-  auditLogger: Logger;
+  /** The access log (one line per operation); the WebSocket transport writes its refusals there too. */
+  accessLog: AccessLog;
   /** Which browser origins get CORS answers (`CORS_ORIGINS`). */
   origins: OriginPolicy;
   /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
@@ -69,17 +51,17 @@ export interface YogaOptions {
   tracing: boolean;
 }
 
-export type GatewayYoga = YogaServerInstance<Partial<TransportContext>, GatewayContext>;
+export type GatewayYoga = YogaServerInstance<Partial<TransportContext>, OperationContext>;
 
 /**
  * The yoga instance serving HTTP and SSE, and the envelop (context, validation, masking) that
  * the WebSocket transport reuses: one code path for every transport.
  */
 export function createGatewayYoga(options: YogaOptions): GatewayYoga {
-  const { upstream, statusHub, limits, logger, auditLogger, authenticate } = options;
-  const executions = new SingleFlight<UpstreamImportState>();
+  const { limits, logger, authenticate } = options;
+  const { accessLog } = options;
   const unexpectedErrors = useUnexpectedErrorLog(logger, codeRequestErrors);
-  return createYoga<Partial<TransportContext>, GatewayContext>({
+  return createYoga<Partial<TransportContext>, OperationContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
@@ -91,7 +73,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         : []),
       ...abuseLimitPlugins(options.abuseLimits),
       // yoga's own checks of a request's shape run after every plugin given here: this one decides first.
-      useWellFormedRequests(options.accessLogger),
+      useWellFormedRequests(accessLog),
       useCodedRequestErrors(),
       useOperationLimits({
         maxCost: options.abuseLimits.maxCost,
@@ -102,10 +84,10 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       useTokenExpiry(),
       ...(options.tracing ? [useOperationTracing()] : []),
       useOperationMetrics(options.metricsRegistry),
-      useAccessLog(options.accessLogger),
+      accessLog.plugin,
       unexpectedErrors.plugin,
       // Last: the hooks above run for every subscriber, refusing before it joins anything.
-      useSharedSubscriptions(options.sharedSubscriptions),
+      useSharedSubscriptions(options.sharedSubscriptions, accessLog.subscriberLeft),
     ],
     // One operation per request: a batch would multiply every limit above.
     batching: false,
@@ -124,7 +106,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       },
     },
     graphiql: false,
-    context: async (initial: InitialContext): Promise<GatewayContext> => {
+    context: async (initial: InitialContext): Promise<OperationContext> => {
       // In-process requests (yoga.fetch) come without a transport context: authenticate them here.
       const access = initial.access ?? (await authenticate(initial.request.headers.get('authorization') ?? undefined));
       // A WebSocket operation brings its connection's; an HTTP request has them in its headers
@@ -133,30 +115,17 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       const requestId = initial.requestId ?? (websocket ? undefined : initial.request.headers.get(REQUEST_ID_HEADER)) ?? randomUUID();
       const traceCarrier = websocket ? initial.traceCarrier : initial.request.headers;
       return {
+        ...options.resolverContextFor({ access, requestId }),
         transport: initial.transport ?? 'http',
-        requestId,
         ...(traceCarrier && { traceCarrier }),
-        access,
-        upstream,
-        statusHub,
-        limits,
-        executions,
-        audit: (entry) => auditLogger.info({ requestId, subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
       };
     },
   });
 }
 
 /**
- * yoga's masking, plus a code for the request errors some plugins raise without one (CSRF
- * refusals, documents rejected by the abuse limits at parse time): FORBIDDEN for a 403,
- * BAD_REQUEST otherwise. The error is coded in place, so yoga does not log it as unexpected.
+ * yoga's masking, except for request errors some plugins raise without a code (CSRF refusals,
+ * documents rejected by the abuse limits at parse time), which are coded instead.
  */
-const codeRequestErrors: typeof maskError = (error, message) => {
-  if (error instanceof GraphQLError && error.originalError === undefined && error.extensions['code'] === undefined) {
-    const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
-    (error.extensions as Record<string, unknown>)['code'] = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST';
-    return error;
-  }
-  return maskError(error, message, false);
-};
+const codeRequestErrors: typeof maskError = (error, message) =>
+  error instanceof GraphQLError && error.originalError === undefined ? codeRequestError(error) : maskError(error, message, false);

@@ -37,7 +37,9 @@ function oneImport(): FakeHandler {
   };
 }
 
-describe('tracing over OTLP/HTTP', () => {
+// Each test starts the gateway as its own process (tsx, the SDK, an OTLP receiver): a hang guard that holds
+// on a loaded 2-core machine, where one start took over 20 s in a full run; alone each takes about 1 s.
+describe('tracing over OTLP/HTTP', { timeout: 60_000 }, () => {
   const cleanup = useCleanup();
 
   async function start(env: Record<string, string>) {

@@ -24,6 +24,13 @@ const TIERS: readonly (readonly string[])[] = [
 /** Edges inside a tier: the cluster implements the engine's Coordination port. */
 const SIBLING_EDGES = new Set(['cluster -> status']);
 const ANYWHERE = new Set(['lib', 'errors', 'credentials']);
+/**
+ * Edges the tiers allow that are narrower still: the transport sees of the resolvers only the
+ * type of their context (its own operation context extends it), never a resolver or a service.
+ */
+const NARROW_EDGES: Readonly<Record<string, { onlyFile: string; typeOnly: true }>> = {
+  'transport -> resolvers': { onlyFile: 'resolvers/context.ts', typeOnly: true },
+};
 /** A separate program: it shares the upstream contract and the leaves, nothing of the gateway. */
 const SIMULATOR = { name: 'simulator', mayImport: new Set(['mypreferences-contract', 'lib', 'errors']), importedBy: new Set(['server']) };
 
@@ -47,6 +54,20 @@ function importsOf(file: string): string[] {
 }
 
 const moduleOf = (path: string) => path.split('/')[0]!.replace(/\.ts$/, '');
+
+/** The import declarations of one file, with what each imports and whether it imports types only. */
+function importDeclarationsOf(file: string): Array<{ target: string; typeOnly: boolean }> {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  return source.statements.filter(ts.isImportDeclaration).flatMap((declaration) => {
+    const specifier = (declaration.moduleSpecifier as ts.StringLiteral).text;
+    if (!specifier.startsWith('.')) return [];
+    const clause = declaration.importClause;
+    const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : undefined;
+    const typeOnly =
+      clause !== undefined && (clause.isTypeOnly || (clause.name === undefined && named !== undefined && named.every((element) => element.isTypeOnly)));
+    return [{ target: relative(SRC, normalize(join(dirname(file), specifier))).replace(/\.js$/, '.ts'), typeOnly }];
+  });
+}
 
 const graph = new Map(sourceFiles(SRC).map((file) => [relative(SRC, file), importsOf(file)]));
 
@@ -91,6 +112,18 @@ describe('architecture of src/', () => {
     const forbidden = [...graph].flatMap(([file, imports]) =>
       imports.filter((target) => !edgeAllowed(moduleOf(file), moduleOf(target))).map((target) => `${file} -> ${target}`),
     );
+    expect(forbidden).toEqual([]);
+  });
+
+  it('keeps the narrow edges narrow: the transport imports only the type of the resolver context', () => {
+    const forbidden = sourceFiles(SRC).flatMap((file) => {
+      const from = relative(SRC, file);
+      return importDeclarationsOf(file).flatMap(({ target, typeOnly }) => {
+        const rule = NARROW_EDGES[`${moduleOf(from)} -> ${moduleOf(target)}`];
+        if (!rule || (target === rule.onlyFile && (typeOnly || !rule.typeOnly))) return [];
+        return [`${from} -> ${target}${typeOnly ? '' : ' (not type-only)'}`];
+      });
+    });
     expect(forbidden).toEqual([]);
   });
 

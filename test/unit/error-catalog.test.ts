@@ -37,7 +37,7 @@ function namedIn(text: string): { codes: Set<string>; reasons: Set<string> } {
   collect(/new GatewayError\(\s*'([A-Z][A-Z_]+)'/g, codes);
   collect(/\bcode: '([A-Z][A-Z_]+)'/g, codes);
   collect(/\['code'\]\)?\.toBe\('([A-Z][A-Z_]+)'\)/g, codes);
-  collect(/requestError\([^,]+, '([A-Z][A-Z_]+)'\)/g, codes);
+  collect(/requestErrorOf\([^,]+, '([A-Z][A-Z_]+)'\)/g, codes);
   collect(/hasCode\([^,]+, '([A-Z][A-Z_]+)'\)/g, codes);
   collect(/\breason: '([A-Z][A-Z_]+)'/g, reasons);
   collect(/\breason \?\? '([A-Z][A-Z_]+)'/g, reasons);

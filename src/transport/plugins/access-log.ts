@@ -1,18 +1,42 @@
 import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../../logger.js';
-import type { GatewayContext } from '../../resolvers/context.js';
 import { REQUEST_ID_HEADER } from '../../telemetry/request-id.js';
 import { errorCodeOf, PHASE_ERROR_CODES } from '../../telemetry/spans.js';
+import type { OperationContext } from '../operation-context.js';
 
 /**
  * What the hooks see of the context: before yoga builds it (parse, validate) an HTTP request's
  * has only the request and what the transport handed over.
  */
-export type SeenContext = Partial<GatewayContext> & { request?: { headers: { get(name: string): string | null } } };
+export type SeenContext = Partial<OperationContext> & { request?: { headers: { get(name: string): string | null } } };
 
 /** What callers see for a GraphQLError a validation rule threw (yoga's mask over HTTP, `requestError` over WebSocket). */
 const THROWN_IN_VALIDATION = 'BAD_REQUEST';
+
+/** One operation as its access line describes it. */
+export interface AccessLineFields {
+  context: SeenContext;
+  /** The operation's document; without one (refused before it was read) the line has no name and type `unknown`. @default none */
+  document?: DocumentNode | undefined;
+  operationName?: string | null | undefined;
+  /** `performance.now()` when the operation (or its refused request) began. */
+  startedAt: number;
+  /** The `extensions.code`s of its errors. */
+  codes: readonly string[];
+}
+
+export interface AccessLog {
+  /** The hooks that write the line of every operation yoga sees, on every transport. */
+  plugin: Plugin<OperationContext>;
+  /**
+   * A subscriber of a subscription left or its stream ended: its line is written now, once. The
+   * sharing plugin tells, because only it sees a shared subscriber's stream end.
+   */
+  subscriberLeft(context: OperationContext): void;
+  /** Writes the line of a request refused before GraphQL saw it (a malformed HTTP request). */
+  write(line: AccessLineFields): void;
+}
 
 /**
  * One info line per GraphQL operation, on every transport: its name and type, how long it took,
@@ -21,23 +45,32 @@ const THROWN_IN_VALIDATION = 'BAD_REQUEST';
  * subscriber left or the stream completed), or at once when it was refused; a document that does
  * not parse or validate when it is refused (a rule that throws included).
  *
- * Nothing here runs per pushed event: a subscription's end is learnt from its listener detaching
- * (`onSubscriptionEnd`, called by the shared-subscription join), not by wrapping its stream.
+ * Nothing here runs per pushed event: a subscription's end is learnt from its subscriber leaving
+ * (`subscriberLeft`, told by the sharing plugin), not by wrapping its stream. What a subscription
+ * needs for its line until then is kept here, by its context: no other plugin reads or writes it.
  */
-export function useAccessLog(logger: Logger): Plugin<GatewayContext> {
+export function createAccessLog(logger: Logger): AccessLog {
   const codesOf = (errors: readonly unknown[] | undefined) => (errors ?? []).map((error) => errorCodeOf(error));
+  const write = (line: AccessLineFields) => writeAccessLine(logger, line);
+  /** Each running subscription's "write my line", by its context; called at most once. */
+  const subscriptionEnds = new WeakMap<OperationContext, (codes: readonly string[]) => void>();
+  const endSubscription = (context: OperationContext, codes: readonly string[]) => {
+    const end = subscriptionEnds.get(context);
+    subscriptionEnds.delete(context);
+    end?.(codes);
+  };
 
-  return {
+  const plugin: Plugin<OperationContext> = {
     onParse: ({ context }) => {
       const startedAt = performance.now();
       return ({ result }) => {
-        if (result instanceof Error) writeAccessLine(logger, context, undefined, undefined, startedAt, [errorCodeOf(result, PHASE_ERROR_CODES.parse)]);
+        if (result instanceof Error) write({ context, startedAt, codes: [errorCodeOf(result, PHASE_ERROR_CODES.parse)] });
       };
     },
     onValidate: ({ context, params, validateFn, setValidationFn }) => {
       const startedAt = performance.now();
       const seen = context as SeenContext & { params?: { operationName?: string } };
-      const refused = (codes: string[]) => writeAccessLine(logger, seen, params.documentAST, seen.params?.operationName, startedAt, codes);
+      const refused = (codes: string[]) => write({ context: seen, document: params.documentAST, operationName: seen.params?.operationName, startedAt, codes });
       // A rule may throw rather than report (graphql-armor's limits do): no result comes back,
       // but the document is refused all the same.
       setValidationFn((...args) => {
@@ -57,39 +90,27 @@ export function useAccessLog(logger: Logger): Plugin<GatewayContext> {
       return {
         onExecuteDone: ({ result }) => {
           const errors = isAsyncIterable(result) ? undefined : result.errors;
-          writeAccessLine(logger, args.contextValue as GatewayContext, args.document, args.operationName, startedAt, codesOf(errors));
+          write({ context: args.contextValue, document: args.document, operationName: args.operationName, startedAt, codes: codesOf(errors) });
         },
       };
     },
     onSubscribe: ({ args }) => {
       const startedAt = performance.now();
-      const context = args.contextValue as GatewayContext;
-      const done = (codes: string[]) => writeAccessLine(logger, context, args.document, args.operationName, startedAt, codes);
-      context.onSubscriptionEnd = () => done([]);
+      const context = args.contextValue;
+      subscriptionEnds.set(context, (codes) => write({ context, document: args.document, operationName: args.operationName, startedAt, codes }));
       return {
         onSubscribeResult: ({ result }) => {
-          if (!isAsyncIterable(result)) done(codesOf(result.errors));
+          if (!isAsyncIterable(result)) endSubscription(context, codesOf(result.errors));
         },
-        onSubscribeError: ({ error }) => done([errorCodeOf(error)]),
+        onSubscribeError: ({ error }) => endSubscription(context, [errorCodeOf(error)]),
       };
     },
   };
+  return { plugin, subscriberLeft: (context) => endSubscription(context, []), write };
 }
 
-/**
- * Writes one access line (the README's "Access log" fields). The plugin writes every line of an
- * operation yoga sees; the WebSocket transport writes the line of an operation it refuses before
- * handing it to yoga (too many on the connection), and `useWellFormedRequests` the line of an HTTP
- * request refused for its shape, both with no document: no name, type `unknown`.
- */
-export function writeAccessLine(
-  logger: Logger,
-  context: SeenContext,
-  document: DocumentNode | undefined,
-  operationName: string | null | undefined,
-  startedAt: number,
-  codes: readonly string[],
-): void {
+/** Writes one access line (the README's "Access log" fields). */
+function writeAccessLine(logger: Logger, { context, document, operationName, startedAt, codes }: AccessLineFields): void {
   // The line is built only when it is written: at LOG_LEVEL=warn a storm of subscribes pays nothing.
   if (!logger.isLevelEnabled('info')) return;
   const operation = document && getOperationAST(document, operationName);

@@ -34,3 +34,24 @@ function withBadUserInputCode(error: GraphQLError): GraphQLError {
     extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
   });
 }
+
+/**
+ * Gives a request error — one raised before execution: a document that does not parse, a rule
+ * that throws, a CSRF or limit refusal — the code a caller sees, in place (so yoga does not log
+ * it as unexpected): its own if it has one, FORBIDDEN for an HTTP 403, `fallback` otherwise. Both
+ * transports code theirs here: yoga's mask over HTTP, the WebSocket adapter what its parse and
+ * validate throw.
+ */
+export function codeRequestError(error: GraphQLError, fallback = 'BAD_REQUEST'): GraphQLError {
+  if (error.extensions['code'] === undefined) {
+    const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
+    (error.extensions as Record<string, unknown>)['code'] = status === 403 ? 'FORBIDDEN' : fallback;
+  }
+  return error;
+}
+
+/** What a parse or validate threw, as a coded request error; anything else is rethrown (a bug: logged and masked). */
+export function requestErrorOf(error: unknown, fallback: string): GraphQLError {
+  if (!(error instanceof GraphQLError)) throw error;
+  return codeRequestError(error, fallback);
+}

@@ -1,6 +1,6 @@
 import { type ExecutionResult, GraphQLError, getOperationAST, Kind, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { GatewayContext } from '../../resolvers/context.js';
+import type { OperationContext } from '../operation-context.js';
 
 /**
  * `GRAPHQL_INTROSPECTION=false`, the same on every transport (it runs in the envelop HTTP, SSE
@@ -12,7 +12,7 @@ import type { GatewayContext } from '../../resolvers/context.js';
  * - `_service { sdl }` stays, because routers need it to compose, but only for an authenticated
  *   caller.
  */
-export function useIntrospectionPolicy(): Plugin<GatewayContext> {
+export function useIntrospectionPolicy(): Plugin<OperationContext> {
   return {
     onValidate: ({ addValidationRule }) => {
       addValidationRule(NoSchemaIntrospectionCustomRule);
@@ -21,7 +21,7 @@ export function useIntrospectionPolicy(): Plugin<GatewayContext> {
       };
     },
     onExecute: ({ args, setResultAndStopExecution }) => {
-      const refusal = (args.contextValue as GatewayContext).access.refusal;
+      const refusal = args.contextValue.access.refusal;
       if (refusal && asksForService(args.document, args.operationName)) return setResultAndStopExecution({ errors: [refusal] });
       return { onExecuteDone: ({ result, setResult }) => stripSuggestions(result, setResult) };
     },

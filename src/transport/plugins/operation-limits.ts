@@ -1,8 +1,8 @@
 import { type DocumentNode, type ExecutionArgs, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode, valueFromASTUntyped } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { GatewayError } from '../../errors/gateway-error.js';
-import type { GatewayContext } from '../../resolvers/context.js';
-import { ResponseBudget } from '../../resolvers/response-budget.js';
+import { ResponseBudget } from '../../lib/response-budget.js';
+import type { OperationContext } from '../operation-context.js';
 
 export interface OperationLimits {
   /** Most cost units one operation may ask for (fields, multiplied by the lists they return). */
@@ -30,7 +30,7 @@ export interface OperationLimits {
  *   read against it (`ctx.responseBudget`), so no request of a few kilobytes can make the gateway
  *   gather hundreds of megabytes.
  */
-export function useOperationLimits(limits: OperationLimits): Plugin<GatewayContext> {
+export function useOperationLimits(limits: OperationLimits): Plugin<OperationContext> {
   const check = (args: ExecutionArgs): GatewayError | undefined => {
     try {
       const operation = getOperationAST(args.document, args.operationName);

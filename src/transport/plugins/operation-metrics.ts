@@ -2,8 +2,8 @@ import { createCounter, createHistogram, type FillLabelsFnParams, usePrometheus 
 import { getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
-import type { GatewayContext } from '../../resolvers/context.js';
 import { errorCodeOf, PHASE_ERROR_CODES } from '../../telemetry/spans.js';
+import type { OperationContext } from '../operation-context.js';
 
 /** Distinct values one label may take; later ones are counted as `other`. Operation names are the caller's to choose. */
 const MAX_LABEL_VALUES = 100;
@@ -25,7 +25,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * engine's gauges and counters. The plugin's HTTP histogram is off: it labels by URL, which
  * carries whatever a client put in the query string. Label values are bounded.
  */
-export function useOperationMetrics(registry: Registry): Plugin<GatewayContext> {
+export function useOperationMetrics(registry: Registry): Plugin<OperationContext> {
   const operationName = boundedLabel((name) => (name === undefined ? 'Anonymous' : GRAPHQL_NAME.test(name) ? name : 'invalid'));
   const code = boundedLabel((value) => value ?? 'INTERNAL_SERVER_ERROR');
   const operationLabels = (params: FillLabelsFnParams) => ({
@@ -83,7 +83,7 @@ export function useOperationMetrics(registry: Registry): Plugin<GatewayContext> 
             graphql_envelop_execute_resolver: false,
             graphql_yoga_http_duration: false,
           },
-        }) as Plugin<GatewayContext>,
+        }) as Plugin<OperationContext>,
       );
     },
     // A refused subscription is a result, not a stream: counted here, without touching streams.

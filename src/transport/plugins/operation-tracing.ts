@@ -1,8 +1,8 @@
 import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
-import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
+import { type ExecutionResult, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { GatewayContext } from '../../resolvers/context.js';
 import { ATTR, callerContext, errorCodeOf, failSpan, tracer } from '../../telemetry/spans.js';
+import type { OperationArgs, OperationContext } from '../operation-context.js';
 
 /**
  * A span per GraphQL operation, named after it (`query ImportSummary`, `mutation ExecuteImport`),
@@ -14,7 +14,7 @@ import { ATTR, callerContext, errorCodeOf, failSpan, tracer } from '../../teleme
  * every subscriber, and the polls behind them are traced as their own spans (`status-hub.ts`).
  * Nothing here runs per pushed event. Added to yoga only when tracing is on.
  */
-export function useOperationTracing(): Plugin<GatewayContext> {
+export function useOperationTracing(): Plugin<OperationContext> {
   return {
     onExecute: ({ args, executeFn, setExecuteFn }) => {
       const { span, active } = startOperationSpan(args);
@@ -43,11 +43,11 @@ export function useOperationTracing(): Plugin<GatewayContext> {
   };
 }
 
-function startOperationSpan(args: ExecutionArgs): { span: Span; active: ReturnType<typeof context.active> } {
+function startOperationSpan(args: OperationArgs): { span: Span; active: ReturnType<typeof context.active> } {
   const operation = getOperationAST(args.document, args.operationName);
   const type = operation?.operation ?? 'query';
   const name = operation?.name?.value;
-  const parent = callerContext((args.contextValue as GatewayContext).traceCarrier);
+  const parent = callerContext(args.contextValue.traceCarrier);
   const span = tracer.startSpan(
     name ? `${type} ${name}` : type,
     {
@@ -55,7 +55,7 @@ function startOperationSpan(args: ExecutionArgs): { span: Span; active: ReturnTy
       attributes: {
         [ATTR.graphqlOperationType]: type,
         ...(name && { [ATTR.graphqlOperationName]: name }),
-        'bulk_import.transport': (args.contextValue as GatewayContext).transport,
+        'bulk_import.transport': args.contextValue.transport,
       },
     },
     parent,

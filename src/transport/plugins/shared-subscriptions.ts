@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, print } from 'graphql';
+import { type DocumentNode, type ExecutionResult, print } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { GatewayContext } from '../../resolvers/context.js';
+import type { OperationArgs, OperationContext } from '../operation-context.js';
 import type { SharedSubscriptions } from '../shared-subscriptions.js';
 
 /**
@@ -21,7 +21,11 @@ import type { SharedSubscriptions } from '../shared-subscriptions.js';
  * wrap each subscriber's own stream; backpressure and latest-wins live in each subscriber's
  * latest-value listener.
  */
-export function useSharedSubscriptions(shared: SharedSubscriptions): Plugin<GatewayContext> {
+export function useSharedSubscriptions(
+  shared: SharedSubscriptions,
+  /** Told once per subscriber, when it left or its stream ended (the access log writes its line then). @default nothing */
+  onSubscriberLeft: (context: OperationContext) => void = () => undefined,
+): Plugin<OperationContext> {
   /** yoga caches parsed documents by their text, so each distinct document is printed once. */
   const documentTexts = new WeakMap<DocumentNode, string>();
   const documentText = (document: DocumentNode): string => {
@@ -35,17 +39,21 @@ export function useSharedSubscriptions(shared: SharedSubscriptions): Plugin<Gate
   return {
     onSubscribe: ({ args, subscribeFn, setSubscribeFn }) => {
       const key = shareKey(args, documentText(args.document));
-      const { onSubscriptionEnd } = args.contextValue as GatewayContext;
+      const context = args.contextValue;
       setSubscribeFn((ownArgs) =>
-        shared.subscribe(key, () => subscribeFn(ownArgs) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>, onSubscriptionEnd),
+        shared.subscribe(
+          key,
+          () => subscribeFn(ownArgs) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
+          () => onSubscriberLeft(context),
+        ),
       );
     },
   };
 }
 
 /** The share key of a subscription, or undefined when its caller may share with nobody (not authenticated). */
-function shareKey(args: ExecutionArgs, documentText: string): string | undefined {
-  const { sharingKey } = (args.contextValue as GatewayContext).access;
+function shareKey(args: OperationArgs, documentText: string): string | undefined {
+  const { sharingKey } = args.contextValue.access;
   if (sharingKey === undefined) return undefined;
   // Hashed: a running execution keeps its key for its lifetime, and the query text can be long.
   return createHash('sha256')

@@ -2,7 +2,7 @@ import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { callAt } from '../../lib/long-timeout.js';
-import type { GatewayContext } from '../../resolvers/context.js';
+import type { OperationContext } from '../operation-context.js';
 
 /**
  * A subscription over HTTP (SSE) ends when its caller's token does: one result with
@@ -14,11 +14,11 @@ import type { GatewayContext } from '../../resolvers/context.js';
  * `connectionParams`. Over SSE only this subscriber ends: the result wrapped here is its own
  * stream of a shared execution (`shared-subscriptions.ts`), never the execution itself.
  */
-export function useTokenExpiry(): Plugin<GatewayContext> {
+export function useTokenExpiry(): Plugin<OperationContext> {
   return {
     onSubscribe: ({ args }) => ({
       onSubscribeResult: ({ result, setResult }) => {
-        const context = args.contextValue as GatewayContext;
+        const context = args.contextValue;
         const expiresAtMs = context.access.expiresAtMs;
         if (expiresAtMs === undefined || context.transport !== 'http' || !isAsyncIterable(result)) return;
         setResult(endingAt(result, expiresAtMs) as never);

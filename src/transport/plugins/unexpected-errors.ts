@@ -1,10 +1,10 @@
 import type { GraphQLError } from 'graphql';
 import { isAsyncIterable, type maskError, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../../logger.js';
-import type { GatewayContext } from '../../resolvers/context.js';
+import type { OperationContext } from '../operation-context.js';
 
 export interface UnexpectedErrorLog {
-  plugin: Plugin<GatewayContext>;
+  plugin: Plugin<OperationContext>;
   /** Whether `error` was logged here already: yoga's own logger then skips it. */
   loggedHere(error: unknown): boolean;
 }
@@ -21,7 +21,7 @@ export interface UnexpectedErrorLog {
 export function useUnexpectedErrorLog(logger: Logger, mask: typeof maskError): UnexpectedErrorLog {
   const logged = new WeakSet<object>();
   const unexpected = (error: unknown) => error instanceof Error && mask(error, 'Unexpected error.', false) !== error;
-  const logAll = (context: GatewayContext, errors: readonly unknown[] | undefined) => {
+  const logAll = (context: OperationContext, errors: readonly unknown[] | undefined) => {
     for (const error of errors ?? []) {
       if (!unexpected(error)) continue;
       logged.add(error as GraphQLError);
@@ -33,14 +33,14 @@ export function useUnexpectedErrorLog(logger: Logger, mask: typeof maskError): U
     plugin: {
       onExecute: ({ args }) => ({
         onExecuteDone: ({ result }) => {
-          if (!isAsyncIterable(result) && result.errors) logAll(args.contextValue as GatewayContext, result.errors);
+          if (!isAsyncIterable(result) && result.errors) logAll(args.contextValue, result.errors);
         },
       }),
       onSubscribe: ({ args }) => ({
         onSubscribeResult: ({ result }) => {
-          if (!isAsyncIterable(result) && result.errors) logAll(args.contextValue as GatewayContext, result.errors);
+          if (!isAsyncIterable(result) && result.errors) logAll(args.contextValue, result.errors);
         },
-        onSubscribeError: ({ error }) => logAll(args.contextValue as GatewayContext, [error]),
+        onSubscribeError: ({ error }) => logAll(args.contextValue, [error]),
       }),
     },
   };

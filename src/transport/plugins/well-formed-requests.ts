@@ -1,8 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Access } from '../../auth/access.js';
-import type { Logger } from '../../logger.js';
-import { writeAccessLine } from './access-log.js';
+import type { AccessLog } from './access-log.js';
 
 /** What the HTTP transport hands yoga with the request (of its `TransportContext`, what this plugin reads). */
 interface RequestContext {
@@ -24,13 +23,13 @@ const PARAMETERS = new Set(['query', 'operationName', 'variables', 'extensions']
  * `application/json` too, where yoga answers some of them 200 and turns others (bad JSON in a
  * query string) into a 500 logged as unexpected — and one access line (info), never an error.
  */
-export function useWellFormedRequests(accessLogger: Logger): Plugin<Record<string, unknown>, RequestContext> {
+export function useWellFormedRequests(accessLog: AccessLog): Plugin<Record<string, unknown>, RequestContext> {
   return {
     onRequestParse: ({ request, requestParser, setRequestParser, serverContext }) => {
       const startedAt = performance.now();
       const refuse = (message: string, status = 400): never => {
         const seen = { request, transport: 'http' as const, ...(serverContext.access && { access: serverContext.access }) };
-        writeAccessLine(accessLogger, seen, undefined, undefined, startedAt, ['BAD_REQUEST']);
+        accessLog.write({ context: seen, startedAt, codes: ['BAD_REQUEST'] });
         throw new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status } } });
       };
 
