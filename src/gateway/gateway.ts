@@ -153,8 +153,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   metrics.watch({ statusHub, upstream, cluster, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
 
-  let ready = false;
-  let draining = false;
+  /** Starting until it listens, serving until a drain begins (readiness turns 503, upgrades are refused), then draining. */
+  let lifecycle: 'starting' | 'serving' | 'draining' = 'starting';
   const admit = createGraphQLAdmission({
     authenticate,
     maxRequestBytes: config.limits.maxRequestBytes,
@@ -162,7 +162,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.refusedBodyDrain && { refusedBodyDrain: options.refusedBodyDrain }),
   });
   const routes = new Map<string, RouteHandler>([
-    ...healthRoutes({ isReady: () => ready, metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
+    ...healthRoutes({ isReady: () => lifecycle === 'serving', metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
     ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
     [
@@ -174,12 +174,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     ],
   ]);
   const server = createServer(routeRequests(routes, logger));
-  server.on('upgrade', routeUpgrades({ isDraining: () => draining, origins, websocket }));
+  server.on('upgrade', routeUpgrades({ isDraining: () => lifecycle === 'draining', origins, websocket }));
 
   const drain = createDrain({
     stopAccepting: () => {
-      ready = false;
-      draining = true;
+      lifecycle = 'draining';
     },
     websocket,
     endSubscriptions: () => statusHub.close(),
@@ -202,7 +201,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     async start() {
       await cluster?.start();
       await listen(server, config);
-      ready = true;
+      // A drain that began while starting (a signal at start-up) stays a drain.
+      if (lifecycle === 'starting') lifecycle = 'serving';
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}` };

@@ -17,12 +17,6 @@ export interface TransportContext {
   /** The WebSocket's request id and trace context (HTTP requests carry theirs in their headers). */
   requestId?: string;
   traceCarrier?: TraceCarrier;
-  /**
-   * An operation the transport refused before its document was read (one past the WebSocket
-   * connection's cap): it goes through the envelop all the same, so that its refusal is written
-   * and counted where every other one is, but is never parsed. @default none
-   */
-  refusal?: Error;
 }
 
 /**
