@@ -15,7 +15,9 @@ const TIERS: readonly (readonly string[])[] = [
   ['schema'],
   ['resolvers'],
   ['cluster'],
-  ['status', 'upstream', 'auth'],
+  // jobs and webhooks (issues 27, 28) beside the engine, the store (issue 26) below it: placed before their first file.
+  ['status', 'jobs', 'webhooks', 'upstream', 'auth'],
+  ['store'],
   ['domain'],
   ['telemetry'],
   ['mypreferences-contract', 'logger'],
