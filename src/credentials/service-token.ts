@@ -28,12 +28,24 @@ const SEND_MARGIN = 0.1;
 const SEND_MARGIN_MAX_MS = 30_000;
 /** After a failed token request, calls in this window fail with the same error instead of asking again. */
 const FAILURE_HOLD_MS = 1_000;
+/**
+ * A token fetched because its predecessor was refused, and refused in its turn within this time,
+ * is not renewed again: a fresh token refused says the 401 is about the call (an unknown or
+ * expired accessToken answers 401 too), not the token. So callers can never drive the token
+ * endpoint faster than one request per account in this time, while a token really revoked is
+ * replaced within it.
+ */
+const REFUSED_AGAIN_HOLD_MS = 60_000;
 
 interface HeldToken {
   value: string;
+  /** When its request left. */
+  grantedAtMs: number;
   renewAtMs: number;
   /** From here on the token is not sent any more. */
   retireAtMs: number;
+  /** It replaced a token the upstream refused (a 401), rather than one that grew old. */
+  afterRefusal: boolean;
 }
 
 /**
@@ -46,7 +58,10 @@ interface HeldToken {
  *   subscription running for days never notices.
  * - **Single-flight.** However many calls arrive meanwhile, one token request is in flight.
  * - **Rejected once, renewed once.** When the upstream answers 401 to the current token, it is
- *   dropped; the upstream client retries that call once with a fresh one.
+ *   dropped; the upstream client retries that call once with a fresh one. Calls refused with the
+ *   same token meanwhile wait for that one renewal; one refused with an older token retries with
+ *   the current one. A token fetched after a refusal and refused in its turn is kept (the 401s are
+ *   about the calls) until {@link REFUSED_AGAIN_HOLD_MS} has passed.
  *
  * Its `id` names the account, so every authorised caller of an import shares one poller.
  */
@@ -79,11 +94,16 @@ export class ServiceTokenCredential implements UpstreamCredential {
   }
 
   rejected(authorization: string): boolean {
-    if (this.#held && authorization === `Bearer ${this.#held.value}`) this.#held = undefined;
+    const held = this.#held;
+    // Renewing already, or a newer token is held: the retry takes that one.
+    if (!held || authorization !== `Bearer ${held.value}`) return true;
+    if (held.afterRefusal && this.#options.now() - held.grantedAtMs < REFUSED_AGAIN_HOLD_MS) return false;
+    this.#held = undefined;
+    this.#renew(true).catch(() => undefined);
     return true;
   }
 
-  #renew(): Promise<HeldToken> {
+  #renew(afterRefusal = false): Promise<HeldToken> {
     if (this.#renewing) return this.#renewing;
     const { now } = this.#options;
     const failure = this.#lastFailure;
@@ -98,8 +118,10 @@ export class ServiceTokenCredential implements UpstreamCredential {
         const renewShare = RENEW_AT + RENEW_JITTER * (2 * this.#options.random() - 1);
         const held: HeldToken = {
           value: grant.accessToken.reveal(),
+          grantedAtMs: startedAt,
           renewAtMs: startedAt + lifeMs * renewShare,
           retireAtMs: startedAt + lifeMs - Math.min(lifeMs * SEND_MARGIN, SEND_MARGIN_MAX_MS),
+          afterRefusal,
         };
         this.#held = held;
         this.#lastFailure = undefined;

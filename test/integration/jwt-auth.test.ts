@@ -157,6 +157,26 @@ describe('jwt mode', () => {
     expect(simulator.requests.count('token')).toBe(1);
   });
 
+  it('unknown accessTokens cannot drive the token endpoint: a burst of 401s renews the service token once, later ones not at all', async () => {
+    const { simulator, idp, gateway } = await setup();
+    const reader = bearer(await idp.mint({ claims: { scope: READ } }));
+    // The simulator answers 401 to an accessToken it does not know, whichever bearer token came with it.
+    const unknown = (n: number) => ({ clientId, accessToken: String(900_000 + n) });
+    const codeOf = async (n: number) => onlyError(await postGraphQL(gateway.url, ImportSummaryDocument, unknown(n), reader)).extensions?.['code'];
+
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, n) => codeOf(n)));
+    expect(new Set(burst)).toEqual(new Set(['UNAUTHENTICATED']));
+    // The first token, and one renewal however many calls were refused with it; each call retried once at most.
+    expect(simulator.requests.count('token')).toBeLessThanOrEqual(2);
+    expect(simulator.requests.count('status')).toBeLessThanOrEqual(60);
+
+    const before = { token: simulator.requests.count('token'), status: simulator.requests.count('status') };
+    for (let n = 30; n < 60; n++) expect(await codeOf(n)).toBe('UNAUTHENTICATED');
+    // The renewed token was refused too: the 401s are about the calls. No new token, no retry.
+    expect(simulator.requests.count('token')).toBe(before.token);
+    expect(simulator.requests.count('status')).toBe(before.status + 30);
+  });
+
   it('accepts a key rotated into the JWKS without a restart', async () => {
     const { idp, gateway, simulator } = await setup({ AUTH_JWKS_COOLDOWN_MS: '0' });
     const ref = await stagedImport(gateway, idp, simulator);

@@ -105,6 +105,38 @@ describe('ServiceTokenCredential', () => {
     expect(await credential.authorization()).toBe('Bearer token-2');
   });
 
+  it('renews once for any number of calls refused with the same token', async () => {
+    const { credential, grant, pending } = harness();
+    const first = credential.authorization();
+    grant();
+    const token = await first;
+    expect(Array.from({ length: 30 }, () => credential.rejected(token))).toEqual(Array(30).fill(true));
+    expect(pending).toHaveLength(1);
+    const retries = Array.from({ length: 30 }, () => credential.authorization());
+    grant();
+    expect(new Set(await Promise.all(retries))).toEqual(new Set(['Bearer token-2']));
+    expect(credential.tokenRequests).toBe(2);
+  });
+
+  it('keeps a token fetched after a refusal when it is refused too: the 401s are about the calls, and callers cannot drive the token endpoint', async () => {
+    const { credential, grant, pending, advance } = harness();
+    const first = credential.authorization();
+    grant();
+    expect(credential.rejected(await first)).toBe(true);
+    const fresh = credential.authorization();
+    grant();
+    const token = await fresh;
+    // An unknown accessToken answers 401 to any token: no retry, no new token, however often.
+    for (let call = 0; call < 100; call++) expect(credential.rejected(token)).toBe(false);
+    expect(pending).toHaveLength(0);
+    expect(await credential.authorization()).toBe(token);
+    expect(credential.tokenRequests).toBe(2);
+    // A minute on, a refusal is believed again: a token revoked meanwhile is replaced.
+    advance(60_000);
+    expect(credential.rejected(token)).toBe(true);
+    expect(pending).toHaveLength(1);
+  });
+
   it('after a failed token request, answers the same error for a second instead of asking again', async () => {
     const { credential, pending, advance } = harness();
     const failure = new GatewayError('UPSTREAM_UNAVAILABLE', 'no token', { reason: 'TOKEN_ENDPOINT' });
