@@ -6,227 +6,221 @@
  * naming its variable; the pass goes on past one, and {@link InvalidConfiguration} lists them all,
  * which `src/server.ts` turns into a clear exit. What spans several variables (one needs another,
  * one must be below another) is checked here.
- * Durations carry their unit in their name. Each field's doc names its variable and default.
+ *
+ * A field that is one variable as it reads is not declared by hand: it is an entry of its
+ * section's field map (`pollIntervalMs: VARIABLE.POLL_INTERVAL_MS`), from which both the field's
+ * type ({@link SettingValue}) and its reading in `loadConfig` derive, so the variable a field names
+ * is the one read into it. Its default and meaning are the table's alone: an editor goes from the
+ * field to its map entry, and from the variable there to its entry in the table. A field derived
+ * from variables (a fraction from a percentage, a URL from two variables, the auth union) is
+ * declared by hand, and its doc links each variable it derives from and says how;
+ * `test/unit/config-table.test.ts` checks that those links name settings, that no doc restates a
+ * default, and that every setting reaches a field. Durations carry their unit in their name.
  */
 
 import type { ServiceAccount } from '../credentials/service-account.js';
 import { ConfigError, ConfigProblems, InvalidConfiguration } from './config-error.js';
 import { readServiceAccounts } from './service-accounts.js';
-import { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, type LOG_LEVELS, type SettingName, type SettingValue, setting } from './settings.js';
+import { AUTH_MODES, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, type SETTINGS, type SettingName, type SettingValue, setting, VARIABLE } from './settings.js';
 
 export { DEVELOPMENT_ISSUER };
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogLevel = SettingValue<'LOG_LEVEL'>;
+/** The samplers {@link SETTINGS.OTEL_TRACES_SAMPLER} accepts (the OpenTelemetry SDK's own names). */
+export type TracesSampler = SettingValue<'OTEL_TRACES_SAMPLER'>;
 
-export interface UpstreamConfig {
-  /** `MYPREFERENCES_BASE_URL`: base URL of MyPreferences (ends with `/Profiles/`); undefined = start the built-in simulator. */
-  baseUrl: URL | undefined;
-  /** `UPSTREAM_CONNECT_TIMEOUT_MS`: time allowed to open a TCP/TLS connection. @default 5000 */
-  connectTimeoutMs: number;
-  /** `UPSTREAM_HEADERS_TIMEOUT_MS`: time allowed between sending a request and receiving the response headers. @default 15000 */
-  headersTimeoutMs: number;
-  /** `UPSTREAM_BODY_TIMEOUT_MS`: time allowed between two chunks of a response body. @default 30000 */
-  bodyTimeoutMs: number;
-  /** `UPSTREAM_CONNECTIONS`: keep-alive connections kept open to the upstream origin. @default 32 */
-  connections: number;
-  /** `UPSTREAM_MAX_STAGE_BYTES`: largest Stage request the gateway forwards (the upstream answers 413 above its own limit). @default 26214400 (25 MB) */
-  maxStageBytes: number;
-  /** Retries of idempotent reads (status, exceptions) on 5xx, 429, timeouts and connection errors. */
-  retry: RetryConfig;
-  /** Circuit breaker per MyPreferences clientId: failure rate (0–1) over a sliding window, with a minimum of calls. */
-  breaker: BreakerConfig;
-  /** Caps on what the gateway asks of the upstream, whatever its own clients ask of it. */
-  budget: BudgetConfig;
-}
+/** The fields of a section that are each one variable, as it reads: field → variable. */
+type FieldMap = Readonly<Record<string, SettingName>>;
 
-export interface RetryConfig {
-  /** `UPSTREAM_RETRY_ATTEMPTS`: attempts in all, the first included. @default 3 */
-  maxAttempts: number;
-  /** `UPSTREAM_RETRY_BASE_MS`: first delay between two attempts; it doubles up to `maxDelayMs`. @default 200 */
-  baseDelayMs: number;
-  /** `UPSTREAM_RETRY_MAX_MS`: longest delay between two attempts. @default 2000 */
-  maxDelayMs: number;
-  /** `UPSTREAM_RETRY_DEADLINE_MS`: no retry starts later than this after the first attempt. @default 10000 */
-  deadlineMs: number;
-}
+/** The fields of a {@link FieldMap}, each typed as its variable reads. */
+type FromSettings<M extends FieldMap> = { -readonly [F in keyof M]: SettingValue<M[F]> };
 
-export interface BreakerConfig {
-  /** `UPSTREAM_BREAKER_FAILURE_RATE` (a percentage) as a fraction: the share of failed calls that opens the circuit. @default 0.5 */
-  failureRate: number;
-  /** `UPSTREAM_BREAKER_MIN_CALLS`: the circuit opens only after this many calls within the window. @default 10 */
-  minimumCalls: number;
-  /** `UPSTREAM_BREAKER_WINDOW_MS`: the sliding window. @default 30000 */
-  windowMs: number;
-  /** `UPSTREAM_BREAKER_OPEN_MS`: how long an open circuit fails calls fast before one half-open probe. @default 10000 */
-  openMs: number;
-}
+const SERVER = {
+  port: VARIABLE.PORT,
+  host: VARIABLE.HOST,
+  reusePort: VARIABLE.REUSE_PORT,
+  logLevel: VARIABLE.LOG_LEVEL,
+} as const satisfies FieldMap;
 
-export interface BudgetConfig {
-  /** `UPSTREAM_MAX_CONCURRENT`: upstream requests in flight at once. @default 32 */
-  maxConcurrent: number;
-  /** `UPSTREAM_MAX_PER_SECOND`: upstream requests started per second. @default 200 */
-  maxPerSecond: number;
-  /** `UPSTREAM_QUEUE_TIMEOUT_MS`: how long an interactive call may wait for budget (polls wait as long as needed). @default 2000 */
-  interactiveWaitMs: number;
-}
+/** How large one stageImport may be (the resolver and the operation-limits plugin check it). */
+const STAGE_IMPORT = {
+  maxRecordsPerStage: VARIABLE.STAGE_MAX_RECORDS,
+} as const satisfies FieldMap;
 
-/** The importStatus engine (see `src/status/`). */
-export interface StatusConfig {
-  /** `POLL_INTERVAL_MS`: status poll interval while an import is QUEUED or PROCESSING. @default 2000 */
-  pollIntervalMs: number;
-  /** `IDLE_POLL_INTERVAL_MS`: status poll interval while an import is INITIATED or STAGING (executeImport refreshes at once). @default 10000 */
-  idlePollIntervalMs: number;
-  /** `STATUS_BACKOFF_BASE_MS`: first retry delay after a transient failure; it doubles up to `backoffMaxMs` (with jitter). @default 1000 */
-  backoffBaseMs: number;
-  /** `STATUS_BACKOFF_MAX_MS`: longest retry delay. @default 30000 */
-  backoffMaxMs: number;
-  /** `STATUS_GIVE_UP_AFTER_MS`: transient upstream failures lasting this long end subscriptions with UPSTREAM_UNAVAILABLE. @default 300000 */
-  giveUpAfterMs: number;
-  /** `CREDENTIAL_FINGERPRINT_SECRET`: secret of the credential fingerprint (HMAC); replicas that share pollers must share it. Random when unset. */
-  fingerprintSecret: string | undefined;
-}
-
-/** The graphql-ws endpoint's limits. */
-export interface WebSocketConfig {
-  /** `WS_CONNECTION_INIT_TIMEOUT_MS`: a connection that sends no `connection_init` within this time is closed with 4408. @default 3000 */
-  connectionInitTimeoutMs: number;
-  /** `WS_KEEPALIVE_MS`: ping interval; a peer that does not answer in time is terminated. @default 12000 */
-  keepAliveMs: number;
-  /** `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`: most concurrent subscriptions on one connection. @default 100 */
-  maxSubscriptionsPerConnection: number;
-}
-
-/** Cluster mode: replicas share one poller per key through Redis. */
-export interface ClusterConfig {
-  /** `REDIS_URL` (never logged: it may carry a password). Unset: a single process polls for its own subscribers (no Redis). */
-  redisUrl: string | undefined;
-  /** `CLUSTER_LEASE_MS`: a lease not renewed for this long expires and another replica takes over. @default 5000 */
-  leaseMs: number;
-  /** `CLUSTER_STATE_TTL_MS`: how long a key's latest state stays in Redis for new subscribers. @default 3600000 */
-  stateTtlMs: number;
-}
-
-/** Limits on what a caller may ask of the gateway (see `src/transport/plugins/abuse-limits.ts`). */
-export interface LimitsConfig {
-  /** `MAX_REQUEST_BYTES`: largest HTTP request body and WebSocket message (a stageImport carries its records in one). @default 27262976 (26 MB) */
-  maxRequestBytes: number;
-  /** `MAX_INFLIGHT_REQUEST_BYTES`: most body bytes of all HTTP requests being read and run at once. @default 67108864 (64 MB) */
-  maxInflightRequestBytes: number;
-  /** `GRAPHQL_MAX_DEPTH`. @default 15 */
-  maxDepth: number;
-  /** `GRAPHQL_MAX_ALIASES`. @default 15 */
-  maxAliases: number;
-  /** `GRAPHQL_MAX_TOKENS`. @default 2000 */
-  maxTokens: number;
-  /** `GRAPHQL_MAX_DIRECTIVES`. @default 20 */
-  maxDirectives: number;
-  /** `GRAPHQL_MAX_COST`. @default 5000 */
-  maxCost: number;
-  /** `GRAPHQL_MAX_ENTITIES`: most representations one `_entities` call may resolve. @default 100 */
-  maxEntities: number;
-  /** `GRAPHQL_MAX_RESPONSE_BYTES`: most bytes of upstream answers (failed-record pages) one query or mutation may gather. @default 16777216 (16 MB) */
-  maxResponseBytes: number;
-  /** `GRAPHQL_INTROSPECTION`: schema introspection (GraphiQL and codegen need it; routers use `_service`). @default true */
-  introspection: boolean;
-  /**
-   * `CORS_ORIGINS`: browser origins allowed cross-origin (CORS, and the Origin of WebSocket
-   * upgrades); `'*'` for any. Unset: `'*'` with the embedded simulator, none with a real upstream.
-   */
-  corsOrigins: readonly string[] | '*';
-}
-
-/** The samplers `OTEL_TRACES_SAMPLER` names (the OpenTelemetry SDK's own names). */
-export type TracesSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
-
-/** Tracing with OpenTelemetry (`src/telemetry/`); the standard `OTEL_*` variables. */
-export interface TracingConfig {
-  /**
-   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `v1/traces`: where
-   * spans are posted (OTLP/HTTP, JSON). Undefined: tracing is off and no SDK is started.
-   */
-  tracesUrl: URL | undefined;
-  /** `OTEL_EXPORTER_OTLP_HEADERS`: headers of every export request (an API key: never logged). @default none */
-  headers: Readonly<Record<string, string>>;
-  /** `OTEL_SERVICE_NAME`. @default 'bulk-import-gateway' */
-  serviceName: string;
-  /** `OTEL_TRACES_SAMPLER`. @default 'parentbased_always_on' */
-  sampler: TracesSampler;
-  /** `OTEL_TRACES_SAMPLER_ARG`: the ratio of the `*traceidratio` samplers, 0 – 1. @default 1 */
-  samplerRatio: number;
-  /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds between two exports. @default 5000 */
-  exportDelayMs: number;
-}
-
-/** Graceful shutdown on SIGTERM/SIGINT. */
-export interface DrainConfig {
-  /** `DRAIN_WINDOW_MS`: WebSocket clients are closed spread over this window, so they reconnect elsewhere gradually. @default 10000 */
-  windowMs: number;
-  /** `DRAIN_TIMEOUT_MS`: the whole drain ends by then: what is still open is cut and the process exits. @default 30000 */
-  deadlineMs: number;
-}
-
-/**
- * Who callers are and which credential the gateway uses upstream (`AUTH_MODE`).
- *
- * - `jwt`: callers bring the company's JWTs, verified against the issuer's JWKS; the gateway calls
- *   MyPreferences with its own service accounts (`MYPREFERENCES_ACCOUNTS_FILE`).
- * - `passthrough`: the caller's MyPreferences credential is forwarded unchanged (back-office tools
- *   with their own API users).
- *
- * Unset: `jwt` with the development issuer, with the embedded simulator only.
- */
-export type AuthConfig = { mode: 'passthrough' } | { mode: 'jwt'; jwt: JwtConfig; serviceAccounts: ReadonlyMap<string, ServiceAccount> };
-
-/** Caller JWT verification (jwt mode). */
-export interface JwtConfig {
-  /** `AUTH_JWKS_URL`: the issuer's JWKS; undefined means the development issuer of the embedded simulator mode. */
-  jwksUrl: URL | undefined;
-  /** `AUTH_JWT_ISSUER`: required `iss` (the development issuer's {@link DEVELOPMENT_ISSUER} without a JWKS URL). */
-  issuer: string;
-  /** `AUTH_JWT_AUDIENCE`: required `aud` (the development issuer's {@link DEVELOPMENT_AUDIENCE} without a JWKS URL). */
-  audience: string;
-  /** `AUTH_JWT_ALGORITHMS`: accepted `alg` values. @default ['RS256', 'ES256', 'PS256', 'EdDSA'] */
-  algorithms: string[];
-  /** `AUTH_CLOCK_TOLERANCE_S`: leeway for `exp` and `nbf`, for clock skew between the issuer and the gateway. @default 30 */
-  clockToleranceS: number;
-  /** `AUTH_CLIENTS_CLAIM`: claim listing the MyPreferences clientIds the caller may act on (`"*"`: all). @default 'mypreferences_clients' */
-  clientsClaim: string;
-  /** `AUTH_SCOPE_CLAIM`: claim holding the scopes (space-separated string or array). @default 'scope' */
-  scopeClaim: string;
-  /** `AUTH_JWKS_COOLDOWN_MS`: least time between two JWKS fetches caused by an unknown `kid` (key rotation). @default 30000 */
-  jwksCooldownMs: number;
-}
-
-export interface Config {
-  /** `PORT` (0: any free port). @default 4000 */
-  port: number;
-  /** `HOST`. @default '0.0.0.0' */
-  host: string;
-  /** `REUSE_PORT`: share `port` with other processes that ask the same (`SO_REUSEPORT`). @default false */
-  reusePort: boolean;
-  /** `LOG_LEVEL`. @default 'info' */
-  logLevel: LogLevel;
+export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof STAGE_IMPORT> {
   drain: DrainConfig;
   limits: LimitsConfig;
   status: StatusConfig;
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
   tracing: TracingConfig;
-  /** `STAGE_MAX_RECORDS`: most records one `stageImport` call may carry. @default 10000 */
-  maxRecordsPerStage: number;
-  /** `GRAPHIQL`: serve GraphiQL at `GET /graphql` to browsers. @default false with `NODE_ENV=production`, true otherwise */
+  /** {@link SETTINGS.GRAPHIQL}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
   graphiql: boolean;
   upstream: UpstreamConfig;
   auth: AuthConfig;
-  /** Settings of the built-in simulator, used only when `upstream.baseUrl` is undefined. */
+  /**
+   * The built-in simulator, run when {@link SETTINGS.MYPREFERENCES_BASE_URL} is unset (with
+   * `NODE_ENV=production`, only if {@link SETTINGS.SIMULATOR} asks for it).
+   */
   simulator: SimulatorConfig;
 }
 
-export interface SimulatorConfig {
-  /** `SIMULATOR_RECORDS_PER_SECOND`: processing speed. @default 2500 */
-  recordsPerSecond: number;
-  /** `SIMULATOR_TOKEN_TTL_S`: `expires_in` of its OAuth tokens. @default 3600 */
-  tokenTtlS: number;
+const UPSTREAM = {
+  baseUrl: VARIABLE.MYPREFERENCES_BASE_URL,
+  connectTimeoutMs: VARIABLE.UPSTREAM_CONNECT_TIMEOUT_MS,
+  headersTimeoutMs: VARIABLE.UPSTREAM_HEADERS_TIMEOUT_MS,
+  bodyTimeoutMs: VARIABLE.UPSTREAM_BODY_TIMEOUT_MS,
+  connections: VARIABLE.UPSTREAM_CONNECTIONS,
+  maxStageBytes: VARIABLE.UPSTREAM_MAX_STAGE_BYTES,
+} as const satisfies FieldMap;
+
+/** MyPreferences, and how the gateway calls it (`src/upstream/`); no `baseUrl`: the built-in simulator. */
+export interface UpstreamConfig extends FromSettings<typeof UPSTREAM> {
+  /** Retries of idempotent reads (status, exceptions). */
+  retry: RetryConfig;
+  /** The circuit breaker, one per MyPreferences clientId. */
+  breaker: BreakerConfig;
+  /** Caps on what the gateway asks of the upstream, whatever its own clients ask of it. */
+  budget: BudgetConfig;
 }
+
+const RETRY = {
+  maxAttempts: VARIABLE.UPSTREAM_RETRY_ATTEMPTS,
+  baseDelayMs: VARIABLE.UPSTREAM_RETRY_BASE_MS,
+  maxDelayMs: VARIABLE.UPSTREAM_RETRY_MAX_MS,
+  deadlineMs: VARIABLE.UPSTREAM_RETRY_DEADLINE_MS,
+} as const satisfies FieldMap;
+
+export interface RetryConfig extends FromSettings<typeof RETRY> {}
+
+const BREAKER = {
+  minimumCalls: VARIABLE.UPSTREAM_BREAKER_MIN_CALLS,
+  windowMs: VARIABLE.UPSTREAM_BREAKER_WINDOW_MS,
+  openMs: VARIABLE.UPSTREAM_BREAKER_OPEN_MS,
+} as const satisfies FieldMap;
+
+export interface BreakerConfig extends FromSettings<typeof BREAKER> {
+  /** {@link SETTINGS.UPSTREAM_BREAKER_FAILURE_RATE}, a percentage, as a fraction (0 – 1). */
+  failureRate: number;
+}
+
+const BUDGET = {
+  maxConcurrent: VARIABLE.UPSTREAM_MAX_CONCURRENT,
+  maxPerSecond: VARIABLE.UPSTREAM_MAX_PER_SECOND,
+  interactiveWaitMs: VARIABLE.UPSTREAM_QUEUE_TIMEOUT_MS,
+} as const satisfies FieldMap;
+
+export interface BudgetConfig extends FromSettings<typeof BUDGET> {}
+
+const STATUS = {
+  pollIntervalMs: VARIABLE.POLL_INTERVAL_MS,
+  idlePollIntervalMs: VARIABLE.IDLE_POLL_INTERVAL_MS,
+  backoffBaseMs: VARIABLE.STATUS_BACKOFF_BASE_MS,
+  backoffMaxMs: VARIABLE.STATUS_BACKOFF_MAX_MS,
+  giveUpAfterMs: VARIABLE.STATUS_GIVE_UP_AFTER_MS,
+  fingerprintSecret: VARIABLE.CREDENTIAL_FINGERPRINT_SECRET,
+} as const satisfies FieldMap;
+
+/** The importStatus engine (see `src/status/`). */
+export interface StatusConfig extends FromSettings<typeof STATUS> {}
+
+const WEB_SOCKET = {
+  connectionInitTimeoutMs: VARIABLE.WS_CONNECTION_INIT_TIMEOUT_MS,
+  keepAliveMs: VARIABLE.WS_KEEPALIVE_MS,
+  maxSubscriptionsPerConnection: VARIABLE.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+} as const satisfies FieldMap;
+
+/** The graphql-ws endpoint's limits. */
+export interface WebSocketConfig extends FromSettings<typeof WEB_SOCKET> {}
+
+const CLUSTER = {
+  redisUrl: VARIABLE.REDIS_URL,
+  leaseMs: VARIABLE.CLUSTER_LEASE_MS,
+  stateTtlMs: VARIABLE.CLUSTER_STATE_TTL_MS,
+} as const satisfies FieldMap;
+
+/** Cluster mode, with a `redisUrl`: replicas share one poller per key through Redis. */
+export interface ClusterConfig extends FromSettings<typeof CLUSTER> {}
+
+const LIMITS = {
+  maxRequestBytes: VARIABLE.MAX_REQUEST_BYTES,
+  maxInflightRequestBytes: VARIABLE.MAX_INFLIGHT_REQUEST_BYTES,
+  maxDepth: VARIABLE.GRAPHQL_MAX_DEPTH,
+  maxAliases: VARIABLE.GRAPHQL_MAX_ALIASES,
+  maxTokens: VARIABLE.GRAPHQL_MAX_TOKENS,
+  maxDirectives: VARIABLE.GRAPHQL_MAX_DIRECTIVES,
+  maxCost: VARIABLE.GRAPHQL_MAX_COST,
+  maxEntities: VARIABLE.GRAPHQL_MAX_ENTITIES,
+  maxResponseBytes: VARIABLE.GRAPHQL_MAX_RESPONSE_BYTES,
+  introspection: VARIABLE.GRAPHQL_INTROSPECTION,
+} as const satisfies FieldMap;
+
+/** Limits on what a caller may ask of the gateway (see `src/transport/plugins/abuse-limits.ts`). */
+export interface LimitsConfig extends FromSettings<typeof LIMITS> {
+  /**
+   * {@link SETTINGS.CORS_ORIGINS}, each checked and reduced to its origin, or `'*'`; unset, its
+   * default follows whether the built-in simulator runs.
+   */
+  corsOrigins: readonly string[] | '*';
+}
+
+const TRACING = {
+  serviceName: VARIABLE.OTEL_SERVICE_NAME,
+  sampler: VARIABLE.OTEL_TRACES_SAMPLER,
+  samplerRatio: VARIABLE.OTEL_TRACES_SAMPLER_ARG,
+  exportDelayMs: VARIABLE.OTEL_BSP_SCHEDULE_DELAY,
+} as const satisfies FieldMap;
+
+/** Tracing with OpenTelemetry (`src/telemetry/`); the standard `OTEL_*` variables, with the SDK's meanings. */
+export interface TracingConfig extends FromSettings<typeof TRACING> {
+  /**
+   * {@link SETTINGS.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT}, else {@link SETTINGS.OTEL_EXPORTER_OTLP_ENDPOINT}
+   * with `v1/traces` added to its path; undefined when neither is set (no SDK is started).
+   */
+  tracesUrl: URL | undefined;
+  /** {@link SETTINGS.OTEL_EXPORTER_OTLP_HEADERS}, parsed: names lower-cased, values URL-decoded. */
+  headers: Readonly<Record<string, string>>;
+}
+
+const DRAIN = {
+  windowMs: VARIABLE.DRAIN_WINDOW_MS,
+  // Not `timeoutMs`: the drain ends by then, counted from its start.
+  deadlineMs: VARIABLE.DRAIN_TIMEOUT_MS,
+} as const satisfies FieldMap;
+
+/** Graceful shutdown on SIGTERM/SIGINT. */
+export interface DrainConfig extends FromSettings<typeof DRAIN> {}
+
+/**
+ * {@link SETTINGS.AUTH_MODE}: who callers are and which credential the gateway uses upstream. In
+ * jwt mode, the verifier's settings and the service accounts of
+ * {@link SETTINGS.MYPREFERENCES_ACCOUNTS_FILE}, one per MyPreferences clientId. Unset, its
+ * default follows whether the built-in simulator runs.
+ */
+export type AuthConfig = { mode: 'passthrough' } | { mode: 'jwt'; jwt: JwtConfig; serviceAccounts: ReadonlyMap<string, ServiceAccount> };
+
+const JWT = {
+  jwksUrl: VARIABLE.AUTH_JWKS_URL,
+  algorithms: VARIABLE.AUTH_JWT_ALGORITHMS,
+  clockToleranceS: VARIABLE.AUTH_CLOCK_TOLERANCE_S,
+  clientsClaim: VARIABLE.AUTH_CLIENTS_CLAIM,
+  scopeClaim: VARIABLE.AUTH_SCOPE_CLAIM,
+  jwksCooldownMs: VARIABLE.AUTH_JWKS_COOLDOWN_MS,
+} as const satisfies FieldMap;
+
+/** Caller JWT verification (jwt mode); without a `jwksUrl`, the development issuer of zero config. */
+export interface JwtConfig extends FromSettings<typeof JWT> {
+  /** {@link SETTINGS.AUTH_JWT_ISSUER}, else the development issuer's ({@link DEVELOPMENT_ISSUER}). */
+  issuer: string;
+  /** {@link SETTINGS.AUTH_JWT_AUDIENCE}, else the development issuer's ({@link DEVELOPMENT_AUDIENCE}). */
+  audience: string;
+}
+
+const SIMULATOR = {
+  recordsPerSecond: VARIABLE.SIMULATOR_RECORDS_PER_SECOND,
+  tokenTtlS: VARIABLE.SIMULATOR_TOKEN_TTL_S,
+} as const satisfies FieldMap;
+
+export interface SimulatorConfig extends FromSettings<typeof SIMULATOR> {}
 
 export type { ServiceAccount };
 export { InvalidConfiguration };
@@ -250,81 +244,33 @@ export function loadConfig(env: Env = process.env): Config {
     new ConfigError('MYPREFERENCES_BASE_URL', 'must be set when NODE_ENV is production (or set SIMULATOR=true to run the built-in simulator on purpose)'),
     ['MYPREFERENCES_BASE_URL', 'SIMULATOR'],
   );
+  const fields = <M extends FieldMap>(map: M) => readFields(read, map);
   const config: Config = {
-    port: read('PORT'),
-    host: read('HOST'),
-    reusePort: read('REUSE_PORT'),
-    logLevel: read('LOG_LEVEL'),
+    ...fields(SERVER),
     limits: {
-      maxRequestBytes: read('MAX_REQUEST_BYTES'),
-      maxInflightRequestBytes: read('MAX_INFLIGHT_REQUEST_BYTES'),
-      maxDepth: read('GRAPHQL_MAX_DEPTH'),
-      maxAliases: read('GRAPHQL_MAX_ALIASES'),
-      maxTokens: read('GRAPHQL_MAX_TOKENS'),
-      maxDirectives: read('GRAPHQL_MAX_DIRECTIVES'),
-      maxCost: read('GRAPHQL_MAX_COST'),
-      maxEntities: read('GRAPHQL_MAX_ENTITIES'),
-      maxResponseBytes: read('GRAPHQL_MAX_RESPONSE_BYTES'),
-      introspection: read('GRAPHQL_INTROSPECTION'),
+      ...fields(LIMITS),
       corsOrigins: problems.attempt(() => readCorsOrigins(read, embedded), []),
     },
-    drain: {
-      windowMs: read('DRAIN_WINDOW_MS'),
-      deadlineMs: read('DRAIN_TIMEOUT_MS'),
-    },
-    status: {
-      pollIntervalMs: read('POLL_INTERVAL_MS'),
-      idlePollIntervalMs: read('IDLE_POLL_INTERVAL_MS'),
-      backoffBaseMs: read('STATUS_BACKOFF_BASE_MS'),
-      backoffMaxMs: read('STATUS_BACKOFF_MAX_MS'),
-      giveUpAfterMs: read('STATUS_GIVE_UP_AFTER_MS'),
-      fingerprintSecret: read('CREDENTIAL_FINGERPRINT_SECRET'),
-    },
-    webSocket: {
-      connectionInitTimeoutMs: read('WS_CONNECTION_INIT_TIMEOUT_MS'),
-      keepAliveMs: read('WS_KEEPALIVE_MS'),
-      maxSubscriptionsPerConnection: read('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION'),
-    },
-    maxRecordsPerStage: read('STAGE_MAX_RECORDS'),
+    drain: fields(DRAIN),
+    status: fields(STATUS),
+    webSocket: fields(WEB_SOCKET),
+    ...fields(STAGE_IMPORT),
     // A development tool: production serves it only when asked to.
     graphiql: read('GRAPHIQL') ?? !production,
     upstream: {
-      baseUrl,
-      connectTimeoutMs: read('UPSTREAM_CONNECT_TIMEOUT_MS'),
-      headersTimeoutMs: read('UPSTREAM_HEADERS_TIMEOUT_MS'),
-      bodyTimeoutMs: read('UPSTREAM_BODY_TIMEOUT_MS'),
-      connections: read('UPSTREAM_CONNECTIONS'),
-      maxStageBytes: read('UPSTREAM_MAX_STAGE_BYTES'),
-      retry: {
-        maxAttempts: read('UPSTREAM_RETRY_ATTEMPTS'),
-        baseDelayMs: read('UPSTREAM_RETRY_BASE_MS'),
-        maxDelayMs: read('UPSTREAM_RETRY_MAX_MS'),
-        deadlineMs: read('UPSTREAM_RETRY_DEADLINE_MS'),
-      },
+      ...fields(UPSTREAM),
+      retry: fields(RETRY),
       breaker: {
         // The variable is a percentage (a whole number); the breaker takes a fraction.
         failureRate: read('UPSTREAM_BREAKER_FAILURE_RATE') / 100,
-        minimumCalls: read('UPSTREAM_BREAKER_MIN_CALLS'),
-        windowMs: read('UPSTREAM_BREAKER_WINDOW_MS'),
-        openMs: read('UPSTREAM_BREAKER_OPEN_MS'),
+        ...fields(BREAKER),
       },
-      budget: {
-        maxConcurrent: read('UPSTREAM_MAX_CONCURRENT'),
-        maxPerSecond: read('UPSTREAM_MAX_PER_SECOND'),
-        interactiveWaitMs: read('UPSTREAM_QUEUE_TIMEOUT_MS'),
-      },
+      budget: fields(BUDGET),
     },
-    cluster: {
-      redisUrl: read('REDIS_URL'),
-      leaseMs: read('CLUSTER_LEASE_MS'),
-      stateTtlMs: read('CLUSTER_STATE_TTL_MS'),
-    },
+    cluster: fields(CLUSTER),
     tracing: readTracing(read, problems),
     auth: readAuth(env, read, embedded, problems),
-    simulator: {
-      recordsPerSecond: read('SIMULATOR_RECORDS_PER_SECOND'),
-      tokenTtlS: read('SIMULATOR_TOKEN_TTL_S'),
-    },
+    simulator: fields(SIMULATOR),
   };
   problems.require(
     config.limits.maxInflightRequestBytes >= config.limits.maxRequestBytes,
@@ -380,15 +326,10 @@ function readAuth(env: Env, read: Reader, embedded: boolean, problems: ConfigPro
   const missing = (name: SettingName) => problems.add(new ConfigError(name, 'must be set when AUTH_MODE is jwt'));
   if (!development) for (const name of JWT_REQUIRED) if (read(name) === undefined && !problems.about(name)) missing(name);
   const jwt: JwtConfig = {
-    jwksUrl,
+    ...readFields(read, JWT),
     // The development issuer's, unless set; a real identity provider's were required above.
     issuer: read('AUTH_JWT_ISSUER') ?? DEVELOPMENT_ISSUER,
     audience: read('AUTH_JWT_AUDIENCE') ?? DEVELOPMENT_AUDIENCE,
-    algorithms: read('AUTH_JWT_ALGORITHMS'),
-    clockToleranceS: read('AUTH_CLOCK_TOLERANCE_S'),
-    clientsClaim: read('AUTH_CLIENTS_CLAIM'),
-    scopeClaim: read('AUTH_SCOPE_CLAIM'),
-    jwksCooldownMs: read('AUTH_JWKS_COOLDOWN_MS'),
   };
   // With the embedded simulator, `src/server.ts` adds the simulator's demo account.
   const accountsFile = read('MYPREFERENCES_ACCOUNTS_FILE');
@@ -423,14 +364,7 @@ function readTracing(read: Reader, problems: ConfigProblems): TracingConfig {
     }
     headers[key.toLowerCase()] = value;
   }
-  return {
-    tracesUrl,
-    headers,
-    serviceName: read('OTEL_SERVICE_NAME'),
-    sampler: read('OTEL_TRACES_SAMPLER'),
-    samplerRatio: read('OTEL_TRACES_SAMPLER_ARG'),
-    exportDelayMs: read('OTEL_BSP_SCHEDULE_DELAY'),
-  };
+  return { tracesUrl, headers, ...readFields(read, TRACING) };
 }
 
 /**
@@ -455,6 +389,11 @@ function readCorsOrigins(read: Reader, embedded: boolean): readonly string[] | '
 }
 
 type Reader = ReturnType<typeof reader>;
+
+/** The fields of `map`, each read from its variable, in the map's order. */
+function readFields<M extends FieldMap>(read: Reader, map: M): FromSettings<M> {
+  return Object.fromEntries(Object.entries(map).map(([field, name]) => [field, read(name)])) as FromSettings<M>;
+}
 
 /**
  * The typed reader: `read('POLL_INTERVAL_MS')` is a number, `read('LOG_LEVEL')` a {@link LogLevel},

@@ -1,8 +1,9 @@
 /**
  * The gateway's environment, as data: one entry per variable it reads, with its kind, default,
  * bounds and meaning. `loadConfig` (`./config.ts`) parses through this table and nothing else,
- * and `npm run docs:config` prints it as the README's Configuration table, so the code, the
- * checks and the docs cannot disagree. Edit a default here, then run `npm run docs:config`.
+ * the `Config` type takes its fields' types from it and documents none of this again, and
+ * `npm run docs:config` prints it as the README's Configuration table, so the code, the checks
+ * and the docs cannot disagree. Edit a default here, then run `npm run docs:config`.
  *
  * Variable names are a public contract: add variables, never rename them.
  */
@@ -15,7 +16,7 @@ const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const AUTH_MODES = ['jwt', 'passthrough'] as const;
 /** Algorithms a JWKS may verify: asymmetric only (HMAC keys cannot be published). */
 const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -521,6 +522,13 @@ export const NAMED_VARIABLES = [
 ] as const satisfies readonly (About & { name: string; follows: SettingName })[];
 
 export type SettingName = keyof typeof SETTINGS;
+
+/**
+ * Every variable's name, as a value: `VARIABLE.POLL_INTERVAL_MS` is `'POLL_INTERVAL_MS'`, and an
+ * editor's go-to-definition on it opens that variable's entry in {@link SETTINGS}. The config's
+ * field maps (`./config.ts`) name variables this way, so that a field leads to its one description.
+ */
+export const VARIABLE = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, name])) as { readonly [N in keyof typeof SETTINGS]: N };
 
 /** What reading setting `N` gives: its parsed value, or undefined when it has no default and is unset. */
 export type SettingValue<N extends SettingName> = ValueOf<(typeof SETTINGS)[N]>;

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_TABLE_SECTION, renderConfigTable } from '../../scripts/config-table.js';
 import { markedSection } from '../../scripts/marked-section.js';
@@ -107,6 +108,7 @@ describe('the configuration table', () => {
       const text = readFileSync(file, 'utf8');
       for (const pattern of [
         /\bread\('([A-Z][A-Z0-9_]*)'\)/g,
+        /\bVARIABLE\.([A-Z][A-Z0-9_]*)/g,
         /\benv\['([A-Z][A-Z0-9_]*)'\]/g,
         /new ConfigError\('([A-Z][A-Z0-9_]*)'/g,
         /missing\('([A-Z][A-Z0-9_]*)'\)/g,
@@ -149,5 +151,92 @@ describe('the configuration table', () => {
       'OTEL_EXPORTER_OTLP_HEADERS',
       'REDIS_URL',
     ]);
+  });
+});
+
+/**
+ * The `Config` type (`src/config/config.ts`) restates nothing of the table. A field that is one
+ * variable is an entry of a field map, `field: VARIABLE.NAME`, from which the compiler derives its
+ * type and `loadConfig` its reading; a field derived from variables is declared by hand, its doc
+ * linking them (`{@link SETTINGS.NAME}`). What the compiler cannot see, the docs, is checked here.
+ */
+describe('the Config type', () => {
+  const file = ts.createSourceFile('config.ts', read('src/config/config.ts'), ts.ScriptTarget.Latest, true);
+  const linked = (node: ts.Node) =>
+    ts.getJSDocCommentsAndTags(node).flatMap((doc) => [...doc.getText().matchAll(/\{@link SETTINGS\.(\w+)\}/g)].map((match) => match[1]!));
+  const hasDoc = (node: ts.Node) => ts.getJSDocCommentsAndTags(node).length > 0;
+
+  /** `const STATUS = { pollIntervalMs: VARIABLE.POLL_INTERVAL_MS, … } as const satisfies FieldMap`: each entry. */
+  const mapEntries = file.statements.filter(ts.isVariableStatement).flatMap((statement) =>
+    statement.declarationList.declarations.flatMap((declaration) => {
+      const initializer = declaration.initializer;
+      if (!initializer || !ts.isSatisfiesExpression(initializer) || initializer.type.getText() !== 'FieldMap') return [];
+      const literal = ts.isAsExpression(initializer.expression) ? initializer.expression.expression : initializer.expression;
+      if (!ts.isObjectLiteralExpression(literal)) throw new Error(`${declaration.name.getText()}: a field map is an object literal`);
+      return literal.properties.map((property) => {
+        const value = ts.isPropertyAssignment(property) ? property.initializer : undefined;
+        const variable = value && ts.isPropertyAccessExpression(value) && value.expression.getText() === 'VARIABLE' ? value.name.text : undefined;
+        return {
+          node: property,
+          field: property.name?.getText(),
+          where: `${declaration.name.getText()}.${property.name?.getText()}`,
+          variable,
+          documented: hasDoc(property),
+        };
+      });
+    }),
+  );
+
+  /** The type declarations (Config, its sections, AuthConfig…) and the fields declared in them by hand. */
+  const declarations = file.statements.filter((statement) => ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement));
+  const handDeclared = declarations.filter(ts.isInterfaceDeclaration).flatMap((declaration) =>
+    declaration.members.filter(ts.isPropertySignature).map((member) => ({
+      where: `${declaration.name.text}.${member.name.getText()}`,
+      // A section (`limits: LimitsConfig`) is documented by its own fields.
+      section: member.type !== undefined && /^[A-Z]\w*Config$/.test(member.type.getText()),
+      links: linked(member),
+    })),
+  );
+  const links = declarations.flatMap((declaration) => [
+    ...linked(declaration),
+    ...(ts.isInterfaceDeclaration(declaration) ? declaration.members.flatMap(linked) : []),
+  ]);
+
+  it('reads each field of a field map from one variable named VARIABLE.NAME, and each variable into one field at most', () => {
+    expect(mapEntries.length).toBeGreaterThan(40);
+    expect(mapEntries.filter((entry) => entry.variable === undefined).map((entry) => entry.where)).toEqual([]);
+    const variables = mapEntries.map((entry) => entry.variable);
+    expect(variables.filter((variable, index) => variables.indexOf(variable) !== index)).toEqual([]);
+  });
+
+  it('reads a field of a field map only through its map: no object literal in config.ts sets one by hand', () => {
+    const mapped = new Set(mapEntries.map((entry) => entry.field));
+    const entries = new Set<ts.Node>(mapEntries.map((entry) => entry.node));
+    const setByHand: string[] = [];
+    const visit = (node: ts.Node) => {
+      const assigned = ts.isPropertyAssignment(node) || ts.isShorthandPropertyAssignment(node);
+      if (assigned && mapped.has(node.name.getText()) && !entries.has(node)) {
+        setByHand.push(`line ${file.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText()}`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file);
+    expect(setByHand).toEqual([]);
+  });
+
+  it('documents a field of a field map by its variable only: its entry in the table is its doc', () => {
+    expect(mapEntries.filter((entry) => entry.documented).map((entry) => entry.where)).toEqual([]);
+    // A default written in the type would be a second one, which nothing compares with the table's.
+    expect(file.text).not.toMatch(/@default\b/);
+  });
+
+  it('links, in the doc of each field derived from variables, the variables it derives from, and only settings', () => {
+    expect(handDeclared.filter((field) => !field.section && field.links.length === 0).map((field) => field.where)).toEqual([]);
+    expect(links.filter((name) => !(name in SETTINGS))).toEqual([]);
+  });
+
+  it('reads every setting into a field: the variable of a field map, or one that a derived field links', () => {
+    const reached = new Set([...mapEntries.map((entry) => entry.variable), ...links]);
+    expect(names.filter((name) => !reached.has(name))).toEqual([]);
   });
 });
