@@ -1,24 +1,31 @@
-import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { JwtConfig } from '../config/config.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
 import type { VerifiedCaller } from './caller.js';
+import { httpJwks, KeysUnavailable, RemoteKeySet } from './jwks.js';
 
 /** Verifies a caller's bearer token; every failure is a coded GatewayError. */
 export type VerifyToken = (token: string) => Promise<VerifiedCaller>;
 
-/** The issuer's keys: its JWKS over HTTP (cached, refetched on an unknown `kid`), or a local set. */
-export function remoteKeys(config: JwtConfig & { jwksUrl: URL }): JWTVerifyGetKey {
-  return createRemoteJWKSet(config.jwksUrl, {
+/**
+ * The issuer's keys: its JWKS over HTTP, kept by a {@link RemoteKeySet} (refreshed in the
+ * background, the last good set serving known `kid`s while the issuer is down, within bounds).
+ */
+export function remoteKeys(config: JwtConfig & { jwksUrl: URL }, logger: Logger): JWTVerifyGetKey {
+  return new RemoteKeySet({
+    load: httpJwks(config.jwksUrl),
+    maxAgeMs: config.jwksMaxAgeMs,
+    maxStaleMs: config.jwksMaxStaleMs,
     // An unknown kid refetches the JWKS (key rotation needs no restart), at most once per cooldown,
     // so a flood of tokens with made-up kids costs the issuer one request per cooldown.
-    cooldownDuration: config.jwksCooldownMs,
-    cacheMaxAge: 10 * 60_000,
-    timeoutDuration: 5_000,
-  });
+    cooldownMs: config.jwksCooldownMs,
+    waitMs: config.jwksWaitMs,
+    logger,
+  }).getKey;
 }
 
-/** jose failures that say nothing about the token: the issuer's keys could not be had. */
+/** jose failures that say nothing about the token: the issuer's keys could not be had or read. */
 const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
 /**
@@ -66,9 +73,11 @@ function verificationError(error: unknown, logger: Logger): GatewayError {
     return new GatewayError('UNAUTHENTICATED', 'The token has expired: get a fresh one.', { reason: 'TOKEN_EXPIRED' });
   }
   const code = error instanceof errors.JOSEError ? error.code : undefined;
-  if (code === undefined || KEYS_UNAVAILABLE.has(code)) {
-    // Not the caller's fault: the issuer's JWKS could not be fetched or read.
-    logger.warn({ cause: code ?? (error instanceof Error ? error.name : 'unknown') }, 'the JWKS of the token issuer is unavailable');
+  if (error instanceof KeysUnavailable || code === undefined || KEYS_UNAVAILABLE.has(code)) {
+    // Not the caller's fault: the issuer's JWKS could not be fetched or read. The key set logs each
+    // failed fetch once; each request refused for it is a debug line.
+    if (error instanceof KeysUnavailable) logger.debug({ cause: error.message }, 'the JWKS of the token issuer is unavailable');
+    else logger.warn({ cause: code ?? (error instanceof Error ? error.name : 'unknown') }, 'the JWKS of the token issuer is unavailable');
     return new GatewayError('UPSTREAM_UNAVAILABLE', 'The token cannot be checked right now; try again shortly.', { reason: 'JWKS_UNAVAILABLE' });
   }
   logger.debug({ cause: code }, 'token refused');

@@ -205,6 +205,9 @@ const JWT = {
   clientsClaim: VARIABLE.AUTH_CLIENTS_CLAIM,
   scopeClaim: VARIABLE.AUTH_SCOPE_CLAIM,
   jwksCooldownMs: VARIABLE.AUTH_JWKS_COOLDOWN_MS,
+  jwksMaxAgeMs: VARIABLE.AUTH_JWKS_MAX_AGE_MS,
+  jwksMaxStaleMs: VARIABLE.AUTH_JWKS_MAX_STALE_MS,
+  jwksWaitMs: VARIABLE.AUTH_JWKS_WAIT_MS,
 } as const satisfies FieldMap;
 
 /** Caller JWT verification (jwt mode); without a `jwksUrl`, the development issuer of zero config. */

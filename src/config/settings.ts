@@ -131,7 +131,8 @@ export const SETTINGS = {
   },
   AUTH_JWKS_URL: {
     kind: 'url',
-    description: "jwt: the issuer's JWKS; keys are cached and refetched on an unknown `kid`",
+    description:
+      "jwt: the issuer's JWKS; keys are kept and refreshed in the background (`AUTH_JWKS_MAX_AGE_MS`), refetched on an unknown `kid`, and served stale while the JWKS is down (`AUTH_JWKS_MAX_STALE_MS`)",
     shownDefault: 'required in jwt mode with `MYPREFERENCES_BASE_URL`',
   },
   AUTH_JWT_ISSUER: {
@@ -170,6 +171,30 @@ export const SETTINGS = {
     min: 0,
     max: HOUR_MS,
     description: 'jwt: least time between two JWKS fetches caused by unknown `kid`s',
+  },
+  AUTH_JWKS_MAX_AGE_MS: {
+    kind: 'integer',
+    default: 10 * MINUTE_MS,
+    min: 0,
+    max: DAY_MS,
+    description:
+      'jwt: age past which the key set is refetched in the background, on the next token it verifies (which does not wait); one fetch at a time, backoff with jitter (1 s doubling to 1 min) after a failure',
+  },
+  AUTH_JWKS_MAX_STALE_MS: {
+    kind: 'integer',
+    default: 6 * HOUR_MS,
+    min: 0,
+    max: DAY_MS,
+    description:
+      'jwt: how long past `AUTH_JWKS_MAX_AGE_MS` the last good key set still verifies known `kid`s while the JWKS cannot be fetched; then tokens fail `JWKS_UNAVAILABLE` until a fetch succeeds (0: never stale)',
+  },
+  AUTH_JWKS_WAIT_MS: {
+    kind: 'integer',
+    default: 2 * SECOND_MS,
+    min: 1,
+    max: MINUTE_MS,
+    description:
+      'jwt: longest a request waits for a JWKS fetch it needs (the first token, an unknown `kid`, a key set past its stale bound); then `JWKS_UNAVAILABLE` while the fetch (5 s at most) goes on',
   },
   MYPREFERENCES_ACCOUNTS_FILE: {
     kind: 'string',

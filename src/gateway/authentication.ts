@@ -23,9 +23,10 @@ export function createAuthentication(options: AuthenticationOptions): Authentica
   const { auth, status } = options.config;
   if (auth.mode === 'passthrough') return passthroughAuthentication(createFingerprinter(status.fingerprintSecret));
   const { jwksUrl } = auth.jwt;
-  const keys = jwksUrl ? remoteKeys({ ...auth.jwt, jwksUrl }) : options.developmentIssuer?.keys;
+  const logger = options.logger.child({ component: 'auth' });
+  const keys = jwksUrl ? remoteKeys({ ...auth.jwt, jwksUrl }, logger) : options.developmentIssuer?.keys;
   if (!keys) throw new Error('jwt mode without AUTH_JWKS_URL needs the development issuer (zero config only)');
-  const verify = createJwtVerifier(auth.jwt, keys, options.logger.child({ component: 'auth' }));
+  const verify = createJwtVerifier(auth.jwt, keys, logger);
   const serviceAccounts = new ServiceAccounts(auth.serviceAccounts, {
     requestToken: options.requestServiceToken,
     now: Date.now,

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,10 +29,25 @@ interface MintOptions {
   foreignKey?: boolean;
 }
 
+/** How the JWKS endpoint answers: normally, with a status (a failing issuer), or not at all until released. */
+export type JwksBehaviour = { answer: 'keys' } | { answer: 'status'; status: number } | { answer: 'hang' };
+
 export interface IdentityProvider {
   jwksUrl: string;
   /** JWKS requests the gateway made. */
   readonly jwksFetches: number;
+  /** When each JWKS request arrived (`Date.now()`). */
+  readonly jwksFetchTimes: readonly number[];
+  /** JWKS requests received and not answered yet. */
+  readonly jwksInFlight: number;
+  /** The most JWKS requests that were ever in flight at once. */
+  readonly maxJwksInFlight: number;
+  /** Sets how later JWKS requests are answered (held ones stay held until `releaseHeld`). */
+  setJwks(behaviour: JwksBehaviour): void;
+  /** Answers every held JWKS request with the current keys. */
+  releaseHeld(): void;
+  /** Resolves once the gateway has made `count` JWKS requests in all (at once if it has). */
+  jwksFetched(count: number): Promise<void>;
   /** A signed company JWT (RS256). */
   mint(options?: MintOptions): Promise<string>;
   /** Publishes a new key and signs new tokens with it (the old key stays published). */
@@ -63,14 +78,36 @@ export async function startIdentityProvider(register: (dispose: () => unknown) =
   const foreign = await newKey();
   let current = published[0]!;
   let fetches = 0;
+  const fetchTimes: number[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let behaviour: JwksBehaviour = { answer: 'keys' };
+  const held = new Set<ServerResponse>();
+  const fetchWaiters: Array<{ count: number; resolve: () => void }> = [];
+  const answerKeys = (response: ServerResponse) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ keys: published.map((key) => key.jwk) }));
+  };
   const server = createServer((request, response) => {
     if (request.url !== '/jwks.json') {
       response.writeHead(404).end();
       return;
     }
     fetches++;
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ keys: published.map((key) => key.jwk) }));
+    fetchTimes.push(Date.now());
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    response.on('close', () => {
+      inFlight--;
+      held.delete(response);
+    });
+    for (const waiter of fetchWaiters.filter((waiter) => waiter.count <= fetches)) {
+      fetchWaiters.splice(fetchWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+    if (behaviour.answer === 'hang') held.add(response);
+    else if (behaviour.answer === 'status') response.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end('the issuer is down');
+    else answerKeys(response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   register(
@@ -102,6 +139,26 @@ export async function startIdentityProvider(register: (dispose: () => unknown) =
     jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
     get jwksFetches() {
       return fetches;
+    },
+    get jwksFetchTimes() {
+      return fetchTimes;
+    },
+    get jwksInFlight() {
+      return inFlight;
+    },
+    get maxJwksInFlight() {
+      return maxInFlight;
+    },
+    setJwks(next) {
+      behaviour = next;
+    },
+    releaseHeld() {
+      for (const response of held) answerKeys(response);
+      held.clear();
+    },
+    jwksFetched(count) {
+      if (fetches >= count) return Promise.resolve();
+      return new Promise((resolve) => fetchWaiters.push({ count, resolve }));
     },
     async mint({ claims, kid, foreignKey } = {}) {
       const key = foreignKey ? foreign : current;

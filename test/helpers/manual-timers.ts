@@ -9,6 +9,8 @@ export interface ManualTimers extends Timers {
    * it before the step starts.
    */
   nextScheduled(): Promise<void>;
+  /** Timers set and neither run nor cleared yet. */
+  readonly pending: number;
 }
 
 /**
@@ -49,5 +51,8 @@ export function manualTimers(): ManualTimers {
       now = until;
     },
     nextScheduled: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    get pending() {
+      return timers.size;
+    },
   };
 }
