@@ -31,7 +31,8 @@ export const ERROR_CATALOG = {
     reasons: {
       MISSING_TOKEN: '(jwt) no `Authorization` bearer token',
       INVALID_TOKEN: '(jwt) the token does not verify: signature, issuer, audience, algorithm or claims',
-      TOKEN_EXPIRED: '(jwt) the token has expired; an SSE subscription ends with it (a WebSocket closes with 4403)',
+      TOKEN_EXPIRED:
+        '(jwt) the token has expired: an operation that starts after it is refused, an SSE subscription ends with it (a WebSocket closes with 4403)',
     },
   },
   FORBIDDEN: {

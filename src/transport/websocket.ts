@@ -7,6 +7,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { callAt } from '../lib/long-timeout.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
+import { closeWithin } from './close-handshake.js';
 import { envelopOperation, executeEnveloped, subscribeEnveloped } from './enveloped-operation.js';
 import { closeGradually } from './gradual-close.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
@@ -29,7 +30,7 @@ export interface WebSocketOptions {
   keepAliveMs: number;
   /** Most concurrent operations (subscriptions, and queries in progress) on one connection. */
   maxSubscriptionsPerConnection: number;
-  /** What the gradual close waits on. @default systemTimers */
+  /** What the gradual close and the close handshake's bound wait on. @default systemTimers */
   timers?: Timers;
 }
 
@@ -58,10 +59,12 @@ const RESTART_CLOSE = { code: 1001, reason: 'Server restarting: reconnect' } as 
  * connection's concerns only — who the caller is (at `connection_init`), the close at the token's
  * expiry, the cap on operations per connection, the gradual close of a drain — and runs every
  * operation through `yoga.getEnveloped`, so context, validation, error codes, masking, access
- * lines and the sharing of identical subscriptions are the same code as over HTTP and SSE.
+ * lines, the token's expiry and the sharing of identical subscriptions are the same code as over
+ * HTTP and SSE.
  */
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga } = options;
+  const timers = options.timers ?? systemTimers;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   /** Each connection's Access, decided at connection_init. */
   const accessOf = new WeakMap<object, Access>();
@@ -73,8 +76,9 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         const access = await options.authenticate(authorizationFromWebSocket(ctx.connectionParams, ctx.extra.upgradeAuthorization));
         accessOf.set(ctx, access);
         // A connection is as good as its token: it closes when the token expires. A token that
-        // has already expired is not closed on: its operations answer UNAUTHENTICATED instead.
-        if (access.expiresAtMs !== undefined) closeAtExpiry(ctx.extra.socket, access.expiresAtMs);
+        // has already expired is not closed on: its operations answer UNAUTHENTICATED instead
+        // (`useTokenExpiry`), as do those that arrive before the close.
+        if (access.expiresAtMs !== undefined) closeAtExpiry(ctx.extra.socket, access.expiresAtMs, timers);
         return true;
       },
       execute: (args) => executeEnveloped(args) as never,
@@ -95,7 +99,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       },
     },
     wss,
-    { keepAliveMs: options.keepAliveMs, logger: options.logger },
+    { keepAliveMs: options.keepAliveMs, logger: options.logger, timers },
   );
 
   return {
@@ -105,7 +109,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     get connections() {
       return wss.clients.size;
     },
-    closeGradually: (windowMs) => closeGradually([...wss.clients], windowMs, options.timers ?? systemTimers, RESTART_CLOSE),
+    closeGradually: (windowMs) => closeGradually([...wss.clients], windowMs, timers, RESTART_CLOSE),
     dispose: () => disposable.dispose(),
   };
 }
@@ -119,11 +123,12 @@ function traceCarrierOf(...carriers: Array<Readonly<Record<string, unknown>> | n
   return carriers.find((carrier) => typeof carrier?.['traceparent'] === 'string') ?? undefined;
 }
 
-/** Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before). */
-function closeAtExpiry(socket: WebSocket, expiresAtMs: number): void {
+/**
+ * Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before), and cuts it if
+ * its client does not answer the close frame within the handshake's bound.
+ */
+function closeAtExpiry(socket: WebSocket, expiresAtMs: number, timers: Timers): void {
   if (expiresAtMs <= Date.now()) return;
-  const cancel = callAt(expiresAtMs, () => {
-    if (socket.readyState === socket.OPEN) socket.close(TOKEN_EXPIRED_CLOSE.code, TOKEN_EXPIRED_CLOSE.reason);
-  });
+  const cancel = callAt(expiresAtMs, () => void closeWithin(socket, TOKEN_EXPIRED_CLOSE, timers));
   socket.once('close', cancel);
 }
