@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { InflightBytes } from '../lib/inflight-bytes.js';
 import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../telemetry/request-id.js';
@@ -26,9 +27,14 @@ export interface SocketExtra {
 export interface ServeOptions {
   keepAliveMs: number;
   logger: Logger;
+  /** The bytes being read and run at once, shared with HTTP: each message takes its size until it is handled. */
+  inflight: InflightBytes;
   /** What the close handshake's bound waits on. */
   timers: Timers;
 }
+
+/** A message that does not fit under the in-flight cap: graphql-ws clients retry on 1013 (Try Again Later). */
+const OVERLOADED_CLOSE = { code: 1013, reason: 'Gateway overloaded: try again shortly' } as const;
 
 /**
  * graphql-ws's protocol core (`makeServer`) on `ws` sockets — what `graphql-ws/use/ws` does, with
@@ -38,6 +44,11 @@ export interface ServeOptions {
  *   its connection with 4500 without a stack in the close reason;
  * - every close the server starts is bounded: a client that does not answer its close frame
  *   within a second is cut (`closeWithin`), and nothing it sends after the close frame is run;
+ * - each message takes its bytes from the in-flight cap HTTP bodies take theirs from, until it
+ *   has been handled (a subscription: until it ends, as an SSE stream holds its request's); one
+ *   that does not fit is not parsed, and its connection is closed with 1013. (ws hands a message
+ *   over only once all of it has arrived: what one connection buffers before that is bounded by
+ *   its `maxPayload`, see `websocket.ts`.)
  *
  * Keep-alive pings terminate peers that stop answering; writes of one turn go out together
  * (`WriteBatching`).
@@ -45,7 +56,7 @@ export interface ServeOptions {
 export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown> | undefined, SocketExtra>,
   wss: WebSocketServer,
-  { keepAliveMs, logger, timers }: ServeOptions,
+  { keepAliveMs, logger, inflight, timers }: ServeOptions,
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);
   const batching = new WriteBatching();
@@ -83,7 +94,11 @@ export function serveGraphQLWs(
             // Our close frame is out (a token that expired, a drain, a protocol error): what the
             // client sends until it answers, or is cut, is not run.
             if (socket.readyState !== socket.OPEN) return;
-            handle(String(data)).catch((error: unknown) => internalError(error, 'websocket message handling failed'));
+            const release = inflight.tryTake(byteLengthOf(data));
+            if (!release) return close(OVERLOADED_CLOSE.code, OVERLOADED_CLOSE.reason);
+            handle(String(data))
+              .catch((error: unknown) => internalError(error, 'websocket message handling failed'))
+              .finally(release);
           }),
       },
       { socket, upgradeAuthorization: request.headers.authorization, requestId: requestIdOf(request), upgradeTrace: traceHeadersOf(request) },
@@ -101,6 +116,10 @@ export function serveGraphQLWs(
       await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
     },
   };
+}
+
+function byteLengthOf(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
 }
 
 /** Only the two fields, not the headers object: it would live as long as the connection. */
