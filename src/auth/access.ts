@@ -24,12 +24,27 @@ export interface Access {
   /** Why the caller is not authenticated (no credential, a token that does not verify); undefined when it is. */
   readonly refusal: GatewayError | undefined;
   /**
+   * Why the caller may send {@link RESTRICTED_MAX_BODY_BYTES} at most (an HTTP body, a WebSocket
+   * message): it is not authenticated (the {@link refusal}), or its verified token grants it
+   * nothing of this API (no scope of it, or no clientId), so no operation of it could reach the
+   * upstream. Undefined when it may send up to the request limit (passthrough: any credential;
+   * MyPreferences decides what it may do).
+   */
+  readonly restriction: GatewayError | undefined;
+  /**
    * The credential to call upstream with on `clientId`, once the caller is known to hold
    * `permission` there. Throws UNAUTHENTICATED or FORBIDDEN (with `reason`) otherwise, before any
    * upstream call.
    */
   credentialFor(clientId: string, permission: Permission): UpstreamCredential;
 }
+
+/**
+ * The most a restricted caller (see {@link Access.restriction}) may send in one body or message:
+ * room for a small document (introspection, `_service { sdl }`, anything whose fields answer
+ * UNAUTHENTICATED or FORBIDDEN themselves), never for a large one.
+ */
+export const RESTRICTED_MAX_BODY_BYTES = 64 * 1024;
 
 /** Builds the Access of a request from its `Authorization` value (undefined when none was sent). */
 export type Authenticate = (authorization: string | undefined) => Promise<Access>;
@@ -51,7 +66,14 @@ export function passthroughAuthentication(fingerprint: Fingerprinter): Authentic
         ),
       );
     }
-    return { subject: credential.id, expiresAtMs: undefined, sharingKey: credential.id, refusal: undefined, credentialFor: () => credential };
+    return {
+      subject: credential.id,
+      expiresAtMs: undefined,
+      sharingKey: credential.id,
+      refusal: undefined,
+      restriction: undefined,
+      credentialFor: () => credential,
+    };
   };
 }
 
@@ -74,6 +96,7 @@ export function jwtAuthentication(verify: VerifyToken, serviceAccounts: ServiceA
       expiresAtMs: caller.expiresAtMs,
       sharingKey: grantsKey(caller),
       refusal: undefined,
+      restriction: grantsNothing(caller),
       credentialFor(clientId, permission) {
         if (!caller.scopes.has(SCOPES[permission])) {
           throw new GatewayError('FORBIDDEN', `The token lacks the ${SCOPES[permission]} scope this operation needs.`, { reason: 'MISSING_SCOPE' });
@@ -89,6 +112,21 @@ export function jwtAuthentication(verify: VerifyToken, serviceAccounts: ServiceA
       },
     };
   };
+}
+
+/**
+ * Why a verified caller may do nothing of this API — no scope of it, or no clientId — or undefined
+ * when it holds both (what it holds is checked per operation, in `credentialFor`).
+ */
+function grantsNothing(caller: VerifiedCaller): GatewayError | undefined {
+  const scopes = Object.values(SCOPES) as string[];
+  if (!scopes.some((scope) => caller.scopes.has(scope))) {
+    return new GatewayError('FORBIDDEN', `The token grants no scope of this API (${scopes.join(', ')}).`, { reason: 'MISSING_SCOPE' });
+  }
+  if (caller.clients !== '*' && caller.clients.size === 0) {
+    return new GatewayError('FORBIDDEN', 'The token grants no clientId.', { reason: 'CLIENT_NOT_GRANTED' });
+  }
+  return undefined;
 }
 
 /** Longer values are refused unread: no company JWT comes close. */
@@ -119,6 +157,7 @@ function refused(error: GatewayError): Access {
     expiresAtMs: undefined,
     sharingKey: undefined,
     refusal: error,
+    restriction: error,
     credentialFor() {
       throw error;
     },

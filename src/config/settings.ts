@@ -393,7 +393,7 @@ export const SETTINGS = {
     min: 1 * KB,
     max: 64 * MB,
     description:
-      'largest HTTP body and WebSocket message (413 `REQUEST_TOO_LARGE` / close 1009 above; a POST must declare its length, 411 otherwise); a caller without a valid credential may send 64 KB',
+      'largest HTTP body and WebSocket message (413 `REQUEST_TOO_LARGE` / close 1009 above; a POST must declare its length, 411 otherwise); a caller without a valid credential, or whose token grants no scope or no clientId, may send 64 KB (401 / 403 unread, close 1009), and so may every WebSocket before `connection_ack`',
   },
   MAX_INFLIGHT_REQUEST_BYTES: {
     kind: 'integer',
@@ -402,7 +402,7 @@ export const SETTINGS = {
     min: 64 * KB,
     max: 4 * GB,
     description:
-      'request body bytes being read and run at once, across all requests; above it `OVERLOADED` (503, `Retry-After: 1`); at least `MAX_REQUEST_BYTES`',
+      'bytes of HTTP bodies and WebSocket messages being read and run at once, across all requests and connections; above it `OVERLOADED` (503, `Retry-After: 1`), or close 1013 for a WebSocket message; at least `MAX_REQUEST_BYTES`',
   },
   GRAPHQL_MAX_DEPTH: { kind: 'integer', default: 15, min: 2, max: 100, description: 'most nesting of one operation (graphql-armor, on every transport)' },
   GRAPHQL_MAX_ALIASES: { kind: 'integer', default: 15, min: 0, max: 1_000, description: 'most aliases in one operation' },

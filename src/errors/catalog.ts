@@ -31,16 +31,17 @@ export const ERROR_CATALOG = {
     reasons: {
       MISSING_TOKEN: '(jwt) no `Authorization` bearer token',
       INVALID_TOKEN: '(jwt) the token does not verify: signature, issuer, audience, algorithm or claims',
-      TOKEN_EXPIRED: '(jwt) the token has expired; an SSE subscription ends with it (a WebSocket closes with 4403)',
+      TOKEN_EXPIRED:
+        '(jwt) the token has expired: an operation that starts after it is refused, an SSE subscription ends with it (a WebSocket closes with 4403)',
     },
   },
   FORBIDDEN: {
     raisedBy: 'gateway',
     when: '(jwt) the token does not grant what the operation needs (upstream not called); a GET or simple POST without the `x-graphql-csrf` header; or upstream 403 (the credential may not run imports)',
-    http: '403 for the missing CSRF header',
+    http: '403 for the missing CSRF header, and (jwt) when a body larger than 64 KB comes with a token that grants no scope or no clientId (refused unread)',
     reasons: {
-      MISSING_SCOPE: '(jwt) the token lacks the scope the operation needs (`bulk-import:read` or `bulk-import:write`)',
-      CLIENT_NOT_GRANTED: "(jwt) the token's clients claim does not list the clientId",
+      MISSING_SCOPE: '(jwt) the token lacks the scope the operation needs (`bulk-import:read` or `bulk-import:write`), or, for a body over 64 KB, has neither',
+      CLIENT_NOT_GRANTED: "(jwt) the token's clients claim does not list the clientId, or, for a body over 64 KB, lists none",
       NO_SERVICE_ACCOUNT: '(jwt) the gateway has no service account for the clientId',
     },
   },
@@ -72,8 +73,8 @@ export const ERROR_CATALOG = {
   },
   OVERLOADED: {
     raisedBy: 'gateway',
-    when: 'the request bodies being read at once already total `MAX_INFLIGHT_REQUEST_BYTES`; retry after `retryAfterSeconds`',
-    http: '503 with `Retry-After`',
+    when: 'the request bodies and WebSocket messages being read and run at once already total `MAX_INFLIGHT_REQUEST_BYTES`; retry after `retryAfterSeconds`',
+    http: '503 with `Retry-After`; a WebSocket message that does not fit closes its connection with 1013 instead (graphql-ws clients retry)',
     reasons: {},
   },
   UPSTREAM_UNAVAILABLE: {

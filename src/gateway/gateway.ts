@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { DevelopmentIssuer } from '../auth/development-issuer.js';
 import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
+import { InflightBytes } from '../lib/inflight-bytes.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { createResolverContexts } from '../resolvers/context.js';
@@ -136,6 +137,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     tracing: config.tracing.tracesUrl !== undefined,
     ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
   });
+  // One cap on the bytes being read and run at once: HTTP bodies and WebSocket messages alike.
+  const inflight = new InflightBytes(config.limits.maxInflightRequestBytes);
   const websocket = attachWebSocketTransport({
     ...config.webSocket,
     yoga,
@@ -144,6 +147,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     accessLog,
     // The same limit as an HTTP body: a stageImport's records travel in one message.
     maxPayloadBytes: config.limits.maxRequestBytes,
+    inflight,
   });
 
   /** Every subscriber, on any transport, is a member of a shared execution: counted there, once. */
@@ -158,7 +162,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const admit = createGraphQLAdmission({
     authenticate,
     maxRequestBytes: config.limits.maxRequestBytes,
-    maxInflightBytes: config.limits.maxInflightRequestBytes,
+    inflight,
     ...(options.refusedBodyDrain && { refusedBodyDrain: options.refusedBodyDrain }),
   });
   const routes = new Map<string, RouteHandler>([

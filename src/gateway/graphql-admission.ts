@@ -1,23 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Access, Authenticate } from '../auth/access.js';
+import { type Access, type Authenticate, RESTRICTED_MAX_BODY_BYTES } from '../auth/access.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { InflightBytes } from '../lib/inflight-bytes.js';
 import { sendEarlyAnswer, type UnreadBodyDrain } from './early-answer.js';
 
 export interface AdmissionOptions {
   authenticate: Authenticate;
   /** Largest body one request may declare (`MAX_REQUEST_BYTES`). */
   maxRequestBytes: number;
-  /** Most body bytes of all requests being read and run at once (`MAX_INFLIGHT_REQUEST_BYTES`). */
-  maxInflightBytes: number;
+  /**
+   * The bytes of all requests being read and run at once (`MAX_INFLIGHT_REQUEST_BYTES`), shared
+   * with the WebSocket transport's messages.
+   */
+  inflight: InflightBytes;
   /** How much of a refused body is read and discarded so that the answer arrives. @default {@link defaultDrain} */
   refusedBodyDrain?: Partial<UnreadBodyDrain>;
 }
-
-/**
- * A caller that is not authenticated may still send a small document (introspection,
- * `_service { sdl }`, anything whose fields answer UNAUTHENTICATED themselves), never a large one.
- */
-const UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * What a refused body may cost while its answer travels (see `sendEarlyAnswer`): no memory, only
@@ -47,15 +45,16 @@ export type Admit = (request: IncomingMessage, response: ServerResponse) => Prom
  * 1. a POST must declare its length (411), at most `maxRequestBytes` (413);
  * 2. the caller is authenticated from its `Authorization` (in jwt mode the token is verified
  *    here, once, and the result handed to the operation); a caller that is not may send
- *    {@link UNAUTHENTICATED_MAX_BODY_BYTES} at most (401);
- * 3. the bodies being read and run at once may not exceed `maxInflightBytes` (503 with
- *    Retry-After): memory stays bounded however many clients upload together.
+ *    {@link RESTRICTED_MAX_BODY_BYTES} at most (401), and so may one whose token grants nothing
+ *    of this API (403);
+ * 3. the bodies being read and run at once, with the WebSocket messages, may not exceed
+ *    `inflight`'s cap (503 with Retry-After): memory stays bounded however many clients upload
+ *    together.
  *
  * A refusal is answered with `sendEarlyAnswer`, so that it reaches a client still sending its body.
  * Resolves with the caller's Access when the request may go on, undefined when it was answered.
  */
 export function createGraphQLAdmission(options: AdmissionOptions): Admit {
-  let inflightBytes = 0;
   const drain = { ...defaultDrain(options.maxRequestBytes), ...options.refusedBodyDrain };
 
   return async (request, response) => {
@@ -77,14 +76,15 @@ export function createGraphQLAdmission(options: AdmissionOptions): Admit {
       );
     }
     const access = await options.authenticate(headerOf(request, 'authorization'));
-    if (access.refusal && declared > UNAUTHENTICATED_MAX_BODY_BYTES) return refuse(401, access.refusal);
-    if (inflightBytes + declared > options.maxInflightBytes) {
+    const { restriction } = access;
+    if (restriction && declared > RESTRICTED_MAX_BODY_BYTES) return refuse(restriction.code === 'UNAUTHENTICATED' ? 401 : 403, restriction);
+    const release = options.inflight.tryTake(declared);
+    if (!release) {
       return refuse(503, new GatewayError('OVERLOADED', 'The gateway is receiving too much at once; try again in a moment.', { retryAfterSeconds: 1 }), {
         'retry-after': '1',
       });
     }
-    inflightBytes += declared;
-    response.once('close', () => (inflightBytes -= declared));
+    response.once('close', release);
     return access;
   };
 }

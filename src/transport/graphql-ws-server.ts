@@ -1,9 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { InflightBytes } from '../lib/inflight-bytes.js';
+import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../telemetry/request-id.js';
+import { closeWithin } from './close-handshake.js';
 import { WriteBatching } from './write-batching.js';
 
 /**
@@ -21,17 +24,39 @@ export interface SocketExtra {
   upgradeTrace: Readonly<Record<string, string>> | undefined;
 }
 
+export interface ServeOptions {
+  keepAliveMs: number;
+  logger: Logger;
+  /** The bytes being read and run at once, shared with HTTP: each message takes its size until it is handled. */
+  inflight: InflightBytes;
+  /** What the close handshake's bound waits on. */
+  timers: Timers;
+}
+
+/** A message that does not fit under the in-flight cap: graphql-ws clients retry on 1013 (Try Again Later). */
+const OVERLOADED_CLOSE = { code: 1013, reason: 'Gateway overloaded: try again shortly' } as const;
+
 /**
  * graphql-ws's protocol core (`makeServer`) on `ws` sockets — what `graphql-ws/use/ws` does, with
- * one difference that matters in production: everything unexpected goes to our logger, never to
- * `console`, and a failing message closes its connection with 4500 without a stack in the close
- * reason. Keep-alive pings terminate peers that stop answering; writes of one turn go out
- * together (`WriteBatching`).
+ * differences that matter in production:
+ *
+ * - everything unexpected goes to our logger, never to `console`, and a failing message closes
+ *   its connection with 4500 without a stack in the close reason;
+ * - every close the server starts is bounded: a client that does not answer its close frame
+ *   within a second is cut (`closeWithin`), and nothing it sends after the close frame is run;
+ * - each message takes its bytes from the in-flight cap HTTP bodies take theirs from, until it
+ *   has been handled (a subscription: until it ends, as an SSE stream holds its request's); one
+ *   that does not fit is not parsed, and its connection is closed with 1013. (ws hands a message
+ *   over only once all of it has arrived: what one connection buffers before that is bounded by
+ *   its `maxPayload`, see `websocket.ts`.)
+ *
+ * Keep-alive pings terminate peers that stop answering; writes of one turn go out together
+ * (`WriteBatching`).
  */
 export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown> | undefined, SocketExtra>,
   wss: WebSocketServer,
-  { keepAliveMs, logger }: { keepAliveMs: number; logger: Logger },
+  { keepAliveMs, logger, inflight, timers }: ServeOptions,
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);
   const batching = new WriteBatching();
@@ -41,14 +66,16 @@ export function serveGraphQLWs(
   wss.on('headers', (headers, request) => headers.push(`${REQUEST_ID_HEADER}: ${requestIdOf(request)}`));
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const close = (code: number, reason: string) => void closeWithin(socket, { code, reason }, timers);
     const internalError = (error: unknown, what: string) => {
       logger.error({ err: error }, what);
-      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+      close(CloseCode.InternalServerError, 'Internal server error');
     };
-    // ws reports protocol violations (an oversized frame: it has closed with 1009 already) as errors.
+    // ws reports protocol violations (an oversized frame: it has sent its close frame, 1009,
+    // already; then only the bound applies) as errors.
     socket.on('error', (error) => {
       logger.warn({ cause: (error as NodeJS.ErrnoException).code ?? error.message }, 'websocket connection error');
-      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+      close(CloseCode.InternalServerError, 'Internal server error');
     });
     const keepAlive = keepAliveTimer(socket, keepAliveMs);
     const tcp = rawSocket(socket);
@@ -61,10 +88,17 @@ export function serveGraphQLWs(
             if (tcp) batching.beforeWrite(tcp);
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
-        close: (code, reason) => socket.close(code, reason),
+        close,
         onMessage: (handle) =>
           socket.on('message', (data) => {
-            handle(String(data)).catch((error: unknown) => internalError(error, 'websocket message handling failed'));
+            // Our close frame is out (a token that expired, a drain, a protocol error): what the
+            // client sends until it answers, or is cut, is not run.
+            if (socket.readyState !== socket.OPEN) return;
+            const release = inflight.tryTake(byteLengthOf(data));
+            if (!release) return close(OVERLOADED_CLOSE.code, OVERLOADED_CLOSE.reason);
+            handle(String(data))
+              .catch((error: unknown) => internalError(error, 'websocket message handling failed'))
+              .finally(release);
           }),
       },
       { socket, upgradeAuthorization: request.headers.authorization, requestId: requestIdOf(request), upgradeTrace: traceHeadersOf(request) },
@@ -82,6 +116,10 @@ export function serveGraphQLWs(
       await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
     },
   };
+}
+
+function byteLengthOf(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
 }
 
 /** Only the two fields, not the headers object: it would live as long as the connection. */

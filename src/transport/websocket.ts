@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { Access, Authenticate } from '../auth/access.js';
+import { type Access, type Authenticate, RESTRICTED_MAX_BODY_BYTES } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { InflightBytes } from '../lib/inflight-bytes.js';
 import { callAt } from '../lib/long-timeout.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
+import { closeWithin } from './close-handshake.js';
 import { envelopOperation, executeEnveloped, subscribeEnveloped } from './enveloped-operation.js';
 import { closeGradually } from './gradual-close.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
@@ -21,15 +23,21 @@ export interface WebSocketOptions {
   logger: Logger;
   /** The access log yoga's plugin writes: an operation refused before it reaches yoga is written there too. */
   accessLog: AccessLog;
-  /** Largest incoming message (a stageImport over WebSocket carries its records in one). */
+  /**
+   * Largest incoming message once the connection is acknowledged for a caller that is not
+   * restricted (a stageImport over WebSocket carries its records in one); before that, and for a
+   * restricted caller (`Access.restriction`), `RESTRICTED_MAX_BODY_BYTES`.
+   */
   maxPayloadBytes: number;
+  /** The bytes being read and run at once, shared with HTTP's admission. */
+  inflight: InflightBytes;
   /** Close connections that send no `connection_init` within this time (close code 4408). */
   connectionInitTimeoutMs: number;
   /** Ping interval; a peer that misses a pong is terminated. */
   keepAliveMs: number;
   /** Most concurrent operations (subscriptions, and queries in progress) on one connection. */
   maxSubscriptionsPerConnection: number;
-  /** What the gradual close waits on. @default systemTimers */
+  /** What the gradual close and the close handshake's bound wait on. @default systemTimers */
   timers?: Timers;
 }
 
@@ -55,14 +63,23 @@ const RESTART_CLOSE = { code: 1001, reason: 'Server restarting: reconnect' } as 
 
 /**
  * graphql-ws (`graphql-transport-ws`) for the HTTP server's `/graphql` upgrades. It keeps the
- * connection's concerns only — who the caller is (at `connection_init`), the close at the token's
- * expiry, the cap on operations per connection, the gradual close of a drain — and runs every
- * operation through `yoga.getEnveloped`, so context, validation, error codes, masking, access
- * lines and the sharing of identical subscriptions are the same code as over HTTP and SSE.
+ * connection's concerns only — who the caller is (at `connection_init`), how large its messages
+ * may be, the close at the token's expiry, the cap on operations per connection, the gradual
+ * close of a drain — and runs every operation through `yoga.getEnveloped`, so context,
+ * validation, error codes, masking, access lines, the token's expiry and the sharing of identical
+ * subscriptions are the same code as over HTTP and SSE.
+ *
+ * Message size follows HTTP's admission: until the connection is acknowledged, and for as long as
+ * its caller is restricted (not authenticated, or granted nothing), a message may be
+ * `RESTRICTED_MAX_BODY_BYTES` at most; ws refuses a larger frame from its header (close 1009),
+ * before reading its payload. A caller that may do something gets `maxPayloadBytes` once
+ * acknowledged.
  */
 export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTransport {
   const { yoga } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const timers = options.timers ?? systemTimers;
+  // Every connection starts with the small limit; `raiseMaxPayload` lifts it for its caller.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: RESTRICTED_MAX_BODY_BYTES, perMessageDeflate: false });
   /** Each connection's Access, decided at connection_init. */
   const accessOf = new WeakMap<object, Access>();
 
@@ -72,9 +89,12 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       onConnect: async (ctx) => {
         const access = await options.authenticate(authorizationFromWebSocket(ctx.connectionParams, ctx.extra.upgradeAuthorization));
         accessOf.set(ctx, access);
+        // Before the acknowledgement goes out: a client sends its operations after it.
+        if (!access.restriction) raiseMaxPayload(ctx.extra.socket, options.maxPayloadBytes, options.logger);
         // A connection is as good as its token: it closes when the token expires. A token that
-        // has already expired is not closed on: its operations answer UNAUTHENTICATED instead.
-        if (access.expiresAtMs !== undefined) closeAtExpiry(ctx.extra.socket, access.expiresAtMs);
+        // has already expired is not closed on: its operations answer UNAUTHENTICATED instead
+        // (`useTokenExpiry`), as do those that arrive before the close.
+        if (access.expiresAtMs !== undefined) closeAtExpiry(ctx.extra.socket, access.expiresAtMs, timers);
         return true;
       },
       execute: (args) => executeEnveloped(args) as never,
@@ -95,7 +115,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       },
     },
     wss,
-    { keepAliveMs: options.keepAliveMs, logger: options.logger },
+    { keepAliveMs: options.keepAliveMs, logger: options.logger, inflight: options.inflight, timers },
   );
 
   return {
@@ -105,7 +125,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     get connections() {
       return wss.clients.size;
     },
-    closeGradually: (windowMs) => closeGradually([...wss.clients], windowMs, options.timers ?? systemTimers, RESTART_CLOSE),
+    closeGradually: (windowMs) => closeGradually([...wss.clients], windowMs, timers, RESTART_CLOSE),
     dispose: () => disposable.dispose(),
   };
 }
@@ -119,11 +139,28 @@ function traceCarrierOf(...carriers: Array<Readonly<Record<string, unknown>> | n
   return carriers.find((carrier) => typeof carrier?.['traceparent'] === 'string') ?? undefined;
 }
 
-/** Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before). */
-function closeAtExpiry(socket: WebSocket, expiresAtMs: number): void {
+/**
+ * Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before), and cuts it if
+ * its client does not answer the close frame within the handshake's bound.
+ */
+function closeAtExpiry(socket: WebSocket, expiresAtMs: number, timers: Timers): void {
   if (expiresAtMs <= Date.now()) return;
-  const cancel = callAt(expiresAtMs, () => {
-    if (socket.readyState === socket.OPEN) socket.close(TOKEN_EXPIRED_CLOSE.code, TOKEN_EXPIRED_CLOSE.reason);
-  });
+  const cancel = callAt(expiresAtMs, () => void closeWithin(socket, TOKEN_EXPIRED_CLOSE, timers));
   socket.once('close', cancel);
+}
+
+/**
+ * Lets `socket`'s messages be up to `maxPayload` bytes from now on. ws takes the limit once per
+ * server (`maxPayload`) and offers no public way to change one connection's, so this sets the
+ * field its receiver checks each frame header against (`Receiver#_maxPayload`, ws 8). Should a
+ * ws upgrade rename it, the connection keeps the small limit — refusing, never admitting, too
+ * much — and the error says why.
+ */
+function raiseMaxPayload(socket: WebSocket, maxPayload: number, logger: Logger): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (typeof receiver?._maxPayload !== 'number') {
+    logger.error('ws has no Receiver#_maxPayload: WebSocket messages stay limited to the unauthenticated size');
+    return;
+  }
+  receiver._maxPayload = maxPayload;
 }

@@ -3,12 +3,15 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ImportSummaryDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { postGraphQL } from '../helpers/graphql.js';
-import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { postGraphQL, queryText } from '../helpers/graphql.js';
+import { READ, startIdentityProvider, WRITE, writeAccountsFile } from '../helpers/identity-provider.js';
 import { openPost, postThenRead, readAnswer } from '../helpers/raw-http.js';
+import { openRawWebSocket } from '../helpers/raw-websocket.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -46,6 +49,45 @@ function startUpload(gateway: RunningGateway, length: number, headers: Record<st
 function paddedBody(bytes: number): string {
   const frame = JSON.stringify({ query: '{ __typename }', variables: { padding: '' } });
   return frame.replace('"padding":""', `"padding":"${'x'.repeat(bytes - frame.length)}"`);
+}
+
+/** A graphql-ws `subscribe` message of exactly `bytes` bytes: `{ __typename }` padded like {@link paddedBody}. */
+function paddedSubscribe(id: string, bytes: number): string {
+  const frame = `{"id":"${id}","type":"subscribe","payload":}`;
+  return `{"id":"${id}","type":"subscribe","payload":${paddedBody(bytes - frame.length)}}`;
+}
+
+/** A `ws` client of graphql-transport-ws, opened; its close code once it closes. */
+async function openWebSocket(gateway: RunningGateway, register: (dispose: () => unknown) => void) {
+  const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
+  register(() => socket.terminate());
+  socket.on('error', () => undefined); // the gateway may cut it while it sends
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  await once(socket, 'open');
+  return { socket, closed };
+}
+
+/** Sends `connection_init` and waits for its acknowledgement. */
+async function initialise(socket: WebSocket, payload: Record<string, unknown>): Promise<void> {
+  const acknowledged = once(socket, 'message');
+  socket.send(JSON.stringify({ type: 'connection_init', payload }));
+  expect(JSON.parse(String((await acknowledged)[0]))).toEqual({ type: 'connection_ack' });
+}
+
+/** The next graphql-ws message for operation `id` (a `next` or an `error`); rejects when the connection closes first. */
+function answerTo(socket: WebSocket, id: string): Promise<{ type: string; payload: any }> {
+  return new Promise((resolve, reject) => {
+    const onClose = (code: number) => reject(new Error(`closed with ${code} before answering ${id}`));
+    const onMessage = (data: Buffer) => {
+      const message = JSON.parse(String(data)) as { id?: string; type: string; payload: any };
+      if (message.id !== id || message.type === 'complete') return;
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+      resolve(message);
+    };
+    socket.on('message', onMessage);
+    socket.once('close', onClose);
+  });
 }
 
 /** The server's side of every connection `gateway` accepts from now on. */
@@ -233,5 +275,129 @@ describe('request admission', () => {
     // Without the bound the trickle would hold it for Node's requestTimeout: five minutes.
     await Promise.race([once(serverSide, 'close'), failAfter(5_000, 'the connection cut', cleanup)]);
     expect(performance.now() - answeredAt).toBeGreaterThanOrEqual(bound - 50);
+  });
+
+  describe('over WebSocket, the same admission', () => {
+    it('refuses eight 25 MB frames sent before connection_init from their head, with 1009; /healthz answers meanwhile', async () => {
+      const { simulator, gateway } = await setup();
+      // One connection_init of 25 MB, written whole by each client (unmasked: its masking key is zero).
+      const frame = Buffer.from(paddedSubscribe('big', 25 * MB).replace('"type":"subscribe"', '"type":"connection_init"'));
+      const clients = await Promise.all(Array.from({ length: 8 }, () => openRawWebSocket(gateway.wsUrl, cleanup)));
+      for (const client of clients) {
+        client.sendHead(frame.length);
+        client.socket.write(frame);
+      }
+      const health = await fetch(`${gateway.origin}/healthz`);
+      expect(health.status).toBe(200);
+      const closes = await Promise.race([Promise.all(clients.map((client) => client.closeFrame)), failAfter(15_000, 'every close frame', cleanup)]);
+      expect(closes.map((close) => close.code)).toEqual(Array(8).fill(1009));
+      await Promise.race([Promise.all(clients.map((client) => client.ended)), failAfter(15_000, 'every connection closed', cleanup)]);
+      expect(simulator.requests.count()).toBe(0);
+    });
+
+    it('refuses a frame over 64 KB before connection_init from its head alone: the close comes though the payload never does', async () => {
+      const { gateway } = await setup();
+      const client = await openRawWebSocket(gateway.wsUrl, cleanup);
+      client.sendHead(25 * MB);
+      client.socket.write(Buffer.alloc(1024, ' '));
+      const close = await Promise.race([client.closeFrame, failAfter(5_000, 'the close frame', cleanup)]);
+      expect(close.code).toBe(1009);
+      await Promise.race([client.ended, failAfter(5_000, 'the socket closed', cleanup)]);
+    });
+
+    it('keeps a caller that may do nothing at 64 KB a message after connection_ack, and one with a credential at MAX_REQUEST_BYTES', async () => {
+      const { gateway } = await setup();
+      const anonymous = await openWebSocket(gateway, cleanup);
+      await initialise(anonymous.socket, {});
+      anonymous.socket.send(paddedSubscribe('1', 64 * 1024 + 1));
+      expect(await Promise.race([anonymous.closed, failAfter(5_000, 'the close', cleanup)])).toBe(1009);
+
+      const importing = await openWebSocket(gateway, cleanup);
+      await initialise(importing.socket, { authorization: importer });
+      const answer = answerTo(importing.socket, '1');
+      importing.socket.send(paddedSubscribe('1', 2 * MB));
+      expect((await answer).payload).toEqual({ data: { __typename: 'Query' } });
+    });
+
+    it('in jwt mode holds a verified token that grants no scope or no clientId to 64 KB: 403 unread over HTTP, 1009 over WebSocket', async () => {
+      const simulator = await startSimulator();
+      cleanup(() => simulator.stop());
+      const idp = await startIdentityProvider(cleanup);
+      const gateway = await startGateway(simulator.baseUrl, idp.env(writeAccountsFile(simulator, cleanup)), cleanup);
+      const cases = [
+        { claims: { scope: '' }, reason: 'MISSING_SCOPE' },
+        { claims: { scope: 'openid profile' }, reason: 'MISSING_SCOPE' },
+        { claims: { mypreferences_clients: [] }, reason: 'CLIENT_NOT_GRANTED' },
+      ];
+      for (const { claims, reason } of cases) {
+        const authorization = `Bearer ${await idp.mint({ claims })}`;
+        const answer = await Promise.race([
+          startUpload(gateway, 10 * MB, { authorization }, cleanup).response,
+          failAfter(5_000, `the ${reason} answer`, cleanup),
+        ]);
+        expect(answer.status).toBe(403);
+        expect(JSON.parse(answer.body).errors[0].extensions).toEqual({ code: 'FORBIDDEN', reason });
+
+        const client = await openWebSocket(gateway, cleanup);
+        await initialise(client.socket, { authorization });
+        client.socket.send(paddedSubscribe('1', 64 * 1024 + 1));
+        expect(await Promise.race([client.closed, failAfter(5_000, 'the close', cleanup)])).toBe(1009);
+      }
+      // A small document still runs; a granted token sends large ones.
+      const ungranted = await postGraphQL(gateway.url, '{ __typename }', {}, `Bearer ${await idp.mint({ claims: { scope: '' } })}`);
+      expect(ungranted).toMatchObject({ status: 200, data: { __typename: 'Query' } });
+      const granted = await openWebSocket(gateway, cleanup);
+      await initialise(granted.socket, { authorization: `Bearer ${await idp.mint({ claims: { scope: `${READ} ${WRITE}` } })}` });
+      const answer = answerTo(granted.socket, '1');
+      granted.socket.send(paddedSubscribe('1', 2 * MB));
+      expect((await answer).payload).toEqual({ data: { __typename: 'Query' } });
+      expect(simulator.requests.count('status')).toBe(0);
+    });
+
+    it('shares MAX_INFLIGHT_REQUEST_BYTES with HTTP: a message that does not fit closes its connection with 1013, a message running holds its bytes against HTTP bodies', async () => {
+      let answerHeld: () => void = () => undefined;
+      const upstream = await startFakeUpstream((_request, response) => {
+        answerHeld = () => response.writeHead(404).end(); // not retried: one upstream request
+      });
+      cleanup(() => upstream.stop());
+      const gateway = await startGateway(upstream.baseUrl, { MAX_REQUEST_BYTES: String(MB), MAX_INFLIGHT_REQUEST_BYTES: String(1.5 * MB) }, cleanup);
+
+      // An HTTP body being read holds 1 MB: a 1 MB message does not fit.
+      const seen = once(gateway.gateway.server, 'request');
+      const upload = startUpload(gateway, MB, { authorization: importer }, cleanup);
+      await seen;
+      await new Promise((resolve) => setImmediate(resolve)); // its admission ran (microtasks only)
+      const refused = await openWebSocket(gateway, cleanup);
+      await initialise(refused.socket, { authorization: importer });
+      refused.socket.send(paddedSubscribe('1', MB));
+      expect(await Promise.race([refused.closed, failAfter(5_000, 'the close', cleanup)])).toBe(1013);
+      upload.request.end(paddedBody(MB));
+      expect((await upload.response).status).toBe(200);
+
+      // A message whose operation runs (its upstream call held) holds its bytes: a 1 MB body does not fit.
+      const running = await openWebSocket(gateway, cleanup);
+      await initialise(running.socket, { authorization: importer });
+      const summary = answerTo(running.socket, 'summary');
+      const padding = 'x'.repeat(MB - 4096);
+      running.socket.send(
+        JSON.stringify({
+          id: 'summary',
+          type: 'subscribe',
+          payload: { query: queryText(ImportSummaryDocument), variables: { clientId: 'demo', accessToken: '1000', padding } },
+        }),
+      );
+      await upstream.received(1);
+      const overloaded = await startUpload(gateway, MB, { authorization: importer }, cleanup).response;
+      expect(overloaded.status).toBe(503);
+      expect(JSON.parse(overloaded.body).errors[0].extensions).toMatchObject({ code: 'OVERLOADED' });
+      answerHeld();
+      expect((await summary).payload.errors[0].extensions).toMatchObject({ code: 'NOT_FOUND' });
+      const after = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: importer },
+        body: paddedBody(MB),
+      });
+      expect(after.status).toBe(200);
+    });
   });
 });

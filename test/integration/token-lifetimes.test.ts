@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createClient } from 'graphql-ws';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
@@ -9,6 +11,8 @@ import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
 import { type IdentityProvider, startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { openPost, readAnswer } from '../helpers/raw-http.js';
+import { openRawWebSocket } from '../helpers/raw-websocket.js';
 import { validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
 import { type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
@@ -23,6 +27,18 @@ import { wsClient } from '../helpers/ws-client.js';
 const clientId = DEMO_ACCOUNT.clientId;
 const bearer = (token: string) => `Bearer ${token}`;
 const nowS = () => Math.floor(Date.now() / 1000);
+
+/** Rejects after `ms`, naming what did not happen: a hang guard, far above the bound under test. */
+function failAfter(ms: number, what: string, register: (dispose: () => unknown) => void): Promise<never> {
+  return new Promise((_, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    register(() => clearTimeout(timer));
+  });
+}
+
+/** A graphql-ws `subscribe` message running initiateImport. */
+const initiateMessage = (id: string, name: string) =>
+  JSON.stringify({ id, type: 'subscribe', payload: { query: queryText(InitiateImportDocument), variables: { clientId, input: { name } } } });
 
 describe('token lifetimes', () => {
   const cleanup = useCleanup();
@@ -188,6 +204,53 @@ describe('token lifetimes', () => {
     expect(statusSequence(watcher).slice(0, 2)).toEqual(['STAGING:0', 'STAGING:0']);
     expect(statusSequence(watcher).at(-1)).toBe('COMPLETED:5');
     expect(closes).toHaveLength(1);
+  });
+
+  it('a WebSocket client that never answers its 4403 close frame is cut within a second or so, and the writes it sends after its token expired never run', async () => {
+    const { simulator, idp, gateway } = await setup();
+    const authorization = bearer(await idp.mint({ claims: { exp: nowS() + 2 } }));
+    const serverSide = new Promise<Socket>((resolve) => gateway.gateway.server.once('upgrade', (_request, socket: Socket) => resolve(socket)));
+    // It never answers a close frame, and goes on sending.
+    const client = await openRawWebSocket(gateway.wsUrl, cleanup);
+    client.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+    await client.nextMessage('connection_ack');
+
+    expect(await client.closeFrame).toEqual({ code: 4403, reason: 'Token expired' });
+    const closeFrameAt = performance.now();
+    for (let i = 0; i < 5; i++) client.sendText(initiateMessage(`w${i}`, `after expiry ${i}`));
+    // The gateway read every one of them (before the cut, which comes a second after the close frame)…
+    const server = await serverSide;
+    await vi.waitFor(() => expect(server.bytesRead).toBe(client.socket.bytesWritten), { timeout: 5_000, interval: 5 });
+    // …then cuts the socket: ws alone would wait 30 s for the answer.
+    await Promise.race([client.ended, failAfter(10_000, 'the socket cut', cleanup)]);
+    const cutAfterMs = performance.now() - closeFrameAt;
+    expect(cutAfterMs).toBeGreaterThan(800);
+    expect(cutAfterMs).toBeLessThan(5_000);
+    // …and ran none of them.
+    expect(simulator.requests.count('initiate')).toBe(0);
+    await vi.waitFor(() => expect(gateway.gateway.webSocketConnections).toBe(0), { interval: 5 });
+  });
+
+  it('an operation that starts after its token expired is refused: a mutation whose body arrives after the expiry is UNAUTHENTICATED (TOKEN_EXPIRED), the upstream not called', async () => {
+    const { simulator, idp, gateway } = await setup();
+    const authorization = bearer(await idp.mint({ claims: { exp: nowS() + 2 } }));
+    // The expiry as an event: a WebSocket with the same token is closed with 4403 when it comes
+    // (its connection_init also verified the token once, so the POST's admission is quick).
+    const watcher = await openRawWebSocket(gateway.wsUrl, cleanup);
+    watcher.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+    await watcher.nextMessage('connection_ack');
+
+    const body = Buffer.from(JSON.stringify({ query: queryText(InitiateImportDocument), variables: { clientId, input: { name: 'slow body' } } }));
+    const admitted = once(gateway.gateway.server, 'request');
+    const post = openPost(gateway.origin, '/graphql', body.length, { authorization }, cleanup);
+    await admitted; // its token was valid when its head arrived
+    expect((await watcher.closeFrame).code).toBe(4403);
+    post.write(body);
+    const answer = await readAnswer(post);
+
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).errors[0].extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' });
+    expect(simulator.requests.count('initiate')).toBe(0);
   });
 
   it('an SSE stream ends with UNAUTHENTICATED (TOKEN_EXPIRED) when its caller token expires', async () => {

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
 import { ImportSummaryDocument, InitiateImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
+import { queryText } from '../helpers/graphql.js';
+import { openRawWebSocket } from '../helpers/raw-websocket.js';
 import { execute, wsClient } from '../helpers/ws-client.js';
 
 /** Queries and mutations over graphql-ws take the same path as HTTP: context, credentials, validation, masking. */
@@ -66,5 +69,26 @@ describe('GraphQL over WebSocket', () => {
     const result = await execute(client, ImportSummaryDocument, { clientId: '..', accessToken: 'abc' });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(simulator.requests.count()).toBe(0);
+  });
+
+  it("runs nothing a client sends after the server's close frame: a client ignoring the drain's 1001 and sending writes is cut, its writes never run", async () => {
+    const { simulator, gateway } = await setup();
+    const serverSide = new Promise<Socket>((resolve) => gateway.gateway.server.once('upgrade', (_request, socket: Socket) => resolve(socket)));
+    const client = await openRawWebSocket(gateway.wsUrl, cleanup);
+    client.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+    await client.nextMessage('connection_ack');
+
+    const drained = gateway.gateway.drain({ windowMs: 0, deadlineMs: 10_000 });
+    expect((await client.closeFrame).code).toBe(1001);
+    // Writes a client would send again to another replica: run here too, they would run twice.
+    for (let i = 0; i < 5; i++) {
+      const payload = { query: queryText(InitiateImportDocument), variables: { clientId, input: { name: `after close ${i}` } } };
+      client.sendText(JSON.stringify({ id: `w${i}`, type: 'subscribe', payload }));
+    }
+    const server = await serverSide;
+    await vi.waitFor(() => expect(server.bytesRead).toBe(client.socket.bytesWritten), { timeout: 5_000, interval: 5 });
+    await client.ended;
+    await drained;
+    expect(simulator.requests.count('initiate')).toBe(0);
   });
 });
