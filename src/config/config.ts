@@ -55,6 +55,8 @@ export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof
   tracing: TracingConfig;
   /** {@link SETTINGS.GRAPHIQL}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
   graphiql: boolean;
+  /** {@link SETTINGS.DEV_TOKEN_ROUTE}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
+  devTokenRoute: boolean;
   upstream: UpstreamConfig;
   auth: AuthConfig;
   /**
@@ -260,6 +262,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...fields(STAGE_IMPORT),
     // A development tool: production serves it only when asked to.
     graphiql: read('GRAPHIQL') ?? !production,
+    // Mints tokens to anything on the host (a reverse proxy included): production only when asked to by name.
+    devTokenRoute: read('DEV_TOKEN_ROUTE') ?? !production,
     upstream: {
       ...fields(UPSTREAM),
       retry: fields(RETRY),

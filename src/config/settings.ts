@@ -436,6 +436,12 @@ export const SETTINGS = {
       'GraphiQL at `GET /graphql` (a browser asking for HTML): self-hosted, no third-party origin, subscriptions over SSE; the development credential is prefilled with the built-in simulator only',
     shownDefault: '`false` with `NODE_ENV=production`, `true` otherwise',
   },
+  DEV_TOKEN_ROUTE: {
+    kind: 'boolean',
+    description:
+      '`POST /dev/token` (`npm run token`): the development issuer mints tokens for loopback callers — a proxy on the same host is one too; only where the development issuer runs (the built-in simulator in jwt mode without `AUTH_JWKS_URL`)',
+    shownDefault: '`false` with `NODE_ENV=production` (a demo deployment: `SIMULATOR=true`), `true` otherwise',
+  },
   CORS_ORIGINS: {
     kind: 'list',
     default: [],

@@ -32,8 +32,8 @@ export interface GatewayOptions {
   graphiqlAuthorization?: string;
   /**
    * The development identity provider (zero config): callers' JWTs are verified with its keys, and
-   * the gateway serves its JWKS and mints tokens for loopback callers. Required in jwt mode
-   * without `AUTH_JWKS_URL`.
+   * the gateway serves its JWKS and (`config.devTokenRoute`) mints tokens for loopback callers.
+   * Required in jwt mode without `AUTH_JWKS_URL`.
    * @default none: no development routes
    */
   developmentIssuer?: DevelopmentIssuer;
@@ -163,7 +163,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const routes = new Map<string, RouteHandler>([
     ...healthRoutes({ isReady: () => lifecycle === 'serving', metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
-    ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer) : []),
+    ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer, { mintTokens: config.devTokenRoute }) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
     [
       GRAPHQL_PATH,
