@@ -428,7 +428,7 @@ export const SETTINGS = {
     kind: 'boolean',
     default: true,
     description:
-      'schema introspection (GraphiQL and codegen use it); `false` holds on every transport, removes "Did you mean" suggestions, and serves `_service` to authenticated callers only',
+      'schema introspection (GraphiQL and codegen use it); `false` holds on every transport, removes "Did you mean" suggestions, and serves `_service` only to callers whose credential the other fields take (jwt: a verified token; passthrough: a form MyPreferences accepts)',
   },
   GRAPHIQL: {
     kind: 'boolean',

@@ -26,12 +26,14 @@ interface CatalogEntry {
 export const ERROR_CATALOG = {
   UNAUTHENTICATED: {
     raisedBy: 'gateway',
-    when: 'no credential or token, a token that does not verify (upstream not called), or upstream 401 (bad credential, unknown or expired accessToken)',
+    when: 'no credential or token, a token that does not verify or (passthrough) a credential of no form MyPreferences accepts (upstream not called), or upstream 401 (bad credential, unknown or expired accessToken)',
     http: '401 when a body larger than 64 KB comes without a valid credential (refused unread)',
     reasons: {
       MISSING_TOKEN: '(jwt) no `Authorization` bearer token',
       INVALID_TOKEN: '(jwt) the token does not verify: signature, issuer, audience, algorithm or claims',
       TOKEN_EXPIRED: '(jwt) the token has expired; an SSE subscription ends with it (a WebSocket closes with 4403)',
+      MALFORMED_CREDENTIAL:
+        '(passthrough) the `Authorization` value is neither `Bearer <token>` nor a `PNAUTHINFO3-HMAC-SHA256` signed header, the forms MyPreferences accepts',
     },
   },
   FORBIDDEN: {

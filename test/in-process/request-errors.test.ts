@@ -26,7 +26,7 @@ describe('request errors, in process', () => {
   const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: silentLogger() });
   afterAll(() => gateway.stop());
 
-  const CREDENTIAL = 'Basic aW4tcHJvY2Vzczp0ZXN0';
+  const CREDENTIAL = 'Bearer in-process-test';
   const record = { ProfileId: 'p-1' };
 
   interface Case {
