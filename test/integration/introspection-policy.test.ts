@@ -45,10 +45,10 @@ describe('introspection policy', () => {
       expect(errors?.[0]?.message).toMatch(/Cannot query field "importSumary"/);
       expect(JSON.stringify(errors)).not.toMatch(/Did you mean|importSummary/);
     }
-    // A misspelt enum value in the variables is answered without suggesting the real ones.
+    // A misspelt enum value in the variables is answered without suggesting the real ones (nor quoting the value).
     const badEnum = await postGraphQL(gateway.url, INITIATE, { input: { name: 'n', importAction: 'ADDD' } }, authorization);
-    expect(badEnum.errors?.[0]?.message).toMatch(/ADDD/);
-    expect(JSON.stringify(badEnum.errors)).not.toMatch(/Did you mean|"ADD"|DELETE/);
+    expect(badEnum.errors?.[0]?.message).toMatch(/\$input" got an invalid value at "input.importAction"/);
+    expect(JSON.stringify(badEnum.errors)).not.toMatch(/Did you mean|"ADD"|DELETE|ADDD/);
   });
 
   it('serves _service { sdl } to an authenticated caller only when introspection is off', async () => {
