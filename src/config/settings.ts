@@ -34,10 +34,10 @@ interface About {
   secret?: true;
 }
 
-/** A whole number within bounds; unset or empty means `default`. */
+/** A whole number within bounds; unset or empty means `default` (without one, unset reads as undefined). */
 export interface IntegerSetting extends About {
   kind: 'integer';
-  default: number;
+  default?: number;
   min: number;
   max: number;
   /** How the docs show it: `bytes` adds KB/MB/GB to the raw number, `percent` marks the range %. */
@@ -101,6 +101,14 @@ export type Setting = IntegerSetting | RatioSetting | BooleanSetting | StringSet
 export const SETTINGS = {
   PORT: { kind: 'integer', default: 4000, min: 0, max: 65535, description: 'listening port (0 = any free port)' },
   HOST: { kind: 'string', default: '0.0.0.0', description: 'listening address' },
+  METRICS_PORT: {
+    kind: 'integer',
+    min: 0,
+    max: 65535,
+    description:
+      "set: `/metrics` on a listener of its own at this port (on `HOST`; 0 = any free port) and no longer on `PORT`, so Prometheus scrapes it where callers never reach (its labels name clientIds and their circuit breakers' state); it opens with the gateway and closes at the end of the drain",
+    shownDefault: 'unset: `/metrics` on `PORT`, except with `NODE_ENV=production`, where it is then served nowhere (a warning at start says so)',
+  },
   REUSE_PORT: {
     kind: 'boolean',
     default: false,
@@ -565,7 +573,9 @@ export const VARIABLE = Object.fromEntries(Object.keys(SETTINGS).map((name) => [
 export type SettingValue<N extends SettingName> = ValueOf<(typeof SETTINGS)[N]>;
 
 type ValueOf<S> = S extends { kind: 'integer' | 'ratio' }
-  ? number
+  ? S extends { default: number }
+    ? number
+    : number | undefined
   : S extends { kind: 'boolean' }
     ? S extends { default: boolean }
       ? boolean

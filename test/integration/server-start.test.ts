@@ -89,6 +89,9 @@ describe('src/server.ts', () => {
       fetch(`${origin}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clients: ['*'] }) });
     expect((await mint(proxied)).status).toBe(404);
     expect((await mint(new URL(url).origin)).status).toBe(404);
+    // Nor /metrics (its labels name the tenants), without METRICS_PORT: the start says so.
+    expect((await fetch(new URL('/metrics', url))).status).toBe(404);
+    expect(server.stdout()).toMatch(/"level":40[^\n]*served nowhere[^\n]*METRICS_PORT/);
     // The demo still runs: the token it logged at start verifies against the issuer's published keys.
     expect((await fetch(new URL('/.well-known/jwks.json', url))).status).toBe(200);
     const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'demo' } }, notice['demoAuthorization']);
