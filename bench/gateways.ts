@@ -65,29 +65,48 @@ export async function startGateway(
   options: GatewayStartOptions = {},
 ): Promise<RunningGateway> {
   if (name === 'ours-2-replicas') return startOursCluster(upstreamBaseUrl, settings);
-  const proc =
-    name === 'ours'
-      ? startOurs('ours', upstreamBaseUrl, settings, {}, options.nodeFlags)
-      : startNode(name, COMPILED_ENTRIES[name], {
-          ipc: true,
-          env: {
-            NODE_ENV: 'production',
-            PORT: '0',
-            UPSTREAM_BASE_URL: upstreamBaseUrl,
-            POLL_INTERVAL_MS: String(settings.intervalMs),
-          },
-        });
+  if (name === 'ours') {
+    const ours = await startOurs('ours', upstreamBaseUrl, settings, {}, options.nodeFlags);
+    return { name, replicas: [await replicaOfOurs(ours)], processes: [ours.process] };
+  }
+  const proc = startNode(name, COMPILED_ENTRIES[name], {
+    ipc: true,
+    env: {
+      NODE_ENV: 'production',
+      PORT: '0',
+      UPSTREAM_BASE_URL: upstreamBaseUrl,
+      POLL_INTERVAL_MS: String(settings.intervalMs),
+    },
+  });
   return { name, replicas: [await replicaOf(proc)], processes: [proc] };
 }
 
-/** Ours, exactly as production runs it (`node dist/server.js`), configured for the bench. */
-function startOurs(name: string, upstreamBaseUrl: string, settings: BenchSettings, extraEnv: Record<string, string>, nodeFlags?: string[]): NodeProcess {
-  return startNode(name, COMPILED_ENTRIES.ours, {
+/** Ours started, on ports chosen beforehand: the API's and the metrics listener's. */
+interface OursProcess {
+  process: NodeProcess;
+  origin: string;
+  metricsUrl: string;
+}
+
+/**
+ * Ours, exactly as production runs it (`node dist/server.js`), configured for the bench. Production
+ * serves `/metrics` only on a listener of its own (`METRICS_PORT`), as a deployment scrapes it.
+ */
+async function startOurs(
+  name: string,
+  upstreamBaseUrl: string,
+  settings: BenchSettings,
+  extraEnv: Record<string, string>,
+  nodeFlags?: string[],
+): Promise<OursProcess> {
+  const [port, metricsPort] = await freePorts(2);
+  const proc = startNode(name, COMPILED_ENTRIES.ours, {
     ...(nodeFlags && { nodeFlags }),
     env: {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
-      PORT: '0',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
       MYPREFERENCES_BASE_URL: upstreamBaseUrl,
       AUTH_MODE: 'passthrough',
@@ -104,6 +123,21 @@ function startOurs(name: string, upstreamBaseUrl: string, settings: BenchSetting
       ...extraEnv,
     },
   });
+  return { process: proc, origin: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+}
+
+/** Ours once it serves (its metrics listener answers: it opens after the API's). */
+async function replicaOfOurs(ours: OursProcess): Promise<Replica> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await serves(ours.metricsUrl))) {
+    if (ours.process.child.exitCode !== null || ours.process.child.signalCode !== null) {
+      throw new Error(`${ours.process.name} exited before listening: ${ours.process.stderrTail().slice(-1500)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`${ours.process.name} did not listen within ${START_TIMEOUT_MS} ms`);
+    await sleep(100);
+  }
+  const url = `${ours.origin}/graphql`;
+  return { process: ours.process, url, wsUrl: url.replace(/^http/, 'ws'), metricsUrl: ours.metricsUrl };
 }
 
 /**
@@ -116,14 +150,33 @@ async function startOursCluster(upstreamBaseUrl: string, settings: BenchSettings
   const redis = startProgram('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { env: {} });
   await waitUntil(() => listeningPort(redis.pid) === port, redis, 'listen');
   const clusterEnv = { REDIS_URL: `redis://127.0.0.1:${port}`, CREDENTIAL_FINGERPRINT_SECRET: 'bench-cluster-fingerprint-secret' };
-  const processes = [1, 2].map((n) => startOurs(`ours-replica-${n}`, upstreamBaseUrl, settings, clusterEnv));
-  const replicas = await Promise.all(processes.map(replicaOf));
-  return { name: 'ours-2-replicas', replicas, processes: [...processes, redis] };
+  const ours = [];
+  for (const n of [1, 2]) ours.push(await startOurs(`ours-replica-${n}`, upstreamBaseUrl, settings, clusterEnv));
+  const replicas = await Promise.all(ours.map(replicaOfOurs));
+  return { name: 'ours-2-replicas', replicas, processes: [...ours.map((replica) => replica.process), redis] };
 }
 
 async function replicaOf(proc: NodeProcess): Promise<Replica> {
   const url = await listeningUrl(proc);
   return { process: proc, url, wsUrl: url.replace(/^http/, 'ws'), metricsUrl: `${new URL(url).origin}/metrics` };
+}
+
+/** `count` distinct TCP ports free on loopback just now: held together, so the OS cannot hand one out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /** A TCP port free on loopback just now (the OS picks it). */
@@ -166,15 +219,15 @@ async function listeningUrl(proc: NodeProcess): Promise<string> {
     }
     if (Date.now() > deadline) throw new Error(`${proc.name} did not listen within ${START_TIMEOUT_MS} ms`);
     const port = listeningPort(proc.pid);
-    if (port !== undefined && (await serves(`http://127.0.0.1:${port}`))) found = `http://127.0.0.1:${port}/graphql`;
+    if (port !== undefined && (await serves(`http://127.0.0.1:${port}/metrics`))) found = `http://127.0.0.1:${port}/graphql`;
     else await Promise.race([sleep(100), fromLog]);
   }
   return found;
 }
 
-async function serves(origin: string): Promise<boolean> {
+async function serves(metricsUrl: string): Promise<boolean> {
   try {
-    const response = await fetch(`${origin}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) });
     await response.arrayBuffer();
     return response.ok;
   } catch {

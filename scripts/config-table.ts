@@ -15,6 +15,7 @@ function shownDefault(setting: Setting): string {
   if (setting.shownDefault !== undefined) return setting.shownDefault;
   switch (setting.kind) {
     case 'integer':
+      if (setting.default === undefined) return 'unset';
       return setting.unit === 'bytes' ? `${setting.default} (${formatBytes(setting.default)})` : String(setting.default);
     case 'ratio':
       return String(setting.default);

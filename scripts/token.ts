@@ -62,7 +62,9 @@ try {
   const answer = (await response.json().catch(() => ({}))) as { token?: string; error?: string };
   if (!response.ok || !answer.token) {
     const why =
-      response.status === 404 ? 'this gateway has no development issuer (it runs with a real identity provider)' : (answer.error ?? `HTTP ${response.status}`);
+      response.status === 404
+        ? 'this gateway mints no development tokens (it runs with a real identity provider, or with NODE_ENV=production without DEV_TOKEN_ROUTE=true)'
+        : (answer.error ?? `HTTP ${response.status}`);
     process.stderr.write(`No token: ${why}\n`);
     process.exit(1);
   }

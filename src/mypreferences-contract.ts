@@ -166,6 +166,23 @@ export const LIMITS = {
 export const TERMINAL_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Completed', 'Failed']);
 
 /**
+ * The forms of `Authorization` MyPreferences accepts (docs/upstream-contract.md, "Authorization"):
+ * an OAuth bearer token (RFC 6750 §2.1: `Bearer` and a b64token, the scheme case-insensitive), or
+ * its own signed header `PNAUTHINFO3-HMAC-SHA256 Credential=…, Signature=…`. DECIDED: the signed
+ * header is checked no further than its scheme and those two parameters (its grammar is not
+ * published). A value of any other form never passes MyPreferences.
+ */
+const AUTHORIZATION_FORMS: readonly RegExp[] = [
+  /^Bearer +[A-Za-z0-9\-._~+/]+=*$/i,
+  /^PNAUTHINFO3-HMAC-SHA256 +(?=.*\bCredential=[^\s,]+)(?=.*\bSignature=[^\s,]+)/i,
+];
+
+/** Whether `authorization` (trimmed) has a form MyPreferences accepts; whether it is valid, only MyPreferences knows. */
+export function isUpstreamAuthorizationForm(authorization: string): boolean {
+  return AUTHORIZATION_FORMS.some((form) => form.test(authorization));
+}
+
+/**
  * OAuth 2.0 client credentials (RFC 6749 §4.4), the bearer tokens MyPreferences accepts on every
  * route. The token's scope names the account and the user it acts as: `{ClientId}/{UserId}`.
  */

@@ -37,8 +37,11 @@ async function main(): Promise<void> {
     ...(embedded?.issuer && { developmentIssuer: embedded.issuer }),
     ...(embedded && { demoPage: true }),
   });
-  const { url } = await gateway.start();
-  logger.info({ url, upstream: upstreamBaseUrl.origin, authMode: config.auth.mode }, `bulk-import gateway listening on ${url}`);
+  const { url, metricsUrl } = await gateway.start();
+  logger.info({ url, metricsUrl, upstream: upstreamBaseUrl.origin, authMode: config.auth.mode }, `bulk-import gateway listening on ${url}`);
+  if (metricsUrl === undefined) {
+    logger.warn('/metrics is served nowhere: with NODE_ENV=production the public port serves only the API; set METRICS_PORT for a listener of its own');
+  }
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

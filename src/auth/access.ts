@@ -3,6 +3,7 @@ import type { Fingerprinter } from '../credentials/fingerprint.js';
 import type { ServiceAccounts } from '../credentials/service-token.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { isUpstreamAuthorizationForm } from '../mypreferences-contract.js';
 import { grantsClient, grantsKey, type Permission, SCOPES, type VerifiedCaller } from './caller.js';
 import type { VerifyToken } from './jwt-verifier.js';
 
@@ -49,7 +50,12 @@ export const RESTRICTED_MAX_BODY_BYTES = 64 * 1024;
 /** Builds the Access of a request from its `Authorization` value (undefined when none was sent). */
 export type Authenticate = (authorization: string | undefined) => Promise<Access>;
 
-/** Passthrough mode: the caller's MyPreferences credential is forwarded; MyPreferences decides. */
+/**
+ * Passthrough mode: the caller's MyPreferences credential is forwarded; MyPreferences decides.
+ * A value of a form MyPreferences never accepts (`isUpstreamAuthorizationForm`) is refused here,
+ * before any upstream call, so that every field — `_service` too, which calls nothing upstream —
+ * requires the same credential.
+ */
 export function passthroughAuthentication(fingerprint: Fingerprinter): Authenticate {
   return async (authorization) => {
     let credential: ForwardedCredential | null;
@@ -63,6 +69,18 @@ export function passthroughAuthentication(fingerprint: Fingerprinter): Authentic
         new GatewayError(
           'UNAUTHENTICATED',
           'No MyPreferences credential was supplied: send it as the Authorization header (or as connectionParams.authorization over WebSocket).',
+        ),
+      );
+    }
+    // from() has taken it, so it is a string; trimmed as from() keeps it.
+    if (!isUpstreamAuthorizationForm((authorization as string).trim())) {
+      return refused(
+        new GatewayError(
+          'UNAUTHENTICATED',
+          'The Authorization value is not a MyPreferences credential: "Bearer <token>" or a PNAUTHINFO3-HMAC-SHA256 signed header.',
+          {
+            reason: 'MALFORMED_CREDENTIAL',
+          },
         ),
       );
     }

@@ -41,12 +41,26 @@ const SERVER = {
   logLevel: VARIABLE.LOG_LEVEL,
 } as const satisfies FieldMap;
 
+const METRICS = {
+  port: VARIABLE.METRICS_PORT,
+} as const satisfies FieldMap;
+
+/** Where Prometheus reads `/metrics`: a listener of its own, the public port, or (production without a port) nowhere. */
+export interface MetricsConfig extends FromSettings<typeof METRICS> {
+  /**
+   * `/metrics` on `PORT` too: {@link SETTINGS.METRICS_PORT} unset, and {@link SETTINGS.NODE_ENV}
+   * not `production` (whose public port serves only the API).
+   */
+  onPublicPort: boolean;
+}
+
 /** How large one stageImport may be (the resolver and the operation-limits plugin check it). */
 const STAGE_IMPORT = {
   maxRecordsPerStage: VARIABLE.STAGE_MAX_RECORDS,
 } as const satisfies FieldMap;
 
 export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof STAGE_IMPORT> {
+  metrics: MetricsConfig;
   drain: DrainConfig;
   limits: LimitsConfig;
   status: StatusConfig;
@@ -55,6 +69,8 @@ export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof
   tracing: TracingConfig;
   /** {@link SETTINGS.GRAPHIQL}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
   graphiql: boolean;
+  /** {@link SETTINGS.DEV_TOKEN_ROUTE}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
+  devTokenRoute: boolean;
   upstream: UpstreamConfig;
   auth: AuthConfig;
   /**
@@ -248,8 +264,10 @@ export function loadConfig(env: Env = process.env): Config {
     ['MYPREFERENCES_BASE_URL', 'SIMULATOR'],
   );
   const fields = <M extends FieldMap>(map: M) => readFields(read, map);
+  const metrics = fields(METRICS);
   const config: Config = {
     ...fields(SERVER),
+    metrics: { ...metrics, onPublicPort: metrics.port === undefined && !production },
     limits: {
       ...fields(LIMITS),
       corsOrigins: problems.attempt(() => readCorsOrigins(read, embedded), []),
@@ -260,6 +278,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...fields(STAGE_IMPORT),
     // A development tool: production serves it only when asked to.
     graphiql: read('GRAPHIQL') ?? !production,
+    // Mints tokens to anything on the host (a reverse proxy included): production only when asked to by name.
+    devTokenRoute: read('DEV_TOKEN_ROUTE') ?? !production,
     upstream: {
       ...fields(UPSTREAM),
       retry: fields(RETRY),
@@ -282,6 +302,11 @@ export function loadConfig(env: Env = process.env): Config {
       `must be at least MAX_REQUEST_BYTES (${config.limits.maxRequestBytes}), or the largest request could never run`,
     ),
     ['MAX_INFLIGHT_REQUEST_BYTES', 'MAX_REQUEST_BYTES'],
+  );
+  problems.require(
+    !(config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port),
+    new ConfigError('METRICS_PORT', 'must differ from PORT: /metrics gets a listener of its own'),
+    ['METRICS_PORT', 'PORT'],
   );
   problems.require(
     config.drain.windowMs < config.drain.deadlineMs,

@@ -34,10 +34,10 @@ interface About {
   secret?: true;
 }
 
-/** A whole number within bounds; unset or empty means `default`. */
+/** A whole number within bounds; unset or empty means `default` (without one, unset reads as undefined). */
 export interface IntegerSetting extends About {
   kind: 'integer';
-  default: number;
+  default?: number;
   min: number;
   max: number;
   /** How the docs show it: `bytes` adds KB/MB/GB to the raw number, `percent` marks the range %. */
@@ -101,6 +101,14 @@ export type Setting = IntegerSetting | RatioSetting | BooleanSetting | StringSet
 export const SETTINGS = {
   PORT: { kind: 'integer', default: 4000, min: 0, max: 65535, description: 'listening port (0 = any free port)' },
   HOST: { kind: 'string', default: '0.0.0.0', description: 'listening address' },
+  METRICS_PORT: {
+    kind: 'integer',
+    min: 0,
+    max: 65535,
+    description:
+      "set: `/metrics` on a listener of its own at this port (on `HOST`; 0 = any free port) and no longer on `PORT`, so Prometheus scrapes it where callers never reach (its labels name clientIds and their circuit breakers' state); it opens with the gateway and closes at the end of the drain",
+    shownDefault: 'unset: `/metrics` on `PORT`, except with `NODE_ENV=production`, where it is then served nowhere (a warning at start says so)',
+  },
   REUSE_PORT: {
     kind: 'boolean',
     default: false,
@@ -428,13 +436,19 @@ export const SETTINGS = {
     kind: 'boolean',
     default: true,
     description:
-      'schema introspection (GraphiQL and codegen use it); `false` holds on every transport, removes "Did you mean" suggestions, and serves `_service` to authenticated callers only',
+      'schema introspection (GraphiQL and codegen use it); `false` holds on every transport, removes "Did you mean" suggestions, and serves `_service` only to callers whose credential the other fields take (jwt: a verified token; passthrough: a form MyPreferences accepts)',
   },
   GRAPHIQL: {
     kind: 'boolean',
     description:
       'GraphiQL at `GET /graphql` (a browser asking for HTML): self-hosted, no third-party origin, subscriptions over SSE; the development credential is prefilled with the built-in simulator only',
     shownDefault: '`false` with `NODE_ENV=production`, `true` otherwise',
+  },
+  DEV_TOKEN_ROUTE: {
+    kind: 'boolean',
+    description:
+      '`POST /dev/token` (`npm run token`): the development issuer mints tokens for loopback callers — a proxy on the same host is one too; only where the development issuer runs (the built-in simulator in jwt mode without `AUTH_JWKS_URL`)',
+    shownDefault: '`false` with `NODE_ENV=production` (a demo deployment: `SIMULATOR=true`), `true` otherwise',
   },
   CORS_ORIGINS: {
     kind: 'list',
@@ -559,7 +573,9 @@ export const VARIABLE = Object.fromEntries(Object.keys(SETTINGS).map((name) => [
 export type SettingValue<N extends SettingName> = ValueOf<(typeof SETTINGS)[N]>;
 
 type ValueOf<S> = S extends { kind: 'integer' | 'ratio' }
-  ? number
+  ? S extends { default: number }
+    ? number
+    : number | undefined
   : S extends { kind: 'boolean' }
     ? S extends { default: boolean }
       ? boolean

@@ -26,13 +26,15 @@ interface CatalogEntry {
 export const ERROR_CATALOG = {
   UNAUTHENTICATED: {
     raisedBy: 'gateway',
-    when: 'no credential or token, a token that does not verify (upstream not called), or upstream 401 (bad credential, unknown or expired accessToken)',
+    when: 'no credential or token, a token that does not verify or (passthrough) a credential of no form MyPreferences accepts (upstream not called), or upstream 401 (bad credential, unknown or expired accessToken)',
     http: '401 when a body larger than 64 KB comes without a valid credential (refused unread)',
     reasons: {
       MISSING_TOKEN: '(jwt) no `Authorization` bearer token',
       INVALID_TOKEN: '(jwt) the token does not verify: signature, issuer, audience, algorithm or claims',
       TOKEN_EXPIRED:
         '(jwt) the token has expired: an operation that starts after it is refused, an SSE subscription ends with it (a WebSocket closes with 4403)',
+      MALFORMED_CREDENTIAL:
+        '(passthrough) the `Authorization` value is neither `Bearer <token>` nor a `PNAUTHINFO3-HMAC-SHA256` signed header, the forms MyPreferences accepts',
     },
   },
   FORBIDDEN: {
@@ -52,7 +54,8 @@ export const ERROR_CATALOG = {
   },
   BAD_USER_INPUT: {
     raisedBy: 'gateway',
-    when: "an argument failed the gateway's validation (upstream not called; `extensions.argument` names it; a `JSONObject` nested deeper than 64 levels is one), variables that do not fit their types, or upstream 400/409/413/422",
+    when: "an argument failed the gateway's validation (upstream not called; `extensions.argument` names it; a `JSONObject` nested deeper than 64 levels is one), variables that do not fit their types (the message names the variable, where in it and the type expected, never the value), or upstream 400/409/413/422",
+    http: 'in the result (200 over HTTP); 400 for variables that do not fit their types, whatever the `Accept` header; 413 and 411 as their reasons say',
     reasons: {
       COST_LIMIT: 'the operation asks for too much (`GRAPHQL_MAX_COST`)',
       TOO_MANY_ENTITIES: '`_entities` with more representations than `GRAPHQL_MAX_ENTITIES`',
@@ -103,7 +106,7 @@ export const ERROR_CATALOG = {
   BAD_REQUEST: {
     raisedBy: 'graphql',
     when: 'the HTTP request is not a well-formed GraphQL request: a body that is not JSON or not one JSON object (never echoed back), a missing `query`, parameters of the wrong type or unknown ones, `variables` or `extensions` that are not JSON in a query string or form, a Content-Type the gateway does not read, a batch (batching is off), a method other than GET and POST, a mutation sent with GET; or the document is over `GRAPHQL_MAX_DEPTH`, `GRAPHQL_MAX_ALIASES` or `GRAPHQL_MAX_DIRECTIVES`',
-    http: '400 for a request that is not well-formed, whatever the `Accept` header (one access line, never an error line); 405 for another method or a mutation sent with GET; 415 for a Content-Type the gateway does not read',
+    http: '400 for a request that is not well-formed (one access line, never an error line) or a document over the depth, alias or directive limit, whatever the `Accept` header; 405 for another method or a mutation sent with GET; 415 for a Content-Type the gateway does not read',
     reasons: {},
   },
   GRAPHQL_PARSE_FAILED: {

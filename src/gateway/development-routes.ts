@@ -10,7 +10,10 @@ import type { RouteHandler } from './routes.js';
  * - `GET /.well-known/jwks.json`: its public keys, as any identity provider publishes them.
  * - `POST /dev/token` `{"clients": ["demo"], "scopes": ["bulk-import:read"], "ttlSeconds": 600, "subject": "me"}`
  *   → `{"token": "…", "expiresAt": "…"}`: what `npm run token` calls. Only from loopback: even a
- *   development gateway should not hand out tokens to its network.
+ *   development gateway should not hand out tokens to its network. Loopback is not enough where
+ *   a reverse proxy runs on the same host (every caller it forwards comes from loopback), so the
+ *   route is served only when `mintTokens` says so (`DEV_TOKEN_ROUTE`: off with
+ *   `NODE_ENV=production` unless set by name).
  */
 const JWKS_PATH = '/.well-known/jwks.json';
 const DEV_TOKEN_PATH = '/dev/token';
@@ -19,10 +22,10 @@ const MAX_BODY_BYTES = 4096;
 const MAX_TTL_SECONDS = 86_400;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-export function developmentRoutes(issuer: DevelopmentIssuer): [string, RouteHandler][] {
+export function developmentRoutes(issuer: DevelopmentIssuer, { mintTokens }: { mintTokens: boolean }): [string, RouteHandler][] {
   return [
     [JWKS_PATH, (_request, response) => sendJson(response, 200, issuer.jwks)],
-    [DEV_TOKEN_PATH, (request, response) => serveDevelopmentToken(issuer, request, response)],
+    ...(mintTokens ? [[DEV_TOKEN_PATH, (request, response) => serveDevelopmentToken(issuer, request, response)] satisfies [string, RouteHandler]] : []),
   ];
 }
 

@@ -20,7 +20,7 @@ import { developmentRoutes } from './development-routes.js';
 import { createDrain, type DrainTiming } from './drain.js';
 import type { UnreadBodyDrain } from './early-answer.js';
 import { createGraphQLAdmission } from './graphql-admission.js';
-import { healthRoutes } from './health-routes.js';
+import { healthRoutes, metricsRoute } from './health-routes.js';
 import { type RouteHandler, routeRequests } from './routes.js';
 import { routeUpgrades } from './websocket-upgrades.js';
 
@@ -33,8 +33,8 @@ export interface GatewayOptions {
   graphiqlAuthorization?: string;
   /**
    * The development identity provider (zero config): callers' JWTs are verified with its keys, and
-   * the gateway serves its JWKS and mints tokens for loopback callers. Required in jwt mode
-   * without `AUTH_JWKS_URL`.
+   * the gateway serves its JWKS and (`config.devTokenRoute`) mints tokens for loopback callers.
+   * Required in jwt mode without `AUTH_JWKS_URL`.
    * @default none: no development routes
    */
   developmentIssuer?: DevelopmentIssuer;
@@ -65,8 +65,11 @@ export interface Gateway {
   subscriptionStats(): SubscriptionStats;
   /** Present in cluster mode (REDIS_URL set). */
   readonly cluster: ClusterCoordinator | undefined;
-  /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
-  start(): Promise<{ port: number; url: string }>;
+  /**
+   * Listens on `config.host`/`config.port` (0 = a free port), and on `config.metrics.port` when set,
+   * and resolves with the URL of `/graphql` and where `/metrics` is served (undefined: nowhere).
+   */
+  start(): Promise<{ port: number; url: string; metricsUrl: string | undefined }>;
   /**
    * Graceful drain: readiness turns 503 and new WebSocket upgrades are refused at once; WebSocket
    * clients are closed with 1001 spread over `windowMs`; then subscriptions end, in-flight HTTP
@@ -166,8 +169,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.refusedBodyDrain && { refusedBodyDrain: options.refusedBodyDrain }),
   });
   const routes = new Map<string, RouteHandler>([
-    ...healthRoutes({ isReady: () => lifecycle === 'serving', metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
-    ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer) : []),
+    ...healthRoutes({ isReady: () => lifecycle === 'serving', ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
+    ...(config.metrics.onPublicPort ? [metricsRoute(metrics)] : []),
+    ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer, { mintTokens: config.devTokenRoute }) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
     [
       GRAPHQL_PATH,
@@ -179,6 +183,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   ]);
   const server = createServer(routeRequests(routes, logger));
   server.on('upgrade', routeUpgrades({ isDraining: () => lifecycle === 'draining', origins, websocket }));
+  // METRICS_PORT: /metrics alone, on a listener Prometheus reaches and callers do not.
+  const metricsServer = config.metrics.port === undefined ? undefined : createServer(routeRequests(new Map([metricsRoute(metrics)]), logger));
 
   const drain = createDrain({
     stopAccepting: () => {
@@ -187,7 +193,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     websocket,
     endSubscriptions: () => statusHub.close(),
     server,
-    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose()],
+    // The metrics listener last: Prometheus may scrape the drain itself.
+    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose(), () => closeMetricsServer(metricsServer)],
     logger,
   });
 
@@ -205,11 +212,26 @@ export function createGateway(options: GatewayOptions): Gateway {
     async start() {
       await cluster?.start();
       await listen(server, config);
+      if (metricsServer) {
+        try {
+          await listen(metricsServer, { port: config.metrics.port!, host: config.host, reusePort: false });
+        } catch (error) {
+          // Nothing half-started is left listening.
+          await new Promise((resolve) => server.close(resolve));
+          throw error;
+        }
+      }
       // A drain that began while starting (a signal at start-up) stays a drain.
       if (lifecycle === 'starting') lifecycle = 'serving';
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-      return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}` };
+      const origin = `http://${host.includes(':') ? `[${host}]` : host}`;
+      const metricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
+      return {
+        port,
+        url: `${origin}:${port}${GRAPHQL_PATH}`,
+        metricsUrl: metricsPort === undefined ? (config.metrics.onPublicPort ? `${origin}:${port}/metrics` : undefined) : `${origin}:${metricsPort}/metrics`,
+      };
     },
 
     drain,
@@ -234,4 +256,12 @@ function listen(server: Server, { port, host, reusePort }: Pick<Config, 'port' |
       resolve();
     });
   });
+}
+
+/** Closes the metrics listener, scrapes in flight or kept alive included (nothing of it outlives the gateway). */
+function closeMetricsServer(server: Server | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
 }

@@ -45,6 +45,7 @@ export function stageImport(args: ImportArgs & { records: readonly Record<string
  * Idempotent: concurrent identical calls (same import, same upstream credential) share one
  * upstream Execute, and executing an import that is already executed answers its current state
  * instead of the upstream's 400 — the caller's intent, "this import runs", holds either way.
+ * Either way the status hub hears of the executed state, so subscribers see it at once.
  */
 export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
   return audited(ctx, 'executeImport', args, async () => {
@@ -61,6 +62,9 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
         if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
         const current = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId });
         if (!EXECUTED_STATUSES.has(current.Status)) throw error;
+        // An earlier Execute ran (its answer may have been lost on the way, so nobody was told):
+        // subscribers learn of it now, as from the first call, not at their next idle poll.
+        ctx.statusHub.importChanged(ref, credential, current);
         return current;
       }
     });

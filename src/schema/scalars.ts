@@ -1,4 +1,5 @@
-import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { type GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { badUserInput } from '../errors/gateway-error.js';
 
 /**
  * The two custom scalars of the public API. Written here rather than taken from a scalar
@@ -7,10 +8,11 @@ import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 
 /**
  * Input that a scalar refuses. graphql-js wraps it in the variable or literal error and keeps
- * its extensions, so the caller sees BAD_USER_INPUT rather than a masked error.
+ * its extensions, so the caller sees BAD_USER_INPUT rather than a masked error. A GatewayError:
+ * its message is ours and never quotes the value, so a variable's error may keep it.
  */
 function invalid(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+  return badUserInput(message);
 }
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({

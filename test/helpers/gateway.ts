@@ -9,6 +9,8 @@ export interface RunningGateway {
   /** `ws://127.0.0.1:PORT/graphql` */
   wsUrl: string;
   origin: string;
+  /** Where `/metrics` is served: the public port, `METRICS_PORT`'s listener, or nowhere (undefined). */
+  metricsUrl: string | undefined;
 }
 
 /**
@@ -25,8 +27,8 @@ export async function startGateway(
   const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: upstreamBaseUrl, AUTH_MODE: 'passthrough', ...env });
   const { logger = silentLogger(), ...gatewayOptions } = options;
   const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger, ...gatewayOptions });
-  const { port } = await gateway.start();
+  const { port, metricsUrl } = await gateway.start();
   register?.(() => gateway.stop());
   const origin = `http://127.0.0.1:${port}`;
-  return { gateway, url: `${origin}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, origin };
+  return { gateway, url: `${origin}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, origin, metricsUrl };
 }

@@ -26,7 +26,7 @@ describe('request errors, in process', () => {
   const gateway = createGateway({ config, upstreamBaseUrl: new URL(upstreamBaseUrl), logger: silentLogger() });
   afterAll(() => gateway.stop());
 
-  const CREDENTIAL = 'Basic aW4tcHJvY2Vzczp0ZXN0';
+  const CREDENTIAL = 'Bearer in-process-test';
   const record = { ProfileId: 'p-1' };
 
   interface Case {
@@ -74,15 +74,20 @@ describe('request errors, in process', () => {
     'a syntax error': { body: { query: '{ importSummary(' }, status: 400, code: 'GRAPHQL_PARSE_FAILED' },
     'an unknown field': { body: { query: '{ noSuchField }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED' },
     'introspection while it is off': { body: { query: '{ __schema { types { name } } }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED' },
-    // graphql-armor's refusals answer 200 today where the README says 400 (issue 25 aligns them): the code is asserted.
+    // graphql-armor's refusals are 400 as the README says (they answered 200 before issue 25).
     'too many aliases': {
       body: {
         query:
           '{ a: importSummary(clientId: "acme", accessToken: "1") { status } b: importSummary(clientId: "acme", accessToken: "2") { status } c: importSummary(clientId: "acme", accessToken: "3") { status } }',
       },
+      status: 400,
       code: 'BAD_REQUEST',
     },
-    'too deep': { body: { query: '{ importSummary(clientId: "acme", accessToken: "1") { failedRecords { records { phase } } } }' }, code: 'BAD_REQUEST' },
+    'too deep': {
+      body: { query: '{ importSummary(clientId: "acme", accessToken: "1") { failedRecords { records { phase } } } }' },
+      status: 400,
+      code: 'BAD_REQUEST',
+    },
     'too many _entities': {
       body: {
         query: 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }',

@@ -7,6 +7,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL, queryText } from '../helpers/graphql.js';
 import { captureLogs } from '../helpers/log-capture.js';
+import { wsClient, execute as wsExecute } from '../helpers/ws-client.js';
 
 /**
  * Malformed input thrown at HTTP and WebSocket: every request gets a coded error (or the right
@@ -333,6 +334,100 @@ describe('bad input', () => {
     expect((await answer('after', { query: '{ __typename }' })).payload).toEqual({ data: { __typename: 'Query' } });
     expect(closes).toEqual([]);
     for (const spy of written) expect(spy).not.toHaveBeenCalled();
+    expect(simulator.requests.count()).toBe(0);
+  });
+
+  it('refuses documents over the depth, alias and directive limits with 400 BAD_REQUEST under either Accept, as the README says, and with the code alone over WebSocket', async () => {
+    const { simulator, gateway } = await setup();
+    const overLimits = {
+      'a query 40 levels deep': { body: nested(40), message: 'Operation rejected: it is nested too deeply.' },
+      '50 aliases': { body: HTTP_CASES['50 aliases']!.body, message: 'Operation rejected: it has too many aliases.' },
+      '50 directives': { body: HTTP_CASES['50 directives']!.body, message: 'Operation rejected: it has too many directives.' },
+    };
+    const failures: string[] = [];
+    const ws = wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup);
+    for (const [name, { body, message }] of Object.entries(overLimits)) {
+      for (const accept of ['application/json', 'application/graphql-response+json']) {
+        const response = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept, authorization },
+          body: JSON.stringify(body),
+        });
+        const answer = (await response.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+        const got = { status: response.status, errors: answer.errors?.map(({ message, extensions }) => ({ message, extensions })), data: 'data' in answer };
+        const expected = { status: 400, errors: [{ message, extensions: { code: 'BAD_REQUEST' } }], data: false };
+        if (JSON.stringify(got) !== JSON.stringify(expected)) failures.push(`${name} (${accept}): ${JSON.stringify(got)}`);
+      }
+      // WebSocket has no HTTP status: the same error, and no `http` extension carried into it.
+      const overWs = await wsExecute(ws, (body as { query: string }).query);
+      const errors = overWs.errors?.map(({ message: text, extensions }) => ({ message: text, extensions }));
+      if (JSON.stringify(errors) !== JSON.stringify([{ message, extensions: { code: 'BAD_REQUEST' } }]))
+        failures.push(`${name} (WebSocket): ${JSON.stringify(errors)}`);
+    }
+    expect(failures).toEqual([]);
+    expect(simulator.requests.count()).toBe(0);
+  });
+
+  it("never echoes a variable's invalid value: the error names the variable, where in it, and the type expected, on HTTP and WebSocket", async () => {
+    const { simulator, gateway } = await setup();
+    const ws = wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup);
+    const cases: Record<string, { query: string; variables: Record<string, unknown>; message: string }> = {
+      'an object for an ID': {
+        ...summary('demo', { leaked: `${SENT}-1` }),
+        message: 'Variable "$accessToken" got an invalid value; Expected type "ID!".',
+      },
+      'a string for an Int': {
+        ...failedRecords(`${SENT}-2`),
+        message: 'Variable "$l" got an invalid value; Expected type "Int".',
+      },
+      'an enum value that does not exist': {
+        ...initiate({ name: 'x', importAction: `${SENT}-3` }),
+        message: 'Variable "$input" got an invalid value at "input.importAction"; Expected type "ImportAction".',
+      },
+      'an input field the type does not define': {
+        ...initiate({ name: 'x', [`${SENT}-4`]: 1 }),
+        message: 'Variable "$input" got an invalid value; It has a field that type "InitiateImportInput" does not define.',
+      },
+      'a misspelt input field, with a suggestion': {
+        ...initiate({ name: 'x', importActio: 'ADD' }),
+        message: 'Variable "$input" got an invalid value; It has a field that type "InitiateImportInput" does not define.',
+      },
+      'a string for an input object': {
+        ...initiate(`${SENT}-5`),
+        message: 'Variable "$input" got an invalid value; Expected type "InitiateImportInput" to be an object.',
+      },
+      'a required input field missing': {
+        ...initiate({ importAction: 'ADD', matchValue: `${SENT}-6` }),
+        message: 'Variable "$input" got an invalid value; Field "name" of required type "String!" was not provided.',
+      },
+      "a record that is not an object, the gateway's own scalar": {
+        ...stage([{ ProfileId: 'p-1' }, `${SENT}-7`]),
+        message: 'Variable "$r" got an invalid value at "r[1]"; JSONObject must be an object.',
+      },
+    };
+    const failures: string[] = [];
+    for (const [name, { query, variables, message }] of Object.entries(cases)) {
+      for (const [transport, result] of [
+        ['HTTP', await postGraphQL(gateway.url, query, variables, authorization)],
+        ['WebSocket', await wsExecute(ws, query, variables)],
+      ] as const) {
+        const errors = result.errors?.map(({ message: text, extensions }) => ({ message: text, code: extensions?.['code'] }));
+        if (JSON.stringify(errors) !== JSON.stringify([{ message, code: 'BAD_USER_INPUT' }]))
+          failures.push(`${name} (${transport}): ${JSON.stringify(result)}`);
+        if (JSON.stringify(result).includes(SENT)) failures.push(`${name} (${transport}): echoed ${JSON.stringify(result)}`);
+      }
+      // A request error: 400 under either Accept, as the README's error table says.
+      for (const accept of ['application/json', 'application/graphql-response+json']) {
+        const response = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept, authorization },
+          body: JSON.stringify({ query, variables }),
+        });
+        await response.arrayBuffer();
+        if (response.status !== 400) failures.push(`${name} (${accept}): HTTP ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
     expect(simulator.requests.count()).toBe(0);
   });
 

@@ -6,6 +6,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL, queryText } from '../helpers/graphql.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
+import { sseSubscribe } from '../helpers/sse.js';
 import { isForwardOnly, type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
@@ -225,6 +226,34 @@ describe('importStatus', () => {
     await watcher.received(2);
     expect(statusSequence(watcher).slice(0, 2)).toEqual(['STAGING:0', 'QUEUED:0']);
     expect(simulator.requests.count('status')).toBe(statusBefore);
+    watcher.unsubscribe();
+  });
+
+  it('after a lost Execute response, the repeated executeImport that answers QUEUED pushes it at once too (WebSocket and SSE)', async () => {
+    // The idle interval is a minute: only the repeat's refresh can deliver QUEUED in time.
+    const { simulator, gateway } = await setup({ queueDelayMs: 60_000 });
+    const ref = await stagedImport(gateway, 5);
+    const watcher = subscriber(gateway, ref);
+    const sse = await sseSubscribe(gateway.url, queryText(ImportStatusDocument), ref, importer.value, cleanup);
+    await Promise.all([watcher.received(1), sse.received(1)]);
+    // MyPreferences executes the import, and its answer is lost on the way.
+    simulator.faults.inject('execute', { kind: 'reset' }, 1, { after: true });
+    const lost = await execute(gateway, ref);
+    expect(lost.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'CONNECTION_RESET' });
+    expect(statusSequence(watcher)).toEqual(['STAGING:0']);
+
+    const repeated = await execute(gateway, ref);
+    expect(repeated.data?.['executeImport']).toMatchObject({ status: 'QUEUED' });
+    // Well within the minute-long idle interval: without the repeat's refresh nothing arrives.
+    await vi.waitFor(
+      () => {
+        expect(statusSequence(watcher)).toEqual(['STAGING:0', 'QUEUED:0']);
+        expect(sse.results.map((result) => result.data?.['importStatus']?.status)).toEqual(['STAGING', 'QUEUED']);
+      },
+      { timeout: 3_000, interval: 10 },
+    );
+    // The lost answer, then the upstream's 400 to the repeat (which read the status once to answer it).
+    expect(simulator.requests.entries.filter((entry) => entry.route === 'execute').map((entry) => entry.status)).toEqual([null, 400]);
     watcher.unsubscribe();
   });
 

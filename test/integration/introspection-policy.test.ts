@@ -45,10 +45,10 @@ describe('introspection policy', () => {
       expect(errors?.[0]?.message).toMatch(/Cannot query field "importSumary"/);
       expect(JSON.stringify(errors)).not.toMatch(/Did you mean|importSummary/);
     }
-    // A misspelt enum value in the variables is answered without suggesting the real ones.
+    // A misspelt enum value in the variables is answered without suggesting the real ones (nor quoting the value).
     const badEnum = await postGraphQL(gateway.url, INITIATE, { input: { name: 'n', importAction: 'ADDD' } }, authorization);
-    expect(badEnum.errors?.[0]?.message).toMatch(/ADDD/);
-    expect(JSON.stringify(badEnum.errors)).not.toMatch(/Did you mean|"ADD"|DELETE/);
+    expect(badEnum.errors?.[0]?.message).toMatch(/\$input" got an invalid value at "input.importAction"/);
+    expect(JSON.stringify(badEnum.errors)).not.toMatch(/Did you mean|"ADD"|DELETE|ADDD/);
   });
 
   it('serves _service { sdl } to an authenticated caller only when introspection is off', async () => {
@@ -60,6 +60,29 @@ describe('introspection policy', () => {
     expect(JSON.stringify(anonymous)).not.toMatch(/BulkImport/);
     const anonymousOverWs = await execute(anonymousWs, SERVICE);
     expect(anonymousOverWs.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('in passthrough mode, serves _service only to a credential the other fields take: no other form, on HTTP or WebSocket, and no upstream call for it', async () => {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    const gateway = await startGateway(simulator.baseUrl, { GRAPHQL_INTROSPECTION: 'false', AUTH_MODE: 'passthrough' }, cleanup);
+    const ref = { clientId: DEMO_ACCOUNT.clientId, accessToken: '1000' };
+    const summary = `{ importSummary(clientId: "${ref.clientId}", accessToken: "${ref.accessToken}") { status } }`;
+    for (const value of ['x', 'anything at all', 'Basic ZGVtbzpkZW1v', 'Bearer', 'Token demo-import-token', 'PNAUTHINFO3-HMAC-SHA256 Signature=abc']) {
+      const overHttp = await postGraphQL(gateway.url, SERVICE, {}, value);
+      expect([value, overHttp.errors?.[0]?.extensions]).toEqual([value, { code: 'UNAUTHENTICATED', reason: 'MALFORMED_CREDENTIAL' }]);
+      expect(JSON.stringify(overHttp)).not.toMatch(/BulkImport/);
+      const overWs = await execute(wsClient(gateway.wsUrl, { connectionParams: { authorization: value } }, cleanup), SERVICE);
+      expect([value, overWs.errors?.[0]?.extensions]).toEqual([value, { code: 'UNAUTHENTICATED', reason: 'MALFORMED_CREDENTIAL' }]);
+      // What the other fields require: the same refusal, before MyPreferences is asked.
+      expect((await postGraphQL(gateway.url, summary, {}, value)).errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'MALFORMED_CREDENTIAL' });
+    }
+    expect(simulator.requests.count()).toBe(0);
+    // Both forms MyPreferences accepts get the SDL; whether the credential is valid only MyPreferences
+    // knows, and _service asks it nothing (the same SDL is published as subgraph.graphql).
+    for (const value of [authorization, 'PNAUTHINFO3-HMAC-SHA256 Credential=demo/ApiUser/20250101, Signature=0a1b2c']) {
+      expect((await postGraphQL(gateway.url, SERVICE, {}, value)).data?.['_service']?.sdl).toMatch(/type BulkImport/);
+    }
   });
 
   it('leaves introspection, suggestions and anonymous _service alone when it is on', async () => {

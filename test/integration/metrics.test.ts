@@ -17,6 +17,45 @@ const clientId = DEMO_ACCOUNT.clientId;
 describe('/metrics', () => {
   const cleanup = useCleanup();
 
+  it('serves /metrics on METRICS_PORT alone: the public port names no clientId, the metrics listener does, and it closes with the gateway', async () => {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    const gateway = await startGateway(simulator.baseUrl, { METRICS_PORT: '0', UPSTREAM_RETRY_BASE_MS: '5' }, cleanup);
+    const tenant = 'tenant-with-trouble';
+    // A clientId whose calls fail gets its breaker's state in /metrics, by client_id.
+    simulator.faults.inject('status', { kind: 'status', status: 503 }, Infinity);
+    await postGraphQL(gateway.url, ImportSummaryDocument, { clientId: tenant, accessToken: '1' }, importer.value);
+
+    const publicAnswer = await fetch(`${gateway.origin}/metrics`);
+    const publicText = await publicAnswer.text();
+    expect(publicAnswer.status).toBe(404);
+    expect(publicText).not.toContain(tenant);
+    expect(gateway.metricsUrl).toBeDefined();
+    expect(new URL(gateway.metricsUrl!).port).not.toBe(new URL(gateway.origin).port);
+    const scraped = await fetch(gateway.metricsUrl!);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(parseMetrics(await scraped.text()).get(`bulk_import_gateway_upstream_circuit_state{client_id="${tenant}"}`)).toBe(0);
+    // The metrics listener serves /metrics and nothing else.
+    expect((await fetch(new URL('/graphql', gateway.metricsUrl!), { method: 'POST' })).status).toBe(404);
+    expect((await fetch(new URL('/healthz', gateway.origin))).status).toBe(200);
+
+    // It stops with the gateway, a kept-alive scrape connection included: nothing is left listening.
+    await gateway.gateway.stop();
+    await expect(fetch(gateway.metricsUrl!)).rejects.toThrow();
+  });
+
+  it('with NODE_ENV=production and no METRICS_PORT, serves /metrics nowhere: the public port is the API only', async () => {
+    const simulator = await startSimulator();
+    cleanup(() => simulator.stop());
+    const gateway = await startGateway(simulator.baseUrl, { NODE_ENV: 'production' }, cleanup);
+    expect(gateway.metricsUrl).toBeUndefined();
+    expect((await fetch(`${gateway.origin}/metrics`)).status).toBe(404);
+    // Outside production, unset keeps it on the public port (what the tests above scrape).
+    const development = await startGateway(simulator.baseUrl, {}, cleanup);
+    expect(development.metricsUrl).toBe(`${development.origin}/metrics`);
+    expect((await fetch(development.metricsUrl!)).status).toBe(200);
+  });
+
   it('counts connections, subscriptions, pollers, upstream requests, pushes and the breaker', async () => {
     const simulator = await startSimulator({ queueDelayMs: 50, recordsPerSecond: 40 });
     cleanup(() => simulator.stop());

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +74,51 @@ describe('src/server.ts', () => {
     expect(jwks.keys[0]!.d).toBeUndefined();
     // Two process starts (the gateway, then npm and tsx for the token script) on a loaded machine.
   }, 60_000);
+
+  it('mints no development tokens in a production demo (NODE_ENV=production SIMULATOR=true), even through a proxy on the same host, unless DEV_TOKEN_ROUTE=true asks', async () => {
+    const demo = { PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', SIMULATOR: 'true' };
+    const server = startTsProcess('src/server.ts', demo, cleanup);
+    // Both waiters before either line: the two lines may arrive in one chunk.
+    const noticed = server.waitForLog((line) => typeof line['simulator'] === 'string');
+    const listening = server.waitForLog((line) => typeof line['url'] === 'string');
+    const notice = await noticed;
+    const { url } = await listening;
+    // A reverse proxy on the same host: every caller it forwards reaches the gateway from loopback.
+    const proxied = await sameHostProxy(new URL(url).origin);
+    const mint = (origin: string) =>
+      fetch(`${origin}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clients: ['*'] }) });
+    expect((await mint(proxied)).status).toBe(404);
+    expect((await mint(new URL(url).origin)).status).toBe(404);
+    // Nor /metrics (its labels name the tenants), without METRICS_PORT: the start says so.
+    expect((await fetch(new URL('/metrics', url))).status).toBe(404);
+    expect(server.stdout()).toMatch(/"level":40[^\n]*served nowhere[^\n]*METRICS_PORT/);
+    // The demo still runs: the token it logged at start verifies against the issuer's published keys.
+    expect((await fetch(new URL('/.well-known/jwks.json', url))).status).toBe(200);
+    const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'demo' } }, notice['demoAuthorization']);
+    expect(initiated.data?.['initiateImport']).toMatchObject({ status: 'INITIATED' });
+
+    const asked = startTsProcess('src/server.ts', { ...demo, DEV_TOKEN_ROUTE: 'true' }, cleanup);
+    const askedUrl = (await asked.waitForLog((line) => typeof line['url'] === 'string'))['url'] as string;
+    const minted = await mint(new URL(askedUrl).origin);
+    expect(minted.status).toBe(200);
+    expect(((await minted.json()) as { token?: string }).token).toMatch(/^ey/);
+    // Two process starts on a loaded machine.
+  }, 60_000);
+
+  /** A minimal reverse proxy on loopback in front of `target`, as a demo host might run one. */
+  async function sameHostProxy(target: string): Promise<string> {
+    const proxy = createServer((incoming, outgoing) => {
+      const forwarded = httpRequest(`${target}${incoming.url}`, { method: incoming.method, headers: incoming.headers }, (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      });
+      forwarded.on('error', () => outgoing.destroy());
+      incoming.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanup(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+    return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  }
 
   it('refuses to start against a real upstream without AUTH_MODE, naming it', async () => {
     const server = startTsProcess('src/server.ts', { PORT: '0', MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/' }, cleanup);

@@ -89,7 +89,9 @@ describe('the configuration table', () => {
 
   it('is consistent: defaults within bounds and among the allowed values', () => {
     for (const [name, described] of entries) {
-      if (described.kind === 'integer') expect([name, described.min <= described.default && described.default <= described.max]).toEqual([name, true]);
+      if (described.kind === 'integer' && described.default !== undefined) {
+        expect([name, described.min <= described.default && described.default <= described.max]).toEqual([name, true]);
+      }
       if (described.kind === 'oneOf' && described.default !== undefined) expect(described.allowed, name).toContain(described.default);
       if (described.kind === 'list' && described.allowed) for (const item of described.default) expect(described.allowed, name).toContain(item);
     }

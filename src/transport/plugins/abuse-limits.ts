@@ -3,6 +3,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { LimitsConfig } from '../../config/config.js';
 import { useIntrospectionPolicy } from './introspection-policy.js';
@@ -20,20 +21,33 @@ export function abuseLimitPlugins(limits: LimitsConfig): Plugin[] {
   // Limits are not echoed in messages: a caller learns that it is over, not where the line is.
   const armor = { exposeLimits: false };
   const plugins: Plugin[] = [
+    // Past the token limit the document does not parse: GRAPHQL_PARSE_FAILED, with the spec's statuses.
     maxTokensPlugin({ ...armor, n: limits.maxTokens, errorMessage: 'Operation rejected: it has too many tokens.' }) as Plugin,
     maxDepthPlugin({
       ...armor,
       n: limits.maxDepth,
       flattenFragments: true,
       ignoreIntrospection: false,
-      errorMessage: 'Operation rejected: it is nested too deeply.',
+      onReject: [refuse('it is nested too deeply')],
     }) as Plugin,
-    maxAliasesPlugin({ ...armor, n: limits.maxAliases, errorMessage: 'Operation rejected: it has too many aliases.' }) as Plugin,
-    maxDirectivesPlugin({ ...armor, n: limits.maxDirectives, errorMessage: 'Operation rejected: it has too many directives.' }) as Plugin,
+    maxAliasesPlugin({ ...armor, n: limits.maxAliases, onReject: [refuse('it has too many aliases')] }) as Plugin,
+    maxDirectivesPlugin({ ...armor, n: limits.maxDirectives, onReject: [refuse('it has too many directives')] }) as Plugin,
     // A browser cannot send this header cross-site without a CORS preflight: GET requests and
     // "simple" POSTs must carry it (JSON POSTs already cannot be sent cross-site unnoticed).
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
   ];
   if (!limits.introspection) plugins.push(useIntrospectionPolicy() as Plugin);
   return plugins;
+}
+
+/**
+ * The refusal of a document over the depth, alias or directive limit, thrown in place of
+ * graphql-armor's own (a bare GraphQLError, "Syntax Error: …", which yoga answers 200 whatever the
+ * Accept header): BAD_REQUEST with HTTP 400 under either media type, as the README's error table
+ * says. The WebSocket adapter drops the HTTP status from its message (`requestErrorOf`).
+ */
+function refuse(why: string): (context: unknown, rejected: GraphQLError) => never {
+  return () => {
+    throw new GraphQLError(`Operation rejected: ${why}.`, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+  };
 }

@@ -9,8 +9,10 @@ import type { OperationContext } from '../operation-context.js';
  * - `__schema` and `__type` are refused at validation;
  * - "Did you mean …?" suggestions are cut from every error, since they spell out the schema one
  *   guess at a time;
- * - `_service { sdl }` stays, because routers need it to compose, but only for an authenticated
- *   caller.
+ * - `_service { sdl }` stays, because routers need it to compose, but only for a caller whose
+ *   credential the other fields would take (`Access.refusal` unset: in jwt mode a verified token,
+ *   in passthrough mode a value of a form MyPreferences accepts — whether it is valid, only
+ *   MyPreferences knows, and `_service` asks it nothing).
  */
 export function useIntrospectionPolicy(): Plugin<OperationContext> {
   return {
