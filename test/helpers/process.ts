@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 
 export interface StartedProcess {
   child: ChildProcess;
-  /** Resolves with the first JSON log line matching `predicate`. */
+  /** Resolves with the first JSON log line matching `predicate`, whether it was written before the call or after. */
   waitForLog(predicate: (line: Record<string, any>) => boolean): Promise<Record<string, any>>;
   /** Resolves with the exit code (or signal) once the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -28,6 +28,8 @@ export function startNodeProcess(args: string[], env: Record<string, string>, re
   });
   let out = '';
   let err = '';
+  /** Every JSON line written so far: a waiter registered after its line arrived still finds it. */
+  const lines: Record<string, any>[] = [];
   const waiters: Array<{ predicate: (line: Record<string, any>) => boolean; resolve: (line: Record<string, any>) => void }> = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -40,6 +42,7 @@ export function startNodeProcess(args: string[], env: Record<string, string>, re
     } catch {
       return;
     }
+    lines.push(line);
     for (const waiter of [...waiters]) {
       if (waiter.predicate(line)) {
         waiters.splice(waiters.indexOf(waiter), 1);
@@ -57,8 +60,12 @@ export function startNodeProcess(args: string[], env: Record<string, string>, re
     exited,
     stderr: () => err,
     stdout: () => out,
+    // The first line that matches, written before or after the call: two lines read in one chunk
+    // are both past by the time a test that awaited the first asks for the second.
     waitForLog: (predicate) =>
       new Promise((resolve, reject) => {
+        const written = lines.find(predicate);
+        if (written) return resolve(written);
         waiters.push({ predicate, resolve });
         void exited.then(({ code }) => reject(new Error(`process exited (${code}) before the log line; stderr: ${err}`)));
       }),
