@@ -3,8 +3,12 @@
  * as production runs it, two replicas of ours with Redis, the naive baseline or the floor), each
  * its own process on the JavaScript `buildContenders` compiled.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { COMPILED_ENTRIES } from './build.js';
 import { listeningPort } from './proc.js';
 import { type NodeProcess, startNode, startProgram } from './processes.js';
@@ -50,6 +54,8 @@ export interface RunningGateway {
   replicas: Replica[];
   /** Every process the gateway costs (its replicas, and Redis for a cluster): their memory and CPU are summed. */
   processes: NodeProcess[];
+  /** Removes what the run left once its processes are gone (ours: its store). */
+  cleanUp: () => Promise<void>;
 }
 
 export interface GatewayStartOptions {
@@ -65,9 +71,14 @@ export async function startGateway(
   options: GatewayStartOptions = {},
 ): Promise<RunningGateway> {
   if (name === 'ours-2-replicas') return startOursCluster(upstreamBaseUrl, settings);
+  // Ours keeps its embedded store in a folder of its own, removed after the run.
+  const dataDir = name === 'ours' ? mkdtempSync(join(tmpdir(), 'bench-data-')) : undefined;
+  const cleanUp = async () => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   const proc =
     name === 'ours'
-      ? startOurs('ours', upstreamBaseUrl, settings, {}, options.nodeFlags)
+      ? startOurs('ours', upstreamBaseUrl, settings, { DATA_DIR: dataDir! }, options.nodeFlags)
       : startNode(name, COMPILED_ENTRIES[name], {
           ipc: true,
           env: {
@@ -77,7 +88,7 @@ export async function startGateway(
             POLL_INTERVAL_MS: String(settings.intervalMs),
           },
         });
-  return { name, replicas: [await replicaOf(proc)], processes: [proc] };
+  return { name, replicas: [await replicaOf(proc)], processes: [proc], cleanUp };
 }
 
 /** Ours, exactly as production runs it (`node dist/server.js`), configured for the bench. */
@@ -107,7 +118,8 @@ function startOurs(name: string, upstreamBaseUrl: string, settings: BenchSetting
 }
 
 /**
- * Two replicas of ours on this machine, coordinated through a redis-server of their own, as
+ * Two replicas of ours on this machine, coordinated through a redis-server of their own and
+ * sharing a PostgreSQL database of their own (created for the run, dropped after it), as
  * `docs/deployment.md` runs a cluster: each its own process (so each its own core), the clients
  * spread over them in turn as a round-robin load balancer would.
  */
@@ -115,10 +127,38 @@ async function startOursCluster(upstreamBaseUrl: string, settings: BenchSettings
   const port = await freePort();
   const redis = startProgram('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { env: {} });
   await waitUntil(() => listeningPort(redis.pid) === port, redis, 'listen');
-  const clusterEnv = { REDIS_URL: `redis://127.0.0.1:${port}`, CREDENTIAL_FINGERPRINT_SECRET: 'bench-cluster-fingerprint-secret' };
+  const database = await createBenchDatabase();
+  const clusterEnv = {
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    DATABASE_URL: database.url,
+    CREDENTIAL_FINGERPRINT_SECRET: 'bench-cluster-fingerprint-secret',
+  };
   const processes = [1, 2].map((n) => startOurs(`ours-replica-${n}`, upstreamBaseUrl, settings, clusterEnv));
   const replicas = await Promise.all(processes.map(replicaOf));
-  return { name: 'ours-2-replicas', replicas, processes: [...processes, redis] };
+  return { name: 'ours-2-replicas', replicas, processes: [...processes, redis], cleanUp: database.drop };
+}
+
+/**
+ * The PostgreSQL server of the machine (`BENCH_POSTGRES_URL`, a URL of its maintenance database;
+ * by default the one `.ci/run` starts: 127.0.0.1:5432, trust auth for `postgres`).
+ */
+const POSTGRES_ADMIN_URL = process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function createBenchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `bench_gateway_${process.pid}_${Date.now()}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 async function replicaOf(proc: NodeProcess): Promise<Replica> {

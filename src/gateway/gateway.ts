@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
+import { Store } from '../store/store.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { createAccessLog } from '../transport/plugins/access-log.js';
 import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
@@ -64,7 +65,9 @@ export interface Gateway {
   subscriptionStats(): SubscriptionStats;
   /** Present in cluster mode (REDIS_URL set). */
   readonly cluster: ClusterCoordinator | undefined;
-  /** Listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
+  /** The durable store: PostgreSQL (DATABASE_URL) or embedded in DATA_DIR; open from `start()` to the end of the drain. */
+  readonly store: Store;
+  /** Opens and migrates the store, then listens on `config.host`/`config.port` (0 = a free port) and resolves with the URL of `/graphql`. */
   start(): Promise<{ port: number; url: string }>;
   /**
    * Graceful drain: readiness turns 503 and new WebSocket upgrades are refused at once; WebSocket
@@ -91,6 +94,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     baseUrl: options.upstreamBaseUrl,
     logger: logger.child({ component: 'upstream' }),
   });
+  const store = new Store({ ...config.store, logger: logger.child({ component: 'store' }) });
   const cluster = config.cluster.redisUrl
     ? new ClusterCoordinator({ ...config.cluster, redisUrl: config.cluster.redisUrl, logger: logger.child({ component: 'cluster' }) })
     : undefined;
@@ -162,7 +166,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.refusedBodyDrain && { refusedBodyDrain: options.refusedBodyDrain }),
   });
   const routes = new Map<string, RouteHandler>([
-    ...healthRoutes({ isReady: () => lifecycle === 'serving', metrics, ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
+    ...healthRoutes({
+      isReady: () => lifecycle === 'serving',
+      dependencies: { store: () => store.reachable() },
+      details: async () => ({ store: await store.details(), ...(cluster && { cluster: cluster.stats() }) }),
+      metrics,
+    }),
     ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
     [
@@ -183,7 +192,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     websocket,
     endSubscriptions: () => statusHub.close(),
     server,
-    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose()],
+    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose(), () => store.close()],
     logger,
   });
 
@@ -193,14 +202,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstream,
     statusHub,
     cluster,
+    store,
     get webSocketConnections() {
       return websocket.connections;
     },
     subscriptionStats,
 
     async start() {
-      await cluster?.start();
-      await listen(server, config);
+      // Before listening: a replica that cannot record is not ready to serve, and the schema is this build's.
+      await store.open();
+      try {
+        await cluster?.start();
+        await listen(server, config);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
       // A drain that began while starting (a signal at start-up) stays a drain.
       if (lifecycle === 'starting') lifecycle = 'serving';
       const { port } = server.address() as AddressInfo;
