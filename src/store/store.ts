@@ -31,7 +31,7 @@ export class StoreStartError extends Error {
   override readonly name = 'StoreStartError';
 }
 
-/** A readiness answer is reused this long, so that /readyz costs the database at most one query per second. */
+/** A readiness check is shared this long, so that /readyz costs the database at most one query per second. */
 const CHECK_REUSE_MS = 1_000;
 /** A store that has not answered `select 1` in this time is unreachable, as far as readiness goes. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -109,8 +109,9 @@ export class Store {
   }
 
   /**
-   * Whether the store answers now (`select 1` within 2 s): readiness. Concurrent callers share one
-   * query, and an answer is reused for a second. False before `open` and after `close`.
+   * Whether the store answers now (`select 1` within 2 s): readiness. Callers within a second of a
+   * check share its answer, so at most one query starts per second however often /readyz is
+   * asked. False before `open` and after `close`.
    */
   reachable(): Promise<boolean> {
     const kysely = this.#kysely;
@@ -118,7 +119,10 @@ export class Store {
     const now = this.#timers.now();
     if (this.#check && now - this.#check.at < CHECK_REUSE_MS) return this.#check.answer;
     const answer = new Promise<boolean>((resolve) => {
+      let told = false;
       const unreachable = (reason: string) => {
+        if (told) return;
+        told = true;
         this.#options.logger.warn({ store: this.#where(), error: reason }, 'the store did not answer');
         resolve(false);
       };
