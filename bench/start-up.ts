@@ -4,7 +4,9 @@
  * embedded store) and reports, per run, the time from spawn to the "listening" log line and the
  * process's RSS (`VmRSS`) at that moment; then SIGTERM. Each run is measured twice: on an empty
  * `DATA_DIR` (the store is created and migrated) and again on the same folder (a restart: the
- * store is opened, nothing to migrate). Build first (`npm run build`).
+ * store is opened, nothing to migrate). Build first (`npm run build`). `--dist` runs another
+ * build (an older commit's, a variant's); `BENCH_START_UP_ENV=DATABASE_URL` (names, comma-separated)
+ * passes those variables of this process on, to measure the gateway on PostgreSQL.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
