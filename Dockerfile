@@ -23,6 +23,9 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The embedded store's folder (DATA_DIR=./data), writable by the gateway's user: mount a volume
+# here to keep it across containers, or set DATABASE_URL (PostgreSQL; required with replicas).
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 4000
 # The image has no curl; Node's fetch asks the readiness route (503 while draining, so a

@@ -3,8 +3,12 @@
  * as production runs it, two replicas of ours with Redis, the naive baseline or the floor), each
  * its own process on the JavaScript `buildContenders` compiled.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { COMPILED_ENTRIES } from './build.js';
 import { listeningPort } from './proc.js';
 import { type NodeProcess, startNode, startProgram } from './processes.js';
@@ -50,6 +54,8 @@ export interface RunningGateway {
   replicas: Replica[];
   /** Every process the gateway costs (its replicas, and Redis for a cluster): their memory and CPU are summed. */
   processes: NodeProcess[];
+  /** Removes what the run left once its processes are gone (ours: its store). */
+  cleanUp: () => Promise<void>;
 }
 
 export interface GatewayStartOptions {
@@ -66,8 +72,11 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   if (name === 'ours-2-replicas') return startOursCluster(upstreamBaseUrl, settings);
   if (name === 'ours') {
-    const ours = await startOurs('ours', upstreamBaseUrl, settings, {}, options.nodeFlags);
-    return { name, replicas: [await replicaOfOurs(ours)], processes: [ours.process] };
+    // Ours keeps its embedded store in a folder of its own, removed after the run.
+    const dataDir = mkdtempSync(join(tmpdir(), 'bench-data-'));
+    const ours = await startOurs('ours', upstreamBaseUrl, settings, { DATA_DIR: dataDir }, options.nodeFlags);
+    const cleanUp = async () => rmSync(dataDir, { recursive: true, force: true });
+    return { name, replicas: [await replicaOfOurs(ours)], processes: [ours.process], cleanUp };
   }
   const proc = startNode(name, COMPILED_ENTRIES[name], {
     ipc: true,
@@ -78,7 +87,7 @@ export async function startGateway(
       POLL_INTERVAL_MS: String(settings.intervalMs),
     },
   });
-  return { name, replicas: [await replicaOf(proc)], processes: [proc] };
+  return { name, replicas: [await replicaOf(proc)], processes: [proc], cleanUp: async () => undefined };
 }
 
 /** Ours started, on ports chosen beforehand: the API's and the metrics listener's. */
@@ -141,7 +150,8 @@ async function replicaOfOurs(ours: OursProcess): Promise<Replica> {
 }
 
 /**
- * Two replicas of ours on this machine, coordinated through a redis-server of their own, as
+ * Two replicas of ours on this machine, coordinated through a redis-server of their own and
+ * sharing a PostgreSQL database of their own (created for the run, dropped after it), as
  * `docs/deployment.md` runs a cluster: each its own process (so each its own core), the clients
  * spread over them in turn as a round-robin load balancer would.
  */
@@ -149,11 +159,39 @@ async function startOursCluster(upstreamBaseUrl: string, settings: BenchSettings
   const port = await freePort();
   const redis = startProgram('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { env: {} });
   await waitUntil(() => listeningPort(redis.pid) === port, redis, 'listen');
-  const clusterEnv = { REDIS_URL: `redis://127.0.0.1:${port}`, CREDENTIAL_FINGERPRINT_SECRET: 'bench-cluster-fingerprint-secret' };
+  const database = await createBenchDatabase();
+  const clusterEnv = {
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    DATABASE_URL: database.url,
+    CREDENTIAL_FINGERPRINT_SECRET: 'bench-cluster-fingerprint-secret',
+  };
   const ours = [];
   for (const n of [1, 2]) ours.push(await startOurs(`ours-replica-${n}`, upstreamBaseUrl, settings, clusterEnv));
   const replicas = await Promise.all(ours.map(replicaOfOurs));
-  return { name: 'ours-2-replicas', replicas, processes: [...ours.map((replica) => replica.process), redis] };
+  return { name: 'ours-2-replicas', replicas, processes: [...ours.map((replica) => replica.process), redis], cleanUp: database.drop };
+}
+
+/**
+ * The PostgreSQL server of the machine (`BENCH_POSTGRES_URL`, a URL of its maintenance database;
+ * by default the one `.ci/run` starts: 127.0.0.1:5432, trust auth for `postgres`).
+ */
+const POSTGRES_ADMIN_URL = process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function createBenchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `bench_gateway_${process.pid}_${Date.now()}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 async function replicaOf(proc: NodeProcess): Promise<Replica> {

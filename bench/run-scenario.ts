@@ -149,6 +149,7 @@ export async function runScenario(gatewayName: GatewayName, scenario: Scenario, 
       await gateway.processes[0]!.kill('SIGTERM');
     }
     await Promise.all(started.map((child) => child.kill('SIGKILL')));
+    await gateway?.cleanUp();
   }
 }
 

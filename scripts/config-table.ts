@@ -52,6 +52,8 @@ function accepted(setting: Setting): string {
       return '`http://` or `https://` URL';
     case 'redisUrl':
       return '`redis://` or `rediss://` URL';
+    case 'postgresUrl':
+      return '`postgres://` or `postgresql://` URL';
     case 'secret':
       return `${setting.minLength}+ characters`;
   }

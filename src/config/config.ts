@@ -66,6 +66,7 @@ export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof
   status: StatusConfig;
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
+  store: StoreConfig;
   tracing: TracingConfig;
   /** {@link SETTINGS.GRAPHIQL}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
   graphiql: boolean;
@@ -156,6 +157,16 @@ const CLUSTER = {
 
 /** Cluster mode, with a `redisUrl`: replicas share one poller per key through Redis. */
 export interface ClusterConfig extends FromSettings<typeof CLUSTER> {}
+
+const STORE = {
+  dataDir: VARIABLE.DATA_DIR,
+  databaseUrl: VARIABLE.DATABASE_URL,
+  poolSize: VARIABLE.DATABASE_POOL_SIZE,
+  startTimeoutMs: VARIABLE.DATABASE_START_TIMEOUT_MS,
+} as const satisfies FieldMap;
+
+/** The durable store (`src/store/`): PostgreSQL with a `databaseUrl`, else the embedded one in `dataDir`. */
+export interface StoreConfig extends FromSettings<typeof STORE> {}
 
 const LIMITS = {
   maxRequestBytes: VARIABLE.MAX_REQUEST_BYTES,
@@ -291,6 +302,7 @@ export function loadConfig(env: Env = process.env): Config {
       budget: fields(BUDGET),
     },
     cluster: fields(CLUSTER),
+    store: fields(STORE),
     tracing: readTracing(read, problems),
     auth: readAuth(env, read, embedded, problems),
     simulator: fields(SIMULATOR),
@@ -325,6 +337,13 @@ export function loadConfig(env: Env = process.env): Config {
     !(config.cluster.redisUrl && !config.status.fingerprintSecret),
     new ConfigError('CREDENTIAL_FINGERPRINT_SECRET', 'must be set (the same on every replica) when REDIS_URL is set'),
     ['CREDENTIAL_FINGERPRINT_SECRET', 'REDIS_URL'],
+  );
+  // The registry is the system of record of the whole cluster: replicas each on a file of their
+  // own would each list, watch and summarise only what they saw.
+  problems.require(
+    !(config.cluster.redisUrl && !config.store.databaseUrl),
+    new ConfigError('DATABASE_URL', 'must be set when REDIS_URL is set: replicas share one PostgreSQL store (they cannot share a DATA_DIR file)'),
+    ['DATABASE_URL', 'REDIS_URL'],
   );
   problems.throwIfAny();
   return config;
@@ -497,6 +516,9 @@ function parse(name: SettingName, value: string | undefined): unknown {
       return value === undefined ? undefined : absoluteUrl(name, value, ['http:', 'https:'], 'must be an absolute http or https URL');
     case 'redisUrl':
       if (value !== undefined) absoluteUrl(name, value, ['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
+      return value;
+    case 'postgresUrl':
+      if (value !== undefined) absoluteUrl(name, value, ['postgres:', 'postgresql:'], 'must be a postgres:// or postgresql:// URL');
       return value;
     case 'baseUrl': {
       if (value === undefined) return undefined;

@@ -82,10 +82,11 @@ export interface OneOfSetting extends About {
 /**
  * URLs, never echoed in errors (they may carry credentials): `url` is an absolute http(s) URL;
  * `baseUrl` one without credentials, query or fragment, given a trailing slash; `redisUrl` a
- * `redis://` or `rediss://` one. Unset reads as undefined.
+ * `redis://` or `rediss://` one; `postgresUrl` a `postgres://` or `postgresql://` one. Unset
+ * reads as undefined.
  */
 export interface UrlSetting extends About {
-  kind: 'url' | 'baseUrl' | 'redisUrl';
+  kind: 'url' | 'baseUrl' | 'redisUrl' | 'postgresUrl';
 }
 
 /** A secret of at least `minLength` characters; unset reads as undefined. */
@@ -507,6 +508,35 @@ export const SETTINGS = {
     min: 1,
     max: 10 * MINUTE_MS,
     description: 'tracing: milliseconds between two exports of the spans ended meanwhile (and the rest are flushed on shutdown)',
+  },
+
+  DATA_DIR: {
+    kind: 'string',
+    default: './data',
+    description:
+      'where the embedded store (SQLite, one file) keeps the registry, relative to the working directory; used when `DATABASE_URL` is unset; one gateway process per folder',
+  },
+  DATABASE_URL: {
+    kind: 'postgresUrl',
+    secret: true,
+    description:
+      'a PostgreSQL URL (`postgres://user:password@host:5432/database`, `?sslmode=…` accepted): the store shared by all replicas, migrated at start; required with `REDIS_URL`',
+    shownDefault: 'unset: the embedded store in `DATA_DIR`',
+  },
+  DATABASE_POOL_SIZE: {
+    kind: 'integer',
+    default: 10,
+    min: 1,
+    max: 1_000,
+    description: "PostgreSQL: most connections one replica opens (replicas × this must stay below the server's `max_connections`)",
+  },
+  DATABASE_START_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 0,
+    max: 10 * MINUTE_MS,
+    description:
+      'PostgreSQL: how long start-up keeps retrying an unreachable database (with backoff) before the gateway exits 1; refused credentials or a missing database fail at once',
   },
 
   REDIS_URL: {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
+import { Store } from '../store/store.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { createAccessLog } from '../transport/plugins/access-log.js';
 import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
@@ -65,9 +66,12 @@ export interface Gateway {
   subscriptionStats(): SubscriptionStats;
   /** Present in cluster mode (REDIS_URL set). */
   readonly cluster: ClusterCoordinator | undefined;
+  /** The durable store: PostgreSQL (DATABASE_URL) or embedded in DATA_DIR; open from `start()` to the end of the drain. */
+  readonly store: Store;
   /**
-   * Listens on `config.host`/`config.port` (0 = a free port), and on `config.metrics.port` when set,
-   * and resolves with the URL of `/graphql` and where `/metrics` is served (undefined: nowhere).
+   * Opens and migrates the store, then listens on `config.host`/`config.port` (0 = a free port),
+   * and on `config.metrics.port` when set, and resolves with the URL of `/graphql` and where
+   * `/metrics` is served (undefined: nowhere).
    */
   start(): Promise<{ port: number; url: string; metricsUrl: string | undefined }>;
   /**
@@ -95,6 +99,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     baseUrl: options.upstreamBaseUrl,
     logger: logger.child({ component: 'upstream' }),
   });
+  const store = new Store({ ...config.store, logger: logger.child({ component: 'store' }) });
   const cluster = config.cluster.redisUrl
     ? new ClusterCoordinator({ ...config.cluster, redisUrl: config.cluster.redisUrl, logger: logger.child({ component: 'cluster' }) })
     : undefined;
@@ -169,7 +174,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.refusedBodyDrain && { refusedBodyDrain: options.refusedBodyDrain }),
   });
   const routes = new Map<string, RouteHandler>([
-    ...healthRoutes({ isReady: () => lifecycle === 'serving', ...(cluster && { details: () => ({ cluster: cluster.stats() }) }) }),
+    ...healthRoutes({
+      isReady: () => lifecycle === 'serving',
+      dependencies: { store: () => store.reachable() },
+      details: async () => ({ store: await store.details(), ...(cluster && { cluster: cluster.stats() }) }),
+    }),
     ...(config.metrics.onPublicPort ? [metricsRoute(metrics)] : []),
     ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer, { mintTokens: config.devTokenRoute }) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
@@ -193,8 +202,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     websocket,
     endSubscriptions: () => statusHub.close(),
     server,
-    // The metrics listener last: Prometheus may scrape the drain itself.
-    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose(), () => closeMetricsServer(metricsServer)],
+    // The metrics listener after the store: Prometheus may scrape the drain itself.
+    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose(), () => store.close(), () => closeMetricsServer(metricsServer)],
     logger,
   });
 
@@ -204,20 +213,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstream,
     statusHub,
     cluster,
+    store,
     get webSocketConnections() {
       return websocket.connections;
     },
     subscriptionStats,
 
     async start() {
-      await cluster?.start();
-      await listen(server, config);
+      // Before listening: a replica that cannot record is not ready to serve, and the schema is this build's.
+      await store.open();
+      try {
+        await cluster?.start();
+        await listen(server, config);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
       if (metricsServer) {
         try {
           await listen(metricsServer, { port: config.metrics.port!, host: config.host, reusePort: false });
         } catch (error) {
-          // Nothing half-started is left listening.
+          // Nothing half-started is left listening or open.
           await new Promise((resolve) => server.close(resolve));
+          await store.close();
           throw error;
         }
       }

@@ -5,18 +5,31 @@ import type { RouteHandler } from './routes.js';
 export interface HealthRoutesOptions {
   /** False before `start` and from the first moment of a drain. */
   isReady: () => boolean;
-  /** Extra fields for `/healthz` (the cluster's view in cluster mode). @default none */
-  details?: () => object;
+  /** What serving needs besides, by name (the store): `/readyz` asks each, and is 503 when one answers false. */
+  dependencies: Readonly<Record<string, () => Promise<boolean>>>;
+  /** Extra fields for `/healthz` (the store's and, in cluster mode, the cluster's view). @default none */
+  details?: () => Promise<object>;
 }
 
 /**
- * What the orchestrator reads: `/healthz` (alive: 200 while the process serves at all) and
- * `/readyz` (send traffic: 503 before start and while draining).
+ * What the orchestrator reads: `/healthz` (alive: 200 while the process serves at all, with
+ * details) and `/readyz` (send traffic: 503 before start, while draining, and while a dependency
+ * such as the store does not answer; the body names each one's state).
  */
 export function healthRoutes(options: HealthRoutesOptions): [string, RouteHandler][] {
   return [
-    ['/healthz', (_request, response) => sendJson(response, 200, { status: 'ok', ...options.details?.() })],
-    ['/readyz', (_request, response) => (options.isReady() ? sendJson(response, 200, { status: 'ready' }) : sendJson(response, 503, { status: 'not ready' }))],
+    ['/healthz', async (_request, response) => sendJson(response, 200, { status: 'ok', ...(await options.details?.()) })],
+    [
+      '/readyz',
+      async (_request, response) => {
+        if (!options.isReady()) return sendJson(response, 503, { status: 'not ready' });
+        const names = Object.keys(options.dependencies);
+        const answers = await Promise.all(names.map((name) => options.dependencies[name]!()));
+        const ready = answers.every(Boolean) && options.isReady();
+        const dependencies = Object.fromEntries(names.map((name, index) => [name, answers[index] ? 'ok' : 'unreachable']));
+        sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...dependencies });
+      },
+    ],
   ];
 }
 

@@ -3,6 +3,7 @@ import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, St
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { postGraphQL } from '../helpers/graphql.js';
+import { createDatabase } from '../helpers/postgres.js';
 import { type StartedProcess, startTsProcess } from '../helpers/process.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis.js';
@@ -32,6 +33,8 @@ describe('gateway replicas sharing pollers through Redis', () => {
 
   async function setup(count: number, records: number) {
     const redis = await startRedis(cleanup);
+    // Replicas share one store: a REDIS_URL without a DATABASE_URL refuses to start.
+    const database = await createDatabase(cleanup);
     const simulator = await startSimulator({ queueDelayMs: 300, recordsPerSecond: records / 2 });
     cleanup(() => simulator.stop());
     const replicas = await Promise.all(
@@ -44,6 +47,7 @@ describe('gateway replicas sharing pollers through Redis', () => {
             MYPREFERENCES_BASE_URL: simulator.baseUrl,
             AUTH_MODE: 'passthrough',
             REDIS_URL: redis.url,
+            DATABASE_URL: database.url,
             CREDENTIAL_FINGERPRINT_SECRET: 'replicas-test-fingerprint-secret',
             POLL_INTERVAL_MS: String(POLL_MS),
             IDLE_POLL_INTERVAL_MS: '60000',

@@ -6,6 +6,7 @@ import { DEMO_ACCOUNT, type SimulatorAccountCredential, type SimulatorOptions, s
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
+import { createDatabase } from '../helpers/postgres.js';
 import { recordWithoutProfileId, validRecord } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis.js';
 import { isForwardOnly, type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
@@ -32,6 +33,8 @@ describe('cluster mode (in-process replicas)', () => {
 
   async function setup(replicas: number, env: Record<string, string> = {}, simulatorOptions: SimulatorOptions = {}) {
     const redis = await startRedis(cleanup);
+    // Replicas share one store: a REDIS_URL without a DATABASE_URL refuses to start.
+    const database = await createDatabase(cleanup);
     const simulator = await startSimulator({ queueDelayMs: 200, recordsPerSecond: 20, ...simulatorOptions });
     cleanup(() => simulator.stop());
     const gateways: RunningGateway[] = [];
@@ -41,6 +44,7 @@ describe('cluster mode (in-process replicas)', () => {
           simulator.baseUrl,
           {
             REDIS_URL: redis.url,
+            DATABASE_URL: database.url,
             CREDENTIAL_FINGERPRINT_SECRET: SECRET,
             POLL_INTERVAL_MS: '100',
             IDLE_POLL_INTERVAL_MS: '60000',

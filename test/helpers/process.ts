@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface StartedProcess {
@@ -19,11 +22,23 @@ export function startTsProcess(entry: string, env: Record<string, string>, regis
   return startNodeProcess(['--import', 'tsx', entry], env, register);
 }
 
-/** Runs `node <args>` from the repository root, with only PATH, HOME and `env` in its environment. */
-export function startNodeProcess(args: string[], env: Record<string, string>, register: (dispose: () => unknown) => void): StartedProcess {
+/**
+ * Runs `node <args>` from the repository root (or `cwd`), with only PATH, HOME and `env` in its
+ * environment. A gateway locks its embedded store, and processes of parallel tests must not share
+ * one: from the repository root, the process gets a `DATA_DIR` of its own (a fresh folder,
+ * removed afterwards) unless `env` names one; in a `cwd` of the caller's, its default
+ * (`./data` there) is left alone.
+ */
+export function startNodeProcess(
+  args: string[],
+  env: Record<string, string>,
+  register: (dispose: () => unknown) => void,
+  options: { cwd?: string } = {},
+): StartedProcess {
+  const dataDir = env['DATA_DIR'] === undefined && options.cwd === undefined ? mkdtempSync(join(tmpdir(), 'process-data-')) : undefined;
   const child = spawn(process.execPath, args, {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    cwd: options.cwd ?? new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...(dataDir && { DATA_DIR: dataDir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -54,6 +69,7 @@ export function startNodeProcess(args: string[], env: Record<string, string>, re
   register(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
   return {
     child,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { parse, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
@@ -8,7 +9,7 @@ import { schema } from '../../src/schema/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { STARTER_DOCUMENT } from '../../src/transport/plugins/graphiql-starter.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway } from '../helpers/gateway.js';
+import { startGateway, temporaryDataDir } from '../helpers/gateway.js';
 
 /**
  * The browser-facing pages over plain HTTP: GraphiQL's headers and switch, and the progress page's
@@ -73,7 +74,9 @@ describe('GraphiQL and the progress page over HTTP', () => {
   it('serves the progress page and its bundled script when asked to (zero config), and not otherwise', async () => {
     const simulator = await startSimulator();
     cleanup(() => simulator.stop());
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, AUTH_MODE: 'passthrough' });
+    const dataDir = temporaryDataDir();
+    cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, AUTH_MODE: 'passthrough', DATA_DIR: dataDir });
     const gateway = createGateway({ config, upstreamBaseUrl: new URL(simulator.baseUrl), logger: silentLogger(), demoPage: true });
     const { port } = await gateway.start();
     cleanup(() => gateway.stop());

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -20,19 +21,25 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 describe('the production build', () => {
   const cleanup = useCleanup();
 
-  it('compiles with tsconfig.build.json, and node on the output serves /readyz and the workflow with nothing configured', async () => {
+  it('compiles with tsconfig.build.json, and node on the output serves /readyz and the workflow with nothing configured, its store in ./data', async () => {
     const outDir = join(ROOT, `.test-build/${process.pid}`);
     cleanup(() => rmSync(outDir, { recursive: true, force: true }));
     await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT });
     expect(existsSync(join(outDir, 'server.js'))).toBe(true);
 
-    const server = startNodeProcess([join(outDir, 'server.js')], { PORT: '0', HOST: '127.0.0.1' }, cleanup);
+    // Run where a deployment would (not in the repository): the default DATA_DIR is ./data there,
+    // and the compiled migrations travel inside the build.
+    const workingDir = mkdtempSync(join(tmpdir(), 'production-build-'));
+    cleanup(() => rmSync(workingDir, { recursive: true, force: true }));
+    const server = startNodeProcess([join(outDir, 'server.js')], { PORT: '0', HOST: '127.0.0.1' }, cleanup, { cwd: workingDir });
     const notice = await server.waitForLog((line) => typeof line['simulator'] === 'string');
     const listening = await server.waitForLog((line) => typeof line['url'] === 'string');
     const url = listening['url'] as string;
     expect((await fetch(`${new URL(url).origin}/readyz`)).status).toBe(200);
     const initiated = await postGraphQL(url, InitiateImportDocument, { clientId: 'demo', input: { name: 'from dist' } }, notice['demoAuthorization']);
     expect(initiated.data?.['initiateImport']).toMatchObject({ status: 'INITIATED' });
+
+    expect(existsSync(join(workingDir, 'data', 'gateway.sqlite'))).toBe(true);
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });

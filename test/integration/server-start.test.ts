@@ -159,6 +159,49 @@ describe('src/server.ts', () => {
     expect(server.stderr()).toMatch(/REDIS_URL needs MYPREFERENCES_BASE_URL/);
   });
 
+  it('refuses cluster mode without a shared store: REDIS_URL needs DATABASE_URL (exit 2, naming it)', async () => {
+    const server = startTsProcess(
+      'src/server.ts',
+      {
+        PORT: '0',
+        MYPREFERENCES_BASE_URL: 'http://127.0.0.1:9/Profiles/',
+        AUTH_MODE: 'passthrough',
+        REDIS_URL: 'redis://127.0.0.1:9',
+        CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret',
+      },
+      cleanup,
+    );
+    expect((await server.exited).code).toBe(2);
+    expect(server.stderr()).toMatch(/^ {2}DATABASE_URL must be set when REDIS_URL is set: replicas share one PostgreSQL store/m);
+  });
+
+  it('exits 1 when PostgreSQL does not answer within DATABASE_START_TIMEOUT_MS, naming where it looked, never the password', async () => {
+    const server = startTsProcess(
+      'src/server.ts',
+      { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: 'postgres://gateway:pw-4d2e9b@127.0.0.1:9/registry', DATABASE_START_TIMEOUT_MS: '500' },
+      cleanup,
+    );
+    expect((await server.exited).code).toBe(1);
+    expect(server.stderr()).toMatch(/^The gateway failed to start: PostgreSQL at 127\.0\.0\.1:9\/registry did not answer within 500 ms/);
+    expect(server.stderr() + server.stdout()).not.toContain('pw-4d2e9b');
+  });
+
+  it('keeps its embedded store in DATA_DIR, and a restart opens it again (the drain released it)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'server-data-'));
+    cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
+    for (const expected of ['store migrated', 'store open']) {
+      const server = startTsProcess('src/server.ts', { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, cleanup);
+      // Both waiters first: the two lines may arrive in one chunk.
+      const [opened] = await Promise.all([
+        server.waitForLog((line) => line['component'] === 'store'),
+        server.waitForLog((line) => typeof line['url'] === 'string'),
+      ]);
+      expect(opened).toMatchObject({ msg: expected, store: { file: join(dataDir, 'gateway.sqlite') } });
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    }
+  }, 60_000);
+
   it('refuses NODE_ENV=production without an upstream unless SIMULATOR=true asks for the simulator', async () => {
     const server = startTsProcess('src/server.ts', { PORT: '0', NODE_ENV: 'production' }, cleanup);
     expect((await server.exited).code).toBe(2);

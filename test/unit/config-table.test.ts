@@ -40,6 +40,8 @@ function invalidValues(described: Setting): string[] {
       return [`not a url ${MARKER}`, `ftp://${MARKER}@example.com/`];
     case 'redisUrl':
       return [`not a url ${MARKER}`, `http://:${MARKER}@127.0.0.1:6379`];
+    case 'postgresUrl':
+      return [`not a url ${MARKER}`, `http://:${MARKER}@127.0.0.1:5432/gateway`];
     case 'string':
       return [];
   }
@@ -151,6 +153,7 @@ describe('the configuration table', () => {
     expect(entries.filter(([, described]) => described.secret).map(([name]) => name)).toEqual([
       'CREDENTIAL_FINGERPRINT_SECRET',
       'OTEL_EXPORTER_OTLP_HEADERS',
+      'DATABASE_URL',
       'REDIS_URL',
     ]);
   });

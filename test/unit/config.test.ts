@@ -47,6 +47,7 @@ describe('loadConfig', () => {
     ['CREDENTIAL_FINGERPRINT_SECRET', 'short'],
     ['WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', '0'],
     ['REDIS_URL', 'http://localhost:6379'],
+    ['DATABASE_URL', 'mysql://localhost:3306/gateway'],
   ])('refuses %s=%s, naming the variable', (variable, value) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(InvalidConfiguration);
@@ -79,6 +80,7 @@ describe('loadConfig', () => {
         'AUTH_JWT_AUDIENCE',
         'MYPREFERENCES_ACCOUNTS_FILE',
         'CREDENTIAL_FINGERPRINT_SECRET',
+        'DATABASE_URL',
       ]),
     );
     // A rule across variables is not judged on a stand-in: one problem per mistake.
@@ -87,11 +89,31 @@ describe('loadConfig', () => {
   });
 
   it('requires a shared fingerprint secret in cluster mode', () => {
-    const upstream = { MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough' };
+    const upstream = { MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough', DATABASE_URL: 'postgres://db.internal/gateway' };
     expect(() => loadConfig({ ...upstream, REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^CREDENTIAL_FINGERPRINT_SECRET must be set/);
     expect(loadConfig({ ...upstream, REDIS_URL: 'redis://:pw@127.0.0.1:6379', CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret' }).cluster.redisUrl).toBe(
       'redis://:pw@127.0.0.1:6379',
     );
+  });
+
+  it('keeps the store in ./data with nothing configured, and in PostgreSQL with a DATABASE_URL', () => {
+    expect(loadConfig({}).store).toEqual({ dataDir: './data', databaseUrl: undefined, poolSize: 10, startTimeoutMs: 30_000 });
+    const url = 'postgresql://gateway:s3cret@db.internal:5432/gateway?sslmode=require';
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }).store).toMatchObject({ databaseUrl: url, poolSize: 4 });
+  });
+
+  it('refuses cluster mode without a shared store: replicas cannot share a DATA_DIR file', () => {
+    const cluster = {
+      MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/',
+      AUTH_MODE: 'passthrough',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      CREDENTIAL_FINGERPRINT_SECRET: 'a-long-enough-secret',
+    };
+    expect(() => loadConfig(cluster)).toThrow(/^DATABASE_URL must be set when REDIS_URL is set: replicas share one PostgreSQL store/);
+    expect(() => loadConfig({ ...cluster, DATA_DIR: '/shared/volume' })).toThrow(/^DATABASE_URL must be set/);
+    expect(loadConfig({ ...cluster, DATABASE_URL: 'postgres://db.internal/gateway' }).store.databaseUrl).toBe('postgres://db.internal/gateway');
+    // An invalid DATABASE_URL is one problem, not two.
+    expect(() => loadConfig({ ...cluster, DATABASE_URL: 'not a url' })).toThrow(/^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL$/);
   });
 
   it('refuses cluster mode without a shared upstream, and production without one unless the simulator is asked for', () => {
