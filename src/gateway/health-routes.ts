@@ -5,7 +5,12 @@ import type { RouteHandler } from './routes.js';
 export interface HealthRoutesOptions {
   /** False before `start` and from the first moment of a drain. */
   isReady: () => boolean;
-  /** What serving needs besides, by name (the store): `/readyz` asks each, and is 503 when one answers false. */
+  /**
+   * What the replica leans on besides, by name (the store): `/readyz` asks each and reports it. A
+   * dependency that does not answer does not make the replica unready: every replica shares it,
+   * so an orchestrator would take them all out at once, while reads and subscriptions still work
+   * (the mutations that need it answer STORE_UNAVAILABLE).
+   */
   dependencies: Readonly<Record<string, () => Promise<boolean>>>;
   /** Extra fields for `/healthz` (the store's and, in cluster mode, the cluster's view). @default none */
   details?: () => Promise<object>;
@@ -13,8 +18,8 @@ export interface HealthRoutesOptions {
 
 /**
  * What the orchestrator reads: `/healthz` (alive: 200 while the process serves at all, with
- * details) and `/readyz` (send traffic: 503 before start, while draining, and while a dependency
- * such as the store does not answer; the body names each one's state).
+ * details) and `/readyz` (send traffic: 503 before start and while draining; the body names each
+ * dependency's state, such as the store's).
  */
 export function healthRoutes(options: HealthRoutesOptions): [string, RouteHandler][] {
   return [
@@ -25,8 +30,9 @@ export function healthRoutes(options: HealthRoutesOptions): [string, RouteHandle
         if (!options.isReady()) return sendJson(response, 503, { status: 'not ready' });
         const names = Object.keys(options.dependencies);
         const answers = await Promise.all(names.map((name) => options.dependencies[name]!()));
-        const ready = answers.every(Boolean) && options.isReady();
         const dependencies = Object.fromEntries(names.map((name, index) => [name, answers[index] ? 'ok' : 'unreachable']));
+        // A drain may have begun while the dependencies answered.
+        const ready = options.isReady();
         sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...dependencies });
       },
     ],
