@@ -5,6 +5,7 @@ import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
+import { CallerRateLimit } from '../resolvers/caller-rate-limit.js';
 import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
@@ -104,7 +105,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { fingerprintSecret: _, ...pollTiming } = config.status;
   const statusHub = new StatusHub({
     ...(cluster && { coordination: cluster }),
-    fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
+    fetchStatus: (credential, ref, signal, idle) => upstream.status(credential, ref, { signal, priority: idle ? 'idle-poll' : 'poll' }),
     timing: { ...pollTiming, jitterRatio: 0.1 },
     logger: logger.child({ component: 'status' }),
   });
@@ -119,6 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     limits,
     // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
     auditLogger: logger.child({ component: 'audit' }),
+    callerRateLimit: new CallerRateLimit(config.limits.callerRateLimit),
   });
   // One access log for both transports: yoga's plugin, and the WebSocket transport's refusals.
   const accessLog = createAccessLog(logger.child({ component: 'access' }));
