@@ -15,10 +15,12 @@ import { wsClient } from '../helpers/ws-client.js';
 /**
  * The probe of issue 25 (item 1) as a test, through real parts: the gateway on a port in jwt
  * mode, the simulator with two tenants, a graphql-ws subscription for `acme` on a running import,
- * acme's reads over HTTP, and a concurrent HTTP flood of reads of evil's own import by a caller
- * holding only a read token for `evil`, whose upstream is slowed or hanging (the simulator's
- * per-tenant delay fault); then the probe's second variant, no fault, 30 workers each sending 10
- * aliased importSummary at once; and a stalled answer, which holds evil's slot a bounded time.
+ * acme's reads over HTTP, and a concurrent HTTP flood (from a process of its own) of reads of
+ * evil's own import by a caller holding only a read token for `evil`:
+ * - evil's upstream slowed or hanging (the simulator's per-tenant delay fault), 40 reads in flight;
+ * - no fault, 30 workers each sending 10 aliased importSummary, again as soon as answered: one
+ *   reader held to its rate, or readers who together want more than the upstream budget's rate;
+ * - and a stalled answer, which holds evil's slot a bounded time and counts against evil.
  *
  * The measures, each taken quiet (acme alone) and then while evil floods:
  * - cadence: every change of acme's running import reaches its subscriber within one poll
@@ -28,20 +30,20 @@ import { wsClient } from '../helpers/ws-client.js';
  *
  * Margins, for a loaded 2-core machine (other test runs beside this one): at a load average of
  * 10–14 this process is descheduled for up to ~350 ms at a time, quiet or not, and more while the
- * flood's own process competes for the cores. So GAP_SLACK_MS = 600 ms on a 200 ms interval,
- * P50_SLACK_MS = 10 ms, P99_SLACK_MS = 400 ms. Before fair sharing the same scenarios gave gaps of
- * 3.1 s (slowed), 10 s (hanging) and 3.5 s (aliased flood), and reads with a median of 260 ms to
- * 2 s or failing BUDGET_EXHAUSTED: each several times outside its margin (the median, which
- * stalls barely move, more than ten times). After, on the same machine: gaps of 220–350 ms, the
- * median as quiet, p99 mostly under 150 ms.
- * Each phase reads about 150–200 times, so the p99 is not simply the slowest read.
+ * flood's own process competes for the cores. So GAP_SLACK_MS = 700 ms on a 200 ms interval;
+ * P50_SLACK_MS = 15 ms (when evil's callers want more than the whole rate, acme's reads wait for
+ * their turn of it: ~8 ms); P99_SLACK_MS = 400 ms. Each phase reads 150–200 times, so the p99 is
+ * not simply the slowest read. Before fair sharing these scenarios gave gaps of 1.6–10 s and read
+ * medians of 110 ms–2 s, or reads failing BUDGET_EXHAUSTED: each several times outside its margin
+ * (the median, which stalls barely move, seven times at least). After, on the same machine with
+ * two runs of this file at once: gaps of 220–650 ms, medians 3–13 ms, p99 40–280 ms.
  */
 
 const POLL_MS = 200;
 /** The longest interval the poller may pick (+10 % jitter). */
 const MAX_INTERVAL_MS = POLL_MS * 1.1;
-const GAP_SLACK_MS = 600;
-const P50_SLACK_MS = 10;
+const GAP_SLACK_MS = 700;
+const P50_SLACK_MS = 15;
 const P99_SLACK_MS = 400;
 /** Before the fix a phase waits out its deadline (a stalled subscription): room to say so, not time out. */
 const TEST_TIMEOUT_MS = 60_000;
@@ -234,16 +236,21 @@ describe('fair share of the upstream budget', () => {
       const report = { quiet: summaryOf(quiet), flooded: summaryOf(flooded), evilPeak, evil: tally };
       if (process.env['FAIR_SHARE_REPORT']) console.info(JSON.stringify(report));
       expect(subscription.errors).toEqual([]);
-      expect(evilPeak).toBeLessThanOrEqual(17); // evil's 16, and acme's poll or read
       expectFairShare(quiet, flooded, report);
+      expect(evilPeak).toBeLessThanOrEqual(17); // evil's 16, and acme's poll or read
     },
     TEST_TIMEOUT_MS,
   );
 
-  it(
-    "acme keeps its cadence and latency while 30 workers send evil's reader's 10 aliased importSummary each, again as soon as answered",
-    async () => {
-      const { gateway, acmeClient, acmeReaders, evilReader, acmeImport, evilImport, subscription } = await setup();
+  it.each([
+    ['one reader of evil, held to its rate', {}],
+    // As many of evil's callers as it takes, each within its own rate: together they want more than
+    // the upstream budget's 200 calls a second, which evil then shares in turn with acme.
+    ['readers of evil past the upstream rate, each within its own', { CALLER_RATE_LIMIT_BURST: '100000', CALLER_RATE_LIMIT_PER_SECOND: '100000' }],
+  ])(
+    "acme keeps its cadence and latency while 30 workers send 10 aliased importSummary of evil's import each, again as soon as answered: %s",
+    async (name, env) => {
+      const { gateway, acmeClient, acmeReaders, evilReader, acmeImport, evilImport, subscription } = await setup(env);
       const quiet = await phase(gateway, subscription, acmeImport, acmeReaders);
 
       const evil = evilFlood(gateway, evilReader, evilImport, 30, 10);
@@ -257,8 +264,8 @@ describe('fair share of the upstream budget', () => {
       if (process.env['FAIR_SHARE_REPORT']) console.info(JSON.stringify(report));
       expect(subscription.errors).toEqual([]);
       expectFairShare(quiet, flooded, report);
-      // evil's reader was held to its rate: refused before any upstream call, told when to come back.
-      expect(tally.codes['RATE_LIMITED retryAfterSeconds=1']).toBeGreaterThan(0);
+      // One reader was held to its rate: refused before any upstream call, told when to come back.
+      if (name.startsWith('one')) expect(tally.codes['RATE_LIMITED retryAfterSeconds=1']).toBeGreaterThan(0);
     },
     TEST_TIMEOUT_MS,
   );
