@@ -88,6 +88,7 @@ const UPSTREAM = {
   bodyTimeoutMs: VARIABLE.UPSTREAM_BODY_TIMEOUT_MS,
   connections: VARIABLE.UPSTREAM_CONNECTIONS,
   maxStageBytes: VARIABLE.UPSTREAM_MAX_STAGE_BYTES,
+  attemptTimeoutMs: VARIABLE.UPSTREAM_ATTEMPT_TIMEOUT_MS,
 } as const satisfies FieldMap;
 
 /** MyPreferences, and how the gateway calls it (`src/upstream/`); no `baseUrl`: the built-in simulator. */
@@ -126,7 +127,13 @@ const BUDGET = {
   interactiveWaitMs: VARIABLE.UPSTREAM_QUEUE_TIMEOUT_MS,
 } as const satisfies FieldMap;
 
-export interface BudgetConfig extends FromSettings<typeof BUDGET> {}
+export interface BudgetConfig extends FromSettings<typeof BUDGET> {
+  /**
+   * The most requests one clientId may have in flight: {@link SETTINGS.UPSTREAM_CLIENT_SHARE}, a
+   * percentage of {@link SETTINGS.UPSTREAM_MAX_CONCURRENT}, rounded down, at least one.
+   */
+  maxPerClient: number;
+}
 
 const STATUS = {
   pollIntervalMs: VARIABLE.POLL_INTERVAL_MS,
@@ -181,8 +188,18 @@ const LIMITS = {
   introspection: VARIABLE.GRAPHQL_INTROSPECTION,
 } as const satisfies FieldMap;
 
+const CALLER_RATE_LIMIT = {
+  burst: VARIABLE.CALLER_RATE_LIMIT_BURST,
+  perSecond: VARIABLE.CALLER_RATE_LIMIT_PER_SECOND,
+  maxWaitMs: VARIABLE.CALLER_RATE_LIMIT_WAIT_MS,
+} as const satisfies FieldMap;
+
+/** Upstream calls per caller (JWT subject, or credential fingerprint): a token bucket each (`src/resolvers/caller-rate-limit.ts`). */
+export interface CallerRateLimitConfig extends FromSettings<typeof CALLER_RATE_LIMIT> {}
+
 /** Limits on what a caller may ask of the gateway (see `src/transport/plugins/abuse-limits.ts`). */
 export interface LimitsConfig extends FromSettings<typeof LIMITS> {
+  callerRateLimit: CallerRateLimitConfig;
   /**
    * {@link SETTINGS.CORS_ORIGINS}, each checked and reduced to its origin, or `'*'`; unset, its
    * default follows whether the built-in simulator runs.
@@ -281,6 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: { ...metrics, onPublicPort: metrics.port === undefined && !production },
     limits: {
       ...fields(LIMITS),
+      callerRateLimit: fields(CALLER_RATE_LIMIT),
       corsOrigins: problems.attempt(() => readCorsOrigins(read, embedded), []),
     },
     drain: fields(DRAIN),
@@ -299,7 +317,10 @@ export function loadConfig(env: Env = process.env): Config {
         failureRate: read('UPSTREAM_BREAKER_FAILURE_RATE') / 100,
         ...fields(BREAKER),
       },
-      budget: fields(BUDGET),
+      budget: {
+        ...fields(BUDGET),
+        maxPerClient: Math.max(1, Math.floor((read('UPSTREAM_MAX_CONCURRENT') * read('UPSTREAM_CLIENT_SHARE')) / 100)),
+      },
     },
     cluster: fields(CLUSTER),
     store: fields(STORE),
@@ -319,6 +340,14 @@ export function loadConfig(env: Env = process.env): Config {
     !(config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port),
     new ConfigError('METRICS_PORT', 'must differ from PORT: /metrics gets a listener of its own'),
     ['METRICS_PORT', 'PORT'],
+  );
+  problems.require(
+    config.limits.callerRateLimit.burst >= config.limits.maxEntities,
+    new ConfigError(
+      'CALLER_RATE_LIMIT_BURST',
+      `must be at least GRAPHQL_MAX_ENTITIES (${config.limits.maxEntities}), or the largest _entities call could never run whole`,
+    ),
+    ['CALLER_RATE_LIMIT_BURST', 'GRAPHQL_MAX_ENTITIES'],
   );
   problems.require(
     config.drain.windowMs < config.drain.deadlineMs,

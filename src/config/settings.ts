@@ -394,6 +394,46 @@ export const SETTINGS = {
     max: 2 * MINUTE_MS,
     description: 'how long an interactive call may wait for budget before `UPSTREAM_UNAVAILABLE` (`reason: BUDGET_EXHAUSTED`); polls wait as long as needed',
   },
+  UPSTREAM_CLIENT_SHARE: {
+    kind: 'integer',
+    unit: 'percent',
+    default: 50,
+    min: 1,
+    max: 100,
+    description:
+      'the most of `UPSTREAM_MAX_CONCURRENT` one clientId may hold at once (at least one request), so a tenant whose calls are slow or hang leaves the rest to the others; waiting calls are served in turn across clientIds',
+  },
+  UPSTREAM_ATTEMPT_TIMEOUT_MS: {
+    kind: 'integer',
+    default: MINUTE_MS,
+    min: 1,
+    max: 10 * MINUTE_MS,
+    description:
+      'the longest one upstream request may hold its budget slot, from start to the last body byte (a body trickling in under `UPSTREAM_BODY_TIMEOUT_MS` included); past it `UPSTREAM_UNAVAILABLE` (`TIMEOUT`), a failure of its clientId',
+  },
+  CALLER_RATE_LIMIT_BURST: {
+    kind: 'integer',
+    default: 200,
+    min: 1,
+    max: 1_000_000,
+    description:
+      "per caller (the JWT's subject; in passthrough mode the credential's fingerprint): the upstream calls its queries and mutations may make at once (a token bucket's size; each `importSummary`, `_entities` representation, `failedRecords` page, initiate, stage and execute is one; subscriptions share one poller and cost none); at least `GRAPHQL_MAX_ENTITIES`",
+  },
+  CALLER_RATE_LIMIT_PER_SECOND: {
+    kind: 'integer',
+    default: 50,
+    min: 1,
+    max: 1_000_000,
+    description: 'per caller: the upstream calls its bucket regains per second',
+  },
+  CALLER_RATE_LIMIT_WAIT_MS: {
+    kind: 'integer',
+    default: SECOND_MS,
+    min: 0,
+    max: MINUTE_MS,
+    description:
+      'how long a query or mutation of a caller with no call left waits for its turn (first come, first served) before `RATE_LIMITED` (`CALLER_RATE_LIMIT`) with `retryAfterSeconds`, before any upstream request; so a caller retrying at once is slowed to its rate',
+  },
 
   MAX_REQUEST_BYTES: {
     kind: 'integer',

@@ -66,8 +66,11 @@ export const ERROR_CATALOG = {
   },
   RATE_LIMITED: {
     raisedBy: 'gateway',
-    when: 'upstream 429; `extensions.retryAfterSeconds` when the upstream said',
-    reasons: {},
+    when: 'upstream 429 (`extensions.retryAfterSeconds` when the upstream said), or the caller used up its own rate of upstream calls (`reason: CALLER_RATE_LIMIT`)',
+    reasons: {
+      CALLER_RATE_LIMIT:
+        "the caller (the JWT's subject; in passthrough mode its credential) asked for more upstream calls than `CALLER_RATE_LIMIT_BURST` and `CALLER_RATE_LIMIT_PER_SECOND` allow; refused before any upstream request, `retryAfterSeconds` until the next one is allowed",
+    },
   },
   TOO_MANY_SUBSCRIPTIONS: {
     raisedBy: 'gateway',

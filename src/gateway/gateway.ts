@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { InflightBytes } from '../lib/inflight-bytes.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
+import { CallerRateLimit } from '../resolvers/caller-rate-limit.js';
 import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
 import { Store } from '../store/store.js';
@@ -113,7 +114,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { fingerprintSecret: _, ...pollTiming } = config.status;
   const statusHub = new StatusHub({
     ...(cluster && { coordination: cluster }),
-    fetchStatus: (credential, ref, signal) => upstream.status(credential, ref, { signal, priority: 'poll' }),
+    fetchStatus: (credential, ref, signal, idle) => upstream.status(credential, ref, { signal, priority: idle ? 'idle-poll' : 'poll' }),
     timing: { ...pollTiming, jitterRatio: 0.1 },
     logger: logger.child({ component: 'status' }),
   });
@@ -128,6 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     limits,
     // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
     auditLogger: logger.child({ component: 'audit' }),
+    callerRateLimit: new CallerRateLimit(config.limits.callerRateLimit),
   });
   // One access log for both transports: yoga's plugin, and the WebSocket transport's refusals.
   const accessLog = createAccessLog(logger.child({ component: 'access' }));

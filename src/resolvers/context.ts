@@ -1,4 +1,5 @@
 import type { Access } from '../auth/access.js';
+import type { GatewayError } from '../errors/gateway-error.js';
 import type { ResponseBudget } from '../lib/response-budget.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../logger.js';
@@ -6,6 +7,7 @@ import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
+import type { CallerRateLimit } from './caller-rate-limit.js';
 
 /**
  * What every resolver receives, per operation: who calls, and the services it acts through.
@@ -27,6 +29,23 @@ export interface ResolverContext {
   audit: (entry: AuditEntry) => void;
   /** What upstream answers a query or mutation may still gather (set per execution by the operation limits; not for subscriptions). */
   responseBudget?: ResponseBudget;
+  /**
+   * Counts one upstream call against the caller's rate (its subject's bucket); throws
+   * RATE_LIMITED (`CALLER_RATE_LIMIT`) when none is left, and for every later call of the same
+   * operation. Resolvers call it after the credential, before the upstream call.
+   */
+  spendUpstreamCall: () => void;
+  /**
+   * Admits the operation at the caller's rate, before it runs: undefined when it may run at once;
+   * else a promise of its turn (undefined, one call taken for it) or of its RATE_LIMITED refusal.
+   */
+  admitUpstreamCalls: () => Promise<GatewayError | undefined> | undefined;
+  /**
+   * Aborts when the caller is gone (an HTTP client that disconnected): reads pass it upstream, so
+   * a read nobody waits for leaves its budget queue, or frees its slot. Writes do not (an Execute
+   * is shared, and a write that may have reached the upstream is not cut short). @default none
+   */
+  signal?: AbortSignal;
 }
 
 export interface GatewayLimits {
@@ -41,12 +60,16 @@ export interface ResolverServices {
   limits: GatewayLimits;
   /** Where the mutations' audit lines go (`component: "audit"`). */
   auditLogger: Logger;
+  /** Upstream calls per caller. */
+  callerRateLimit: CallerRateLimit;
 }
 
 /** Who an operation's caller is, as its transport established it. */
 export interface Caller {
   access: Access;
   requestId: string;
+  /** Aborts when the caller goes away (HTTP). @default none */
+  signal?: AbortSignal;
 }
 
 /**
@@ -54,15 +77,42 @@ export interface Caller {
  * the execute single-flight included (it joins identical executeImports of any caller).
  */
 export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
-  const { upstream, statusHub, limits, auditLogger } = services;
+  const { upstream, statusHub, limits, auditLogger, callerRateLimit } = services;
   const executions = new SingleFlight<UpstreamImportState>();
-  return ({ access, requestId }) => ({
-    access,
-    requestId,
-    upstream,
-    statusHub,
-    limits,
-    executions,
-    audit: (entry) => auditLogger.info({ requestId, subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
-  });
+  return ({ access, requestId, signal }) => {
+    // A caller without a subject was refused: credentialFor throws before any call is counted.
+    const subject = access.subject ?? '';
+    /** Calls taken for the operation while it waited for its turn, spent by its first resolvers. */
+    let prepaid = 0;
+    /** Once one call of the operation is refused, so are the rest: the same error, made once. */
+    let refused: unknown;
+    return {
+      access,
+      requestId,
+      upstream,
+      statusHub,
+      limits,
+      executions,
+      spendUpstreamCall: () => {
+        if (refused) throw refused;
+        if (prepaid > 0) {
+          prepaid--;
+          return;
+        }
+        try {
+          callerRateLimit.spend(subject);
+        } catch (error) {
+          refused = error;
+          throw error;
+        }
+      },
+      admitUpstreamCalls: () =>
+        callerRateLimit.admit(subject, signal)?.then((refusal) => {
+          if (!refusal) prepaid++;
+          return refusal;
+        }),
+      ...(signal && { signal }),
+      audit: (entry) => auditLogger.info({ requestId, subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),
+    };
+  };
 }

@@ -9,7 +9,9 @@ import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRef
 /**
  * The bulk-import operations as plain functions of `(args, ctx)`. Each validates its arguments,
  * asks the caller's access for the upstream credential (read or write permission on the
- * clientId), and makes exactly one upstream call. Mutations write an audit line.
+ * clientId), counts the call against the caller's rate, and makes exactly one upstream call.
+ * Reads pass the caller's signal (a read nobody waits for any more is dropped); mutations write
+ * an audit line.
  */
 
 interface ImportArgs {
@@ -19,7 +21,9 @@ interface ImportArgs {
 
 export async function importSummary(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
-  const state = await ctx.upstream.status(ctx.access.credentialFor(ref.clientId, 'read'), ref, { requestId: ctx.requestId });
+  const credential = ctx.access.credentialFor(ref.clientId, 'read');
+  ctx.spendUpstreamCall();
+  const state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId, signal: ctx.signal });
   return toBulkImport(ref.clientId, ref.accessToken, state);
 }
 
@@ -27,7 +31,9 @@ export function initiateImport(args: { clientId: string; input: InitiateImportIn
   return audited(ctx, 'initiateImport', args, async () => {
     const clientId = clientIdArg(args.clientId);
     const request = initiateRequestOf(args.input);
-    const state = await ctx.upstream.initiate(ctx.access.credentialFor(clientId, 'write'), clientId, request, { requestId: ctx.requestId });
+    const credential = ctx.access.credentialFor(clientId, 'write');
+    ctx.spendUpstreamCall();
+    const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
     return toBulkImport(clientId, String(state.AccessToken), state);
   });
 }
@@ -36,7 +42,9 @@ export function stageImport(args: ImportArgs & { records: readonly Record<string
   return audited(ctx, 'stageImport', args, async () => {
     const ref = importRefArgs(args);
     const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
-    const state = await ctx.upstream.stage(ctx.access.credentialFor(ref.clientId, 'write'), ref, records, { requestId: ctx.requestId });
+    const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    ctx.spendUpstreamCall();
+    const state = await ctx.upstream.stage(credential, ref, records, { requestId: ctx.requestId });
     return toBulkImport(ref.clientId, ref.accessToken, state);
   });
 }
@@ -51,6 +59,8 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
   return audited(ctx, 'executeImport', args, async () => {
     const ref = importRefArgs(args);
     const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    // Counted per caller, though callers joining one Execute share it (and its fallback read).
+    ctx.spendUpstreamCall();
     // One Execute per import and credential: the key a poller of the same pair has.
     const state = await ctx.executions.run(pollerKey(ref, credential.id), async () => {
       try {
@@ -81,8 +91,11 @@ export async function failedRecords(
 ): Promise<FailedRecordPage> {
   const page = failedRecordsPageArgs(args);
   const budget = ctx.responseBudget;
-  const result = await ctx.upstream.exceptions(ctx.access.credentialFor(parent.clientId, 'read'), parent, page, {
+  const credential = ctx.access.credentialFor(parent.clientId, 'read');
+  ctx.spendUpstreamCall();
+  const result = await ctx.upstream.exceptions(credential, parent, page, {
     requestId: ctx.requestId,
+    signal: ctx.signal,
     ...(budget && { body: { maxBytes: budget.remaining, onRead: (bytes) => budget.charge(bytes) } }),
   });
   return toFailedRecordPage(result);

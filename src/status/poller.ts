@@ -7,10 +7,13 @@ import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusEvent } from './status-event.js';
-import { nextPollDelay, type PollTiming, retryDelay } from './timing.js';
+import { isIdle, nextPollDelay, type PollTiming, retryDelay } from './timing.js';
 
-/** Fetches an import's status upstream (the upstream client's `status`). */
-export type FetchStatus = (credential: UpstreamCredential, ref: ImportRef, signal: AbortSignal) => Promise<UpstreamImportState>;
+/**
+ * Fetches an import's status upstream (the upstream client's `status`). `idle`: the import was
+ * last seen initiated or staging, so the poll may wait behind callers' reads.
+ */
+export type FetchStatus = (credential: UpstreamCredential, ref: ImportRef, signal: AbortSignal, idle: boolean) => Promise<UpstreamImportState>;
 
 /** The scheduling seam: real timers in production, fake ones in tests. */
 export interface PollerOptions {
@@ -92,7 +95,7 @@ export class Poller {
     this.#inFlight = controller;
     let state: UpstreamImportState;
     try {
-      state = await this.#options.fetchStatus(this.#options.credential, this.#options.ref, controller.signal);
+      state = await this.#options.fetchStatus(this.#options.credential, this.#options.ref, controller.signal, isIdle(this.#last.state?.status));
     } catch (error) {
       if (controller.signal.aborted) return;
       this.#inFlight = undefined;

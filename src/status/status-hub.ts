@@ -175,9 +175,9 @@ export class StatusHub {
       timers: this.#timers,
       random: this.#options.random ?? Math.random,
       logger,
-      fetchStatus: this.#spans.tracePolls((credential, ref, signal) => {
+      fetchStatus: this.#spans.tracePolls((credential, ref, signal, idle) => {
         this.#upstreamCalls++;
-        return fetchStatus(credential, ref, signal);
+        return fetchStatus(credential, ref, signal, idle);
       }),
       onEvent: this.#spans.tracePushes(target.ref, (event) => target.deliver(event)),
     });

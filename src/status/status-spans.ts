@@ -22,10 +22,10 @@ export class StatusSpans {
 
   /** `fetchStatus` with each poll inside its own span, the parent of its upstream request. */
   tracePolls(fetchStatus: FetchStatus): FetchStatus {
-    return (credential, ref, signal) => {
+    return (credential, ref, signal, idle) => {
       const span = this.#startSpan('poll importStatus', ref);
       return context
-        .with(trace.setSpan(ROOT_CONTEXT, span), () => fetchStatus(credential, ref, signal))
+        .with(trace.setSpan(ROOT_CONTEXT, span), () => fetchStatus(credential, ref, signal, idle))
         .then(
           (state) => {
             span.end();

@@ -16,9 +16,14 @@ export interface PollTiming {
   giveUpAfterMs: number;
 }
 
+/** INITIATED or STAGING: only the gateway's own stageImport/executeImport change it (a state not known yet is not idle). */
+export function isIdle(status: ImportStatus | undefined): boolean {
+  return status === 'INITIATED' || status === 'STAGING';
+}
+
 /** Delay before the next poll after a successful one. */
 export function nextPollDelay(status: ImportStatus | undefined, timing: PollTiming, random: () => number): number {
-  const interval = status === 'INITIATED' || status === 'STAGING' ? timing.idlePollIntervalMs : timing.pollIntervalMs;
+  const interval = isIdle(status) ? timing.idlePollIntervalMs : timing.pollIntervalMs;
   return Math.round(interval * (1 - timing.jitterRatio + 2 * timing.jitterRatio * random()));
 }
 

@@ -12,6 +12,7 @@ import type { OperationContext, TransportContext } from './operation-context.js'
 import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import type { AccessLog } from './plugins/access-log.js';
+import { useCallerRateLimit } from './plugins/caller-rate-limit.js';
 import { codeRequestError, useCodedRequestErrors } from './plugins/coded-request-errors.js';
 import { useGraphiQL } from './plugins/graphiql.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
@@ -81,6 +82,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         maxRecordsPerStage: limits.maxRecordsPerStage,
         maxResponseBytes: options.abuseLimits.maxResponseBytes,
       }),
+      useCallerRateLimit(),
       useTokenExpiry(),
       ...(options.tracing ? [useOperationTracing()] : []),
       useOperationMetrics(options.metricsRegistry),
@@ -115,7 +117,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       const requestId = initial.requestId ?? (websocket ? undefined : initial.request.headers.get(REQUEST_ID_HEADER)) ?? randomUUID();
       const traceCarrier = websocket ? initial.traceCarrier : initial.request.headers;
       return {
-        ...options.resolverContextFor({ access, requestId }),
+        // An HTTP request's signal aborts when its client goes away before the answer is sent.
+        ...options.resolverContextFor({ access, requestId, ...(!websocket && { signal: initial.request.signal }) }),
         transport: initial.transport ?? 'http',
         ...(traceCarrier && { traceCarrier }),
       };

@@ -11,7 +11,7 @@ import { createHttpRequester, type HttpAnswer } from './http-request.js';
 import { parseExceptionPage, parseImportState, ResponseShapeError, UnknownStatusError } from './parse.js';
 import { type RouteParams, routePath } from './paths.js';
 import { judgedByBreaker, withinBudget } from './resilience/admission.js';
-import { type Priority, UpstreamBudget } from './resilience/budget.js';
+import { type SlotClass, UpstreamBudget } from './resilience/budget.js';
 import { CircuitBreakers, type CircuitState } from './resilience/circuit-breaker.js';
 import { retrying } from './resilience/retrying.js';
 import { createTokenRequester } from './token-endpoint.js';
@@ -21,9 +21,11 @@ export interface CallOptions {
   /** Cancels the request (and its body read); the promise then rejects with the signal's reason. @default none */
   signal?: AbortSignal;
   /**
-   * `interactive` (default): someone waits; queued first, fails after `budget.interactiveWaitMs`.
-   * `poll`: the status engine; waits for budget as long as needed and is not retried here (the
-   * poller has its own backoff).
+   * `interactive` (default): someone waits; fails after `budget.interactiveWaitMs` without a slot
+   * (a write goes before the clientId's polls, a read after its polls of running imports).
+   * `poll`: the status engine, for an import that runs or whose state it does not know yet;
+   * `idle-poll`: for one initiated or staging, served after the clientId's reads. Polls wait for
+   * budget as long as needed and are not retried here (the poller has its own backoff).
    * @default 'interactive'
    */
   priority?: Priority;
@@ -36,6 +38,9 @@ export interface CallOptions {
   /** The id of the request the call serves (`x-request-id`), in the call's log lines. @default none (polls) */
   requestId?: string;
 }
+
+/** Who waits for a call: a caller (`interactive`) or the status engine (see {@link CallOptions.priority}). */
+export type Priority = 'interactive' | 'poll' | 'idle-poll';
 
 /** What operators see of the upstream seam. */
 export interface UpstreamStats {
@@ -76,7 +81,10 @@ export interface UpstreamClientOptions {
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
   /** Per clientId: the failure rate (0–1) over the window, with a minimum of calls, that opens its circuit. */
   breaker: { failureRate: number; minimumCalls: number; windowMs: number; openMs: number };
-  budget: { maxConcurrent: number; maxPerSecond: number; interactiveWaitMs: number };
+  /** Slots in flight (all, and per clientId), requests started per second, and how long a caller may wait for one. */
+  budget: { maxConcurrent: number; maxPerClient: number; maxPerSecond: number; interactiveWaitMs: number };
+  /** The longest one request may hold its slot, answer body included; past it the request is aborted (`TIMEOUT`). */
+  attemptTimeoutMs: number;
   /** Replaces the connection pool (tests); the client then does not close it. @default a Pool of `connections` to the base URL's origin */
   dispatcher?: Dispatcher;
   /**
@@ -108,8 +116,11 @@ interface CallRequest {
  * 2. **retrying** (`resilience/retrying.ts`): reads on transient faults, writes only when never
  *    sent; polls are not retried here (the poller has its own backoff);
  * 3. **authorization**: the credential's current header, renewed once on a 401 to a service token;
- * 4. **budget** (`resilience/admission.ts`): a slot per attempt, interactive calls first;
- * 5. **one HTTP request** (`http-request.ts`): timeouts, body limits, coded errors, and its
+ * 4. **budget** (`resilience/admission.ts`): a slot per attempt, in its clientId's queue (served
+ *    in turn with the other clientIds', each holding at most its share), writes first, then polls
+ *    of running imports, reads, polls of idle ones;
+ * 5. **one HTTP request** (`http-request.ts`): timeouts (the whole attempt bounded, so a hanging
+ *    upstream holds its tenant's slot for a bounded time), body limits, coded errors, and its
  *    answer checked against the route's contract (`parse.ts`): a garbled answer is retried like
  *    any transient fault.
  */
@@ -135,12 +146,19 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onTransition: ({ scope, from, to, calls, failures }) =>
       logger.warn({ clientId: scope, from, to, calls, failures }, `circuit breaker for MyPreferences client ${JSON.stringify(scope)}: ${from} → ${to}`),
   });
-  const budget = new UpstreamBudget({ maxConcurrent: options.budget.maxConcurrent, maxPerSecond: options.budget.maxPerSecond, timers });
+  const budget = new UpstreamBudget({
+    maxConcurrent: options.budget.maxConcurrent,
+    maxPerClient: options.budget.maxPerClient,
+    maxPerSecond: options.budget.maxPerSecond,
+    timers,
+  });
   const send = createHttpRequester({
     dispatcher,
     origin: baseUrl.origin,
     headersTimeoutMs: options.headersTimeoutMs,
     bodyTimeoutMs: options.bodyTimeoutMs,
+    attemptTimeoutMs: options.attemptTimeoutMs,
+    timers,
     logger,
     observe: options.observe,
   });
@@ -159,12 +177,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   function call<T>(route: RouteName, credential: UpstreamCredential, params: RouteParams, parse: (json: unknown) => T, request: CallRequest = {}): Promise<T> {
     const path = routePath(baseUrl.pathname, route, params, request.query);
     const priority = request.priority ?? 'interactive';
+    const slotClass: SlotClass = priority !== 'interactive' ? priority : ROUTES[route].method === 'GET' ? 'read' : 'write';
     const { signal, requestId } = request;
     /** Requests of this call sent so far: retries and a renewed token's second try (a span attribute). */
     let sent = 0;
 
     const attempt = (authorization: string): Promise<T> =>
-      withinBudget(budget, { priority, interactiveWaitMs: options.budget.interactiveWaitMs, signal }, async () =>
+      withinBudget(budget, { clientId: params.clientId, slotClass, maxWaitMs: options.budget.interactiveWaitMs, signal }, async () =>
         parseAnswer(
           await send({
             route,
@@ -200,7 +219,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     };
 
     const retried = (): Promise<T> =>
-      priority === 'poll'
+      priority !== 'interactive'
         ? authorizedAttempt()
         : retrying(authorizedAttempt, {
             policy: options.retry,

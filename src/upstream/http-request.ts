@@ -8,6 +8,8 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { RouteName } from '../mypreferences-contract.js';
 import { ROUTES } from '../mypreferences-contract.js';
@@ -26,6 +28,15 @@ export interface HttpRequestOptions {
   origin: string;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /**
+   * The longest a request may take from start to its last body byte, whatever the other timeouts
+   * allow (a body that trickles in under the body timeout, chunk by chunk, included): past it the
+   * request is aborted and fails as UPSTREAM_UNAVAILABLE (`TIMEOUT`). Its budget slot is held that
+   * long at most. @default none
+   */
+  attemptTimeoutMs?: number;
+  /** @default systemTimers */
+  timers?: Timers;
   logger: Logger;
   /** Told about every request: its route, HTTP status (or `error` without a response) and duration. @default none */
   observe?: ((route: RouteName, outcome: number | 'error', seconds: number) => void) | undefined;
@@ -69,6 +80,7 @@ export interface HttpAnswer {
  */
 export function createHttpRequester(options: HttpRequestOptions): (request: HttpRequest) => Promise<HttpAnswer> {
   const { dispatcher, origin, logger } = options;
+  const timers = options.timers ?? systemTimers;
 
   const { hostname, port } = new URL(origin);
   const serverPort = Number(port) || (origin.startsWith('https:') ? 443 : 80);
@@ -107,14 +119,42 @@ export function createHttpRequester(options: HttpRequestOptions): (request: Http
     }
   };
 
+  /**
+   * `exchange` within the attempt deadline: a controller of its own aborts the request when the
+   * deadline passes or the caller's signal aborts (forwarded, and the listener removed after).
+   */
   async function exchange(request: HttpRequest, headers: Record<string, string>, span: Span): Promise<HttpAnswer> {
+    const { attemptTimeoutMs } = options;
+    if (attemptTimeoutMs === undefined) return exchangeOnce(request, headers, span, undefined);
+    const controller = new AbortController();
+    let expired = false;
+    const timer = timers.setTimeout(() => {
+      expired = true;
+      controller.abort();
+    }, attemptTimeoutMs);
+    const forward = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) forward();
+    else request.signal?.addEventListener('abort', forward, { once: true });
+    try {
+      return await exchangeOnce({ ...request, signal: controller.signal }, headers, span, () => expired && !request.signal?.aborted);
+    } finally {
+      timers.clearTimeout(timer);
+      request.signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  async function exchangeOnce(request: HttpRequest, headers: Record<string, string>, span: Span, expired: (() => boolean) | undefined): Promise<HttpAnswer> {
     const { route, requestId } = request;
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
 
-    /** A request that produced no usable response: cancelled by the caller, or a transport fault. */
+    /** A request that produced no usable response: past its deadline, cancelled by the caller, or a transport fault. */
     const failure = (error: unknown): unknown => {
+      if (expired?.()) {
+        logger.warn({ route, requestId, cause: 'attempt deadline', ms: Math.round(seconds() * 1000) }, 'upstream call failed');
+        return new GatewayError('UPSTREAM_UNAVAILABLE', 'MyPreferences did not answer in time.', { reason: 'TIMEOUT' });
+      }
       if (request.signal?.aborted) return request.signal.reason ?? error;
       logger.warn({ route, requestId, cause: transportErrorCode(error) ?? 'unknown', ms: Math.round(seconds() * 1000) }, 'upstream call failed');
       return errorFromTransport(error);

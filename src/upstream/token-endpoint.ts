@@ -14,7 +14,7 @@ import { transportErrorCode } from './upstream-errors.js';
 export interface TokenEndpointOptions {
   /** An undici dispatcher that reaches any origin (token endpoints need not share the API's). */
   dispatcher: Dispatcher;
-  /** The upstream budget: token requests count against it like any other call. */
+  /** The upstream budget: token requests count against it (and against their clientId's share) like any other call. */
   budget: UpstreamBudget;
   interactiveWaitMs: number;
   headersTimeoutMs: number;
@@ -53,7 +53,8 @@ export function createTokenRequester(options: TokenEndpointOptions): RequestToke
       form.set('client_secret', account.clientSecret.reveal());
     }
 
-    const release = await budget.acquire('interactive', options.interactiveWaitMs, signal);
+    // In the queue of the clientId it is for, first among that clientId's calls: every one of them waits on it.
+    const release = await budget.acquire(account.clientId, 'write', options.interactiveWaitMs, signal);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     const context = { account: account.clientId, tokenUrl: account.tokenUrl.origin + account.tokenUrl.pathname };

@@ -1,20 +1,22 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
-import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument } from '../../operations/generated.js';
+import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, StageImportDocument } from '../../operations/generated.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type FakeHandler, type FakeUpstream, importState, inTurn, json, type RecordedRequest, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { type Operation, onlyError, postGraphQL, queryText } from '../helpers/graphql.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
+import { validRecord } from '../helpers/records.js';
 import { sseSubscribe } from '../helpers/sse.js';
 import { type Recorded, record, statusSequence } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**
  * Regression guards: each test pins one mechanism that is easy to break without noticing (the
- * forward-only rule, no retry of Execute, fatal status answers, budget priority, one poller per
- * import whatever the transport, shared WebSocket executions). Real gateway, fake upstream over
- * real HTTP, real graphql-ws and SSE clients; every wait is on an event, never on a sleep.
+ * forward-only rule, no retry of Execute, fatal status answers, the budget's order within a
+ * clientId, one poller per import whatever the transport, shared WebSocket executions). Real
+ * gateway, fake upstream over real HTTP, real graphql-ws and SSE clients; every wait is on an
+ * event, never on a sleep.
  */
 
 const credential = 'Bearer guard-credential';
@@ -131,33 +133,50 @@ describe('regression guards', () => {
     await metricReaches(gateway, 'pollers', 0);
   });
 
-  it('an interactive importSummary waiting for the upstream budget goes before polls queued earlier', async () => {
+  it("within a clientId's share of the budget: writes first, then polls of running imports, reads, polls of idle imports, whatever order they queued in", async () => {
     const held: ServerResponse[] = [];
-    const answer = (response: ServerResponse) => {
+    const answer = (response: ServerResponse, state: Record<string, unknown>) => {
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(processing(5)));
+      response.end(JSON.stringify(state));
     };
-    const { upstream, gateway, subscriber } = await setup((_request, response) => held.push(response), {
+    const stateOf = (request: RecordedRequest) => (request.rawPath.includes('/Import/202/') ? importState({ Status: 'Staging' }) : processing(5));
+    // First answers at once, so each poller knows its import: 201 runs, 202 is staging.
+    const { upstream, gateway, subscriber } = await setup((request, response) => answer(response, stateOf(request)), {
       UPSTREAM_MAX_CONCURRENT: '1',
       UPSTREAM_QUEUE_TIMEOUT_MS: '15000',
     });
-    const polls = ['201', '202', '203'].map((token) => subscriber(token));
-    // The first poll holds the only slot (the upstream does not answer); the two others queue.
-    await upstream.received(1);
+    const running = subscriber('201');
+    const idle = subscriber('202');
+    await Promise.all([running.received(1), idle.received(1)]);
+
+    // From now on the upstream holds every answer: a read takes the only slot, the rest queue.
+    upstream.respond((_request, response) => held.push(response));
+    const seen = upstream.requests.length;
+    const blocker = postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '300' }, credential);
+    await upstream.received(seen + 1);
+    // Both pollers' next polls queue behind it, then a read, then a write.
     await metricReaches(gateway, 'upstream_waiting', 2);
-    const summary = postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '300' }, credential);
+    const read = postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '301' }, credential);
     await metricReaches(gateway, 'upstream_waiting', 3);
+    const write = postGraphQL(gateway.url, StageImportDocument, { clientId, accessToken: '302', records: [validRecord(1)] }, credential);
+    await metricReaches(gateway, 'upstream_waiting', 4);
 
-    upstream.respond((_request, response) => answer(response));
-    answer(held.shift()!);
-    await upstream.received(2);
-    expect(upstream.requests[0]!.rawPath).toMatch(/\/Import\/20[123]\/Status$/);
-    expect(upstream.requests[1]!.rawPath).toBe(`/Profiles/Async/${clientId}/Import/300/Status`);
-
-    expect((await summary).data?.importSummary.status).toBe('PROCESSING');
-    await Promise.all(polls.map((poll) => poll.received(1)));
-    for (const response of held.splice(0)) answer(response);
-    for (const poll of polls) poll.unsubscribe();
+    // One slot: each answer lets exactly the next one through.
+    const order: string[] = [];
+    for (let next = seen + 1; next <= seen + 5; next++) {
+      await upstream.received(next);
+      const request = upstream.requests[next - 1]!;
+      order.push(`${request.method} ${request.rawPath.replace(`/Profiles/Async/${clientId}/Import/`, '')}`);
+      answer(held.shift()!, request.method === 'POST' ? importState({ Status: 'Staging', AccessToken: 302 }) : stateOf(request));
+    }
+    expect(order).toEqual(['GET 300/Status', 'POST 302/Stage', 'GET 201/Status', 'GET 301/Status', 'GET 202/Status']);
+    expect((await blocker).data?.importSummary.status).toBe('PROCESSING');
+    expect((await read).data?.importSummary.status).toBe('PROCESSING');
+    expect((await write).errors).toBeUndefined();
+    upstream.respond((request, response) => answer(response, stateOf(request)));
+    for (const response of held.splice(0)) answer(response, processing(5));
+    running.unsubscribe();
+    idle.unsubscribe();
   });
 
   it('five SSE subscribers of one import share one execution and one poller: one Status request per interval', async () => {

@@ -119,7 +119,12 @@ describe('upstream resilience', () => {
       }, 5);
     });
     cleanup(() => upstream.stop());
-    const gateway = await startGateway(upstream.baseUrl, { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_QUEUE_TIMEOUT_MS: '60000' }, cleanup);
+    // One clientId may take every slot here (its share is 100 %), and one caller 200 calls at once.
+    const gateway = await startGateway(
+      upstream.baseUrl,
+      { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_CLIENT_SHARE: '100', UPSTREAM_QUEUE_TIMEOUT_MS: '60000', CALLER_RATE_LIMIT_BURST: '200' },
+      cleanup,
+    );
 
     const calls = Array.from({ length: 200 }, () => postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: '4242' }, importer.value));
     const responses = await Promise.all(calls);
@@ -160,7 +165,7 @@ describe('upstream resilience', () => {
 
     expect(peak).toBe(1);
     const perImport = tokens.map((token) => served.filter((path) => path.includes(`/Import/${token}/`)).length);
-    // Fair: FIFO queueing gives every import its turn (within two polls of each other).
+    // Fair: polls of one clientId queue FIFO, so every import gets its turn (within two polls of each other).
     expect(Math.max(...perImport) - Math.min(...perImport)).toBeLessThanOrEqual(2);
   });
 

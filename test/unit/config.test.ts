@@ -88,6 +88,16 @@ describe('loadConfig', () => {
     expect(problems({ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'not a url' })).toEqual(['AUTH_JWKS_URL']);
   });
 
+  it("derives a clientId's share of the upstream budget, and refuses a caller burst below the largest _entities call", () => {
+    expect(loadConfig({}).upstream.budget).toMatchObject({ maxConcurrent: 32, maxPerClient: 16 });
+    expect(loadConfig({ UPSTREAM_MAX_CONCURRENT: '5', UPSTREAM_CLIENT_SHARE: '50' }).upstream.budget.maxPerClient).toBe(2);
+    expect(loadConfig({ UPSTREAM_MAX_CONCURRENT: '1', UPSTREAM_CLIENT_SHARE: '1' }).upstream.budget.maxPerClient).toBe(1);
+    expect(loadConfig({}).limits.callerRateLimit).toEqual({ burst: 200, perSecond: 50, maxWaitMs: 1_000 });
+    expect(() => loadConfig({ CALLER_RATE_LIMIT_BURST: '50', GRAPHQL_MAX_ENTITIES: '100' })).toThrow(
+      /^CALLER_RATE_LIMIT_BURST must be at least GRAPHQL_MAX_ENTITIES/,
+    );
+  });
+
   it('requires a shared fingerprint secret in cluster mode', () => {
     const upstream = { MYPREFERENCES_BASE_URL: 'https://mp.example.com/Profiles/', AUTH_MODE: 'passthrough', DATABASE_URL: 'postgres://db.internal/gateway' };
     expect(() => loadConfig({ ...upstream, REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^CREDENTIAL_FINGERPRINT_SECRET must be set/);

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors/gateway-error.js';
-import type { Priority, UpstreamBudget } from './budget.js';
+import type { SlotClass, UpstreamBudget } from './budget.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import { isUpstreamFault } from './retry.js';
 
@@ -24,15 +24,16 @@ export async function judgedByBreaker<T>(breakers: CircuitBreakers, clientId: st
 }
 
 /**
- * Runs `request` in a slot of the upstream budget: interactive calls wait at most
- * `interactiveWaitMs` (then BUDGET_EXHAUSTED), polls as long as it takes.
+ * Runs `request` in a slot of the upstream budget, in `clientId`'s queue: calls someone waits on
+ * (`write`, `read`) wait at most `maxWaitMs` (then BUDGET_EXHAUSTED), polls as long as it takes.
  */
 export async function withinBudget<T>(
   budget: UpstreamBudget,
-  slot: { priority: Priority; interactiveWaitMs: number; signal?: AbortSignal | undefined },
+  slot: { clientId: string; slotClass: SlotClass; maxWaitMs: number; signal?: AbortSignal | undefined },
   request: () => Promise<T>,
 ): Promise<T> {
-  const release = await budget.acquire(slot.priority, slot.priority === 'poll' ? Infinity : slot.interactiveWaitMs, slot.signal);
+  const polling = slot.slotClass === 'poll' || slot.slotClass === 'idle-poll';
+  const release = await budget.acquire(slot.clientId, slot.slotClass, polling ? Infinity : slot.maxWaitMs, slot.signal);
   try {
     return await request();
   } finally {

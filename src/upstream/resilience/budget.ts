@@ -6,39 +6,84 @@ export interface BudgetOptions {
   maxConcurrent: number;
   /** Most upstream requests started per second (token bucket of one second's worth). */
   maxPerSecond: number;
+  /** Most requests in flight at once for one clientId (its share of `maxConcurrent`). @default maxConcurrent */
+  maxPerClient?: number;
   /** @default systemTimers */
   timers?: Timers;
 }
 
-/** Interactive calls (a person is waiting) go before polls; both queue FIFO within their class. */
-export type Priority = 'interactive' | 'poll';
+/**
+ * What a slot is for, in the order a clientId's waiting calls are served:
+ *
+ * 1. `write`: Initiate, Stage, Execute and service-token requests — someone waits, and each is
+ *    one of a kind;
+ * 2. `poll`: the status of an import that runs (or whose state is not known yet) — one request
+ *    serves every subscriber of the import, who expects to see it move;
+ * 3. `read`: importSummary, `_entities` and failedRecords — someone waits, but reads come in
+ *    bulk (aliases, entities, pages) and one serves one caller;
+ * 4. `idle-poll`: the status of an import that is initiated or staging — only the gateway's own
+ *    writes change it, and executeImport refreshes its subscribers at once.
+ */
+export type SlotClass = 'write' | 'poll' | 'read' | 'idle-poll';
+
+const CLASS_ORDER: readonly SlotClass[] = ['write', 'poll', 'read', 'idle-poll'];
 
 interface Waiter {
+  client: ClientQueue;
+  slotClass: SlotClass;
   resolve: (release: () => void) => void;
-  reject: (error: GatewayError) => void;
+  reject: (error: unknown) => void;
   timer: unknown;
+  granted: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** One clientId's slots in flight and calls waiting, by class. Kept only while it has either. */
+interface ClientQueue {
+  clientId: string;
+  inFlight: number;
+  waiting: number;
+  queues: Record<SlotClass, Waiter[]>;
 }
 
 /**
- * The gateway's upstream budget: a cap on concurrent requests and on requests per second.
+ * The gateway's upstream budget: a cap on concurrent requests and on requests per second, shared
+ * fairly among the MyPreferences clientIds (tenants).
  *
- * Callers wait for a slot in FIFO order, interactive ones first; an interactive caller that
- * waits longer than its `maxWaitMs` fails with UPSTREAM_UNAVAILABLE (`reason: BUDGET_EXHAUSTED`).
- * Polls wait as long as needed: since a poller schedules its next poll after the current one
- * ends, their intervals stretch under pressure, fairly across imports, instead of provoking 429s.
+ * - **Per-clientId queues served in turn.** Waiting calls queue per clientId; whenever a slot and
+ *   a rate token are free, the next clientId in the round that has a call waiting and is under its
+ *   cap gets one slot, then goes to the back of the round. A tenant with 300 calls waiting delays
+ *   another tenant's call by at most one grant per tenant waiting, not by 300.
+ * - **A cap per clientId** (`maxPerClient`): a tenant whose calls are slow or hang holds at most
+ *   its share of the slots, for as long as its requests last (each bounded by the client's attempt
+ *   deadline); the rest stay free for the others.
+ * - **Within a clientId, by class** ({@link SlotClass}), FIFO within a class.
+ *
+ * A call that may wait (`maxWaitMs`, finite for calls someone waits on) and waits longer fails
+ * with UPSTREAM_UNAVAILABLE (`reason: BUDGET_EXHAUSTED`). Polls wait as long as needed: since a
+ * poller schedules its next poll after the current one ends, their intervals stretch under
+ * pressure instead of provoking 429s. A call whose signal aborts leaves its queue at once.
  */
 export class UpstreamBudget {
-  readonly #options: BudgetOptions;
+  readonly #maxConcurrent: number;
+  readonly #maxPerSecond: number;
+  readonly #maxPerClient: number;
   readonly #timers: Timers;
-  readonly #queues: Record<Priority, Waiter[]> = { interactive: [], poll: [] };
+  readonly #clients = new Map<string, ClientQueue>();
+  /** ClientIds with calls waiting, in the order they will be served. */
+  readonly #round: ClientQueue[] = [];
   #inFlight = 0;
+  #waiting = 0;
   #tokens: number;
   #refilledAt: number;
   #refillTimer: unknown;
   #peak = 0;
 
   constructor(options: BudgetOptions) {
-    this.#options = options;
+    this.#maxConcurrent = options.maxConcurrent;
+    this.#maxPerSecond = options.maxPerSecond;
+    this.#maxPerClient = Math.max(1, Math.min(options.maxPerClient ?? options.maxConcurrent, options.maxConcurrent));
     this.#timers = options.timers ?? systemTimers;
     this.#tokens = options.maxPerSecond;
     this.#refilledAt = this.#timers.now();
@@ -54,26 +99,45 @@ export class UpstreamBudget {
   }
 
   get waiting(): number {
-    return this.#queues.interactive.length + this.#queues.poll.length;
+    return this.#waiting;
   }
 
-  /** Resolves with a release function once a slot is granted. */
-  acquire(priority: Priority, maxWaitMs: number, signal?: AbortSignal): Promise<() => void> {
-    if (this.waiting === 0 && this.#tryTake()) return Promise.resolve(this.#releaser());
+  /** ClientIds holding or waiting for slots (each kept only while it does). */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** Slots `clientId` holds now. */
+  inFlightOf(clientId: string): number {
+    return this.#clients.get(clientId)?.inFlight ?? 0;
+  }
+
+  /**
+   * Resolves with a release function once a slot is granted to `clientId` for a call of
+   * `slotClass`; rejects with BUDGET_EXHAUSTED after `maxWaitMs`, or with the signal's reason once
+   * it aborts.
+   */
+  acquire(clientId: string, slotClass: SlotClass, maxWaitMs: number, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
-      const leave = (error: GatewayError | unknown) => {
-        const queue = this.#queues[priority];
-        const index = queue.indexOf(waiter);
-        if (index === -1) return;
-        queue.splice(index, 1);
-        this.#timers.clearTimeout(waiter.timer);
-        reject(error);
-      };
+      let client = this.#clients.get(clientId);
+      if (!client) {
+        client = { clientId, inFlight: 0, waiting: 0, queues: { write: [], poll: [], read: [], 'idle-poll': [] } };
+        this.#clients.set(clientId, client);
+      }
+      const waiter: Waiter = { client, slotClass, resolve, reject, timer: undefined, granted: false, signal, onAbort: undefined };
+      client.queues[slotClass].push(waiter);
+      client.waiting++;
+      this.#waiting++;
+      if (client.waiting === 1) this.#round.push(client);
+      this.#drain();
+      if (waiter.granted) return; // at once: no timer, no listener
+
       if (Number.isFinite(maxWaitMs)) {
         waiter.timer = this.#timers.setTimeout(
           () =>
-            leave(
+            this.#leave(
+              waiter,
               new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is at its limit of requests to MyPreferences; try again shortly.', {
                 reason: 'BUDGET_EXHAUSTED',
                 retryAfterSeconds: 1,
@@ -82,48 +146,81 @@ export class UpstreamBudget {
           maxWaitMs,
         );
       }
-      signal?.addEventListener('abort', () => leave(signal.reason), { once: true });
-      this.#queues[priority].push(waiter);
-      this.#drain();
+      if (signal) {
+        waiter.onAbort = () => this.#leave(waiter, signal.reason);
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
     });
   }
 
-  #releaser(): () => void {
+  /** Takes `waiter` out of its queue (it was not granted) and rejects it. */
+  #leave(waiter: Waiter, error: unknown): void {
+    const queue = waiter.client.queues[waiter.slotClass];
+    const index = queue.indexOf(waiter);
+    if (index === -1) return;
+    queue.splice(index, 1);
+    this.#dequeued(waiter);
+    waiter.reject(error);
+    this.#forgetIfIdle(waiter.client);
+  }
+
+  /** Bookkeeping of a waiter that left its queue, granted or not: its timer and abort listener go. */
+  #dequeued(waiter: Waiter): void {
+    const { client } = waiter;
+    client.waiting--;
+    this.#waiting--;
+    if (client.waiting === 0) this.#round.splice(this.#round.indexOf(client), 1);
+    this.#timers.clearTimeout(waiter.timer);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  }
+
+  #forgetIfIdle(client: ClientQueue): void {
+    if (client.inFlight === 0 && client.waiting === 0) this.#clients.delete(client.clientId);
+  }
+
+  #releaser(client: ClientQueue): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#inFlight--;
+      client.inFlight--;
+      this.#forgetIfIdle(client);
       this.#drain();
     };
   }
 
-  #tryTake(): boolean {
-    this.#refill();
-    if (this.#inFlight >= this.#options.maxConcurrent || this.#tokens < 1) return false;
-    this.#tokens--;
-    this.#inFlight++;
-    this.#peak = Math.max(this.#peak, this.#inFlight);
-    return true;
-  }
-
   #drain(): void {
-    for (const priority of ['interactive', 'poll'] as const) {
-      const queue = this.#queues[priority];
-      while (queue.length > 0 && this.#tryTake()) {
-        const waiter = queue.shift()!;
-        this.#timers.clearTimeout(waiter.timer);
-        waiter.resolve(this.#releaser());
+    for (;;) {
+      this.#refill();
+      if (this.#inFlight >= this.#maxConcurrent || this.#tokens < 1) break;
+      // The first clientId in the round that may take another slot; those at their cap keep their place.
+      const index = this.#round.findIndex((client) => client.inFlight < this.#maxPerClient);
+      if (index === -1) break;
+      const client = this.#round[index]!;
+      const queue = CLASS_ORDER.map((slotClass) => client.queues[slotClass]).find((waiting) => waiting.length > 0)!;
+      const waiter = queue.shift()!;
+      this.#dequeued(waiter);
+      // Served: to the back of the round, if it still has calls waiting.
+      if (client.waiting > 0) {
+        this.#round.splice(this.#round.indexOf(client), 1);
+        this.#round.push(client);
       }
+      this.#tokens--;
+      this.#inFlight++;
+      client.inFlight++;
+      this.#peak = Math.max(this.#peak, this.#inFlight);
+      waiter.granted = true;
+      waiter.resolve(this.#releaser(client));
     }
     // Out of tokens with callers waiting: look again when the bucket has refilled a little.
-    if (this.waiting > 0 && this.#tokens < 1 && !this.#refillTimer) {
+    if (this.#waiting > 0 && this.#tokens < 1 && !this.#refillTimer) {
       this.#refillTimer = this.#timers.setTimeout(
         () => {
           this.#refillTimer = undefined;
           this.#drain();
         },
-        Math.ceil(1000 / this.#options.maxPerSecond),
+        Math.ceil(1000 / this.#maxPerSecond),
       );
     }
   }
@@ -132,17 +229,19 @@ export class UpstreamBudget {
     const now = this.#timers.now();
     const elapsed = now - this.#refilledAt;
     if (elapsed <= 0) return;
-    this.#tokens = Math.min(this.#options.maxPerSecond, this.#tokens + (elapsed * this.#options.maxPerSecond) / 1000);
+    this.#tokens = Math.min(this.#maxPerSecond, this.#tokens + (elapsed * this.#maxPerSecond) / 1000);
     this.#refilledAt = now;
   }
 
   /** Fails every waiter (shutdown). */
   close(): void {
     this.#timers.clearTimeout(this.#refillTimer);
-    for (const queue of Object.values(this.#queues)) {
-      for (const waiter of queue.splice(0)) {
-        this.#timers.clearTimeout(waiter.timer);
-        waiter.reject(new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down.', { reason: 'SHUTTING_DOWN' }));
+    this.#refillTimer = undefined;
+    for (const client of [...this.#round]) {
+      for (const slotClass of CLASS_ORDER) {
+        for (const waiter of [...client.queues[slotClass]]) {
+          this.#leave(waiter, new GatewayError('UPSTREAM_UNAVAILABLE', 'The gateway is shutting down.', { reason: 'SHUTTING_DOWN' }));
+        }
       }
     }
   }
