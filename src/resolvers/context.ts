@@ -4,6 +4,7 @@ import { SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
+import type { ImportRegistry } from '../store/registry.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
 
@@ -20,6 +21,8 @@ export interface ResolverContext {
   upstream: UpstreamClient;
   /** The importStatus engine: shared pollers, one per import and upstream credential. */
   statusHub: StatusHub;
+  /** The imports registry: mutations ask it first (STORE_UNAVAILABLE), then record what they changed; reads record what they saw. */
+  registry: ImportRegistry;
   limits: GatewayLimits;
   /** Concurrent identical executeImport calls share one upstream Execute. */
   executions: SingleFlight<UpstreamImportState>;
@@ -38,6 +41,7 @@ export interface GatewayLimits {
 export interface ResolverServices {
   upstream: UpstreamClient;
   statusHub: StatusHub;
+  registry: ImportRegistry;
   limits: GatewayLimits;
   /** Where the mutations' audit lines go (`component: "audit"`). */
   auditLogger: Logger;
@@ -54,13 +58,14 @@ export interface Caller {
  * the execute single-flight included (it joins identical executeImports of any caller).
  */
 export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
-  const { upstream, statusHub, limits, auditLogger } = services;
+  const { upstream, statusHub, registry, limits, auditLogger } = services;
   const executions = new SingleFlight<UpstreamImportState>();
   return ({ access, requestId }) => ({
     access,
     requestId,
     upstream,
     statusHub,
+    registry,
     limits,
     executions,
     audit: (entry) => auditLogger.info({ requestId, subject: access.subject ?? null, ...entry }, `${entry.operation} ${entry.outcome}`),

@@ -1,7 +1,10 @@
+import { ForwardedCredential } from '../credentials/credential.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { type BulkImport, type FailedRecordPage, toBulkImport, toFailedRecordPage } from '../domain/bulk-import.js';
-import { pollerKey } from '../domain/import-ref.js';
+import { type ImportRef, pollerKey } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { UpstreamStatus } from '../mypreferences-contract.js';
+import type { UpstreamImportState, UpstreamStatus } from '../mypreferences-contract.js';
+import type { Recorder } from '../store/registry.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
 import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRefArgs, initiateRequestOf, recordsArg } from './validation.js';
@@ -10,6 +13,10 @@ import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRef
  * The bulk-import operations as plain functions of `(args, ctx)`. Each validates its arguments,
  * asks the caller's access for the upstream credential (read or write permission on the
  * clientId), and makes exactly one upstream call. Mutations write an audit line.
+ *
+ * The registry records every import touched: mutations ask it first whether it can record
+ * (STORE_UNAVAILABLE before any upstream call if not), then record the change with the state
+ * answered; reads record the state they saw (an import made elsewhere joins when first read).
  */
 
 interface ImportArgs {
@@ -19,16 +26,29 @@ interface ImportArgs {
 
 export async function importSummary(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
-  const state = await ctx.upstream.status(ctx.access.credentialFor(ref.clientId, 'read'), ref, { requestId: ctx.requestId });
-  return toBulkImport(ref.clientId, ref.accessToken, state);
+  const credential = ctx.access.credentialFor(ref.clientId, 'read');
+  const state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId });
+  const view = toBulkImport(ref.clientId, ref.accessToken, state);
+  await ctx.registry.observed(ref, view, recorderOf(ctx, credential));
+  return view;
+}
+
+/** Who the registry records for a call with `credential`: the JWT subject, or the passthrough credential's fingerprint. */
+function recorderOf(ctx: ResolverContext, credential: UpstreamCredential): Recorder {
+  const passthrough = credential instanceof ForwardedCredential;
+  return { actor: passthrough ? null : (ctx.access.subject ?? null), fingerprint: passthrough ? credential.id : null };
 }
 
 export function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: ResolverContext): Promise<BulkImport> {
   return audited(ctx, 'initiateImport', args, async () => {
     const clientId = clientIdArg(args.clientId);
     const request = initiateRequestOf(args.input);
-    const state = await ctx.upstream.initiate(ctx.access.credentialFor(clientId, 'write'), clientId, request, { requestId: ctx.requestId });
-    return toBulkImport(clientId, String(state.AccessToken), state);
+    const credential = ctx.access.credentialFor(clientId, 'write');
+    await ctx.registry.ensureAvailable();
+    const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
+    const view = toBulkImport(clientId, String(state.AccessToken), state);
+    await ctx.registry.changed(view, view, recorderOf(ctx, credential), { kind: 'INITIATED', name: view.name, settings: { ...args.input } });
+    return view;
   });
 }
 
@@ -36,8 +56,12 @@ export function stageImport(args: ImportArgs & { records: readonly Record<string
   return audited(ctx, 'stageImport', args, async () => {
     const ref = importRefArgs(args);
     const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
-    const state = await ctx.upstream.stage(ctx.access.credentialFor(ref.clientId, 'write'), ref, records, { requestId: ctx.requestId });
-    return toBulkImport(ref.clientId, ref.accessToken, state);
+    const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    await ctx.registry.ensureAvailable();
+    const state = await ctx.upstream.stage(credential, ref, records, { requestId: ctx.requestId });
+    const view = toBulkImport(ref.clientId, ref.accessToken, state);
+    await ctx.registry.changed(ref, view, recorderOf(ctx, credential), { kind: 'STAGED', records: records.length });
+    return view;
   });
 }
 
@@ -51,12 +75,14 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
   return audited(ctx, 'executeImport', args, async () => {
     const ref = importRefArgs(args);
     const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    await ctx.registry.ensureAvailable();
     // One Execute per import and credential: the key a poller of the same pair has.
     const state = await ctx.executions.run(pollerKey(ref, credential.id), async () => {
       try {
         const executed = await ctx.upstream.execute(credential, ref, { requestId: ctx.requestId });
         // Subscribers see QUEUED now rather than at their poller's next interval.
         ctx.statusHub.importChanged(ref, credential, executed);
+        await recordExecuted(ctx, ref, credential, executed);
         return executed;
       } catch (error) {
         if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
@@ -65,11 +91,17 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
         // An earlier Execute ran (its answer may have been lost on the way, so nobody was told):
         // subscribers learn of it now, as from the first call, not at their next idle poll.
         ctx.statusHub.importChanged(ref, credential, current);
+        await recordExecuted(ctx, ref, credential, current);
         return current;
       }
     });
     return toBulkImport(ref.clientId, ref.accessToken, state);
   });
+}
+
+/** Once per Execute (inside the single-flight): one EXECUTED event however many identical calls shared it. */
+function recordExecuted(ctx: ResolverContext, ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): Promise<void> {
+  return ctx.registry.changed(ref, toBulkImport(ref.clientId, ref.accessToken, state), recorderOf(ctx, credential), { kind: 'EXECUTED' });
 }
 
 const EXECUTED_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Queued', 'Processing', 'Completed', 'Failed']);

@@ -1,0 +1,187 @@
+import type { Transaction } from 'kysely';
+import type { BulkImport, ImportStatus } from '../domain/bulk-import.js';
+import type { ImportRef } from '../domain/import-ref.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Logger } from '../logger.js';
+import type { Database, EpochMs, ImportRow } from './schema.js';
+import type { Store } from './store.js';
+
+/** What the history says happened (`ImportEventKind`); this part of the registry writes these. */
+export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED';
+
+/** One import as the registry knows it. */
+export interface ImportRecord {
+  id: number;
+  clientId: string;
+  accessToken: string;
+  name: string | null;
+  createdAt: EpochMs | null;
+  createdBy: string | null;
+  executedAt: EpochMs | null;
+  finishedAt: EpochMs | null;
+  /** The last state seen (the domain's view), and when it was read. */
+  lastState: BulkImport | null;
+  observedAt: EpochMs | null;
+  /** The last state is terminal and stored for good (`finishedAt` is set with it). */
+  isFinal: boolean;
+}
+
+/** Who made a change, as the registry keeps it: never a credential. */
+export interface Recorder {
+  /** The caller's subject (jwt mode): `createdBy` and the events' actor; null in passthrough mode. */
+  actor: string | null;
+  /** The passthrough credential's fingerprint (its id), which makes the import visible to that credential; null in jwt mode. */
+  fingerprint: string | null;
+}
+
+/** A change made through the gateway, recorded with the state the upstream answered. */
+export type ImportChange = { kind: 'INITIATED'; name: string; settings: Record<string, unknown> } | { kind: 'STAGED'; records: number } | { kind: 'EXECUTED' };
+
+const FINAL: ReadonlySet<string> = new Set<ImportStatus>(['COMPLETED', 'FAILED']);
+/** Statuses in lifecycle order: an observation never moves a record back (a slower read finishing after a newer one). */
+const RANK: Readonly<Record<ImportStatus, number>> = { INITIATED: 0, STAGING: 1, QUEUED: 2, PROCESSING: 3, COMPLETED: 4, FAILED: 4 };
+/** How long a mutation waits for the store to answer before it is refused. */
+const AVAILABILITY_TIMEOUT_MS = 2_000;
+
+/**
+ * The imports registry (issue 26): every import the gateway initiates, stages, executes or reads,
+ * its last state, its history and the credentials that touched it. Recording never fails the
+ * caller's operation (the upstream change is made by then): a write that fails is logged. What
+ * keeps a change from being made unrecorded is {@link ensureAvailable}, asked before the upstream call.
+ */
+export class ImportRegistry {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+
+  constructor(options: { store: Store; logger: Logger; now?: () => number }) {
+    this.#store = options.store;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Throws STORE_UNAVAILABLE unless the store answers now (a fresh query, not readiness's shared one). */
+  async ensureAvailable(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const query = this.#store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${AVAILABILITY_TIMEOUT_MS} ms`)), AVAILABILITY_TIMEOUT_MS);
+      });
+      await Promise.race([query, timeout]);
+    } catch (error) {
+      this.#logger.warn({ error: (error as Error).message }, 'the store is unavailable: change refused');
+      throw new GatewayError('STORE_UNAVAILABLE', 'The gateway cannot record this change now, so it was not made: try again shortly.');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Records a state read from MyPreferences (a summary, an entity, a poll): the import joins the registry if it is new. */
+  observed(ref: ImportRef, state: BulkImport, recorder: Recorder): Promise<void> {
+    return this.#record(ref, state, recorder, undefined);
+  }
+
+  /** Records a change made through the gateway, with the state the upstream answered to it. */
+  changed(ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange): Promise<void> {
+    return this.#record(ref, state, recorder, change);
+  }
+
+  /** The record of one import, if the gateway has touched it. */
+  async find(ref: ImportRef): Promise<ImportRecord | undefined> {
+    const row = await this.#store.db
+      .selectFrom('imports')
+      .selectAll()
+      .where('clientId', '=', ref.clientId)
+      .where('accessToken', '=', ref.accessToken)
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async #record(ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
+    try {
+      await this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change));
+    } catch (error) {
+      this.#logger.error(
+        { err: error, clientId: ref.clientId, change: change?.kind ?? 'OBSERVED' },
+        'the registry could not record an import: its record is behind',
+      );
+    }
+  }
+
+  async #write(db: Transaction<Database>, ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
+    const now = this.#now();
+    await db
+      .insertInto('imports')
+      .values({ clientId: ref.clientId, accessToken: ref.accessToken, name: state.name, recordedAt: now, updatedAt: now })
+      .onConflict((conflict) => conflict.columns(['clientId', 'accessToken']).doNothing())
+      .execute();
+    const row = await db
+      .selectFrom('imports')
+      .selectAll()
+      .where('clientId', '=', ref.clientId)
+      .where('accessToken', '=', ref.accessToken)
+      .$if(this.#store.engine === 'postgresql', (query) => query.forUpdate())
+      .executeTakeFirstOrThrow();
+
+    const update: Partial<Omit<ImportRow, 'id'>> = { updatedAt: now };
+    const events: { kind: ImportEventKind; detail: Record<string, unknown> | null; actor: string | null }[] = [];
+    if (change?.kind === 'INITIATED') {
+      Object.assign(update, { name: change.name, settings: JSON.stringify(change.settings), createdAt: now, createdBy: recorder.actor });
+      events.push({ kind: 'INITIATED', detail: { name: change.name }, actor: recorder.actor });
+    } else if (change?.kind === 'STAGED') {
+      events.push({ kind: 'STAGED', detail: { records: change.records }, actor: recorder.actor });
+    } else if (change?.kind === 'EXECUTED') {
+      if (row.executedAt === null) update.executedAt = now;
+      events.push({ kind: 'EXECUTED', detail: null, actor: recorder.actor });
+    }
+    // The final state is stored once and never replaced; a state older than the one kept is not taken.
+    const previous = row.lastStatus as ImportStatus | null;
+    const isNewer = previous === null || (!FINAL.has(previous) && RANK[state.status] >= RANK[previous]);
+    if (isNewer) {
+      Object.assign(update, { lastStatus: state.status, lastState: JSON.stringify(state), observedAt: now });
+      if (FINAL.has(state.status)) update.finishedAt = now;
+      if (previous !== null && previous !== state.status) {
+        events.push({ kind: 'STATUS_CHANGED', detail: { from: previous, to: state.status }, actor: null });
+      }
+    }
+    await db.updateTable('imports').set(update).where('id', '=', row.id).execute();
+    if (events.length > 0) {
+      await db
+        .insertInto('importEvents')
+        .values(
+          events.map((event) => ({ importId: row.id, at: now, actor: event.actor, kind: event.kind, detail: event.detail && JSON.stringify(event.detail) })),
+        )
+        .execute();
+    }
+    if (recorder.fingerprint !== null) {
+      await db
+        .insertInto('importCredentials')
+        .values({ importId: row.id, credentialFingerprint: recorder.fingerprint, firstSeenAt: now })
+        .onConflict((conflict) => conflict.columns(['credentialFingerprint', 'importId']).doNothing())
+        .execute();
+    }
+  }
+}
+
+function toRecord(row: ImportRow): ImportRecord {
+  return {
+    id: row.id,
+    clientId: row.clientId,
+    accessToken: row.accessToken,
+    name: row.name,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    executedAt: row.executedAt,
+    finishedAt: row.finishedAt,
+    lastState: row.lastState === null ? null : parseState(row.lastState),
+    observedAt: row.observedAt,
+    isFinal: row.lastStatus !== null && FINAL.has(row.lastStatus),
+  };
+}
+
+/** A stored view back as the domain has it (`expires` was written as its ISO text). */
+function parseState(text: string): BulkImport {
+  const state = JSON.parse(text) as Omit<BulkImport, 'expires'> & { expires: string | null };
+  return { ...state, expires: state.expires === null ? null : new Date(state.expires) };
+}

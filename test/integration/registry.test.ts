@@ -1,0 +1,174 @@
+import { rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { DEMO_ACCOUNT, type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
+import { type Operation, postGraphQL } from '../helpers/graphql.js';
+import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { createDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { validRecord } from '../helpers/records.js';
+
+const authorization = DEMO_ACCOUNT.credentials[0]!.value;
+const clientId = DEMO_ACCOUNT.clientId;
+
+/**
+ * The imports registry through real parts: the gateway on a port in front of the simulator, its
+ * store embedded in a DATA_DIR or on a real PostgreSQL database.
+ */
+describe('the imports registry', () => {
+  const cleanup = useCleanup();
+
+  const databases = new Map<string, TestDatabase>();
+  const engines = {
+    sqlite: async (): Promise<Record<string, string>> => {
+      const dataDir = temporaryDataDir();
+      cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
+      return { DATA_DIR: dataDir };
+    },
+    postgresql: async (): Promise<Record<string, string>> => {
+      const database = await createDatabase(cleanup);
+      databases.set(database.url, database);
+      return { DATABASE_URL: database.url };
+    },
+  };
+
+  async function simulatorWithClock() {
+    const clock = { now: Date.parse('2026-11-29T08:00:00Z') };
+    const simulator = await startSimulator({ clock: { now: () => clock.now }, recordsPerSecond: 10, queueDelayMs: 1000 });
+    cleanup(() => simulator.stop());
+    return { simulator, clock };
+  }
+
+  const caller = (gateway: RunningGateway, credential: string) => async (document: Operation, variables: Record<string, unknown>) => {
+    const response = await postGraphQL(gateway.url, document, variables, credential);
+    expect(response.errors).toBeUndefined();
+    return Object.values(response.data!)[0] as Record<string, any>;
+  };
+
+  const rowOf = (gateway: RunningGateway, accessToken: string) =>
+    gateway.gateway.store.db
+      .selectFrom('imports')
+      .selectAll()
+      .where('clientId', '=', clientId)
+      .where('accessToken', '=', accessToken)
+      .executeTakeFirstOrThrow();
+  const eventsOf = async (gateway: RunningGateway, importId: number) =>
+    (
+      await gateway.gateway.store.db.selectFrom('importEvents').select(['kind', 'actor', 'detail']).where('importId', '=', importId).orderBy('id').execute()
+    ).map((event) => ({ ...event, detail: event.detail === null ? null : JSON.parse(event.detail) }));
+
+  /** An import made without the gateway, straight at the simulator. */
+  async function initiateElsewhere(simulator: Simulator, name: string): Promise<string> {
+    const response = await fetch(`${simulator.baseUrl}Async/${clientId}/Import`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ Name: name }),
+    });
+    expect(response.status).toBe(200);
+    return String(((await response.json()) as { AccessToken: number }).AccessToken);
+  }
+
+  describe.each(['sqlite', 'postgresql'] as const)('on %s', (engineName) => {
+    it('records every import it touches, its states and history, and keeps them across a restart (passthrough)', async () => {
+      const { simulator, clock } = await simulatorWithClock();
+      const env = await engines[engineName]();
+      const first = await startGateway(simulator.baseUrl, env);
+      const call = caller(first, authorization);
+
+      const initiated = await call(InitiateImportDocument, { clientId, input: { name: 'November newsletter', dataStageDuration: 5 } });
+      const accessToken = initiated['accessToken'] as string;
+      await call(StageImportDocument, { clientId, accessToken, records: [validRecord(1), validRecord(2), validRecord(3)] });
+      await call(ExecuteImportDocument, { clientId, accessToken });
+      clock.now += 60_000;
+      expect(await call(ImportSummaryDocument, { clientId, accessToken })).toMatchObject({ status: 'COMPLETED' });
+
+      const row = await rowOf(first, accessToken);
+      expect(row).toMatchObject({
+        name: 'November newsletter',
+        createdAt: expect.any(Number),
+        createdBy: null, // passthrough: no subject to name
+        executedAt: expect.any(Number),
+        finishedAt: expect.any(Number),
+        lastStatus: 'COMPLETED',
+        observedAt: expect.any(Number),
+      });
+      expect(JSON.parse(row.settings!)).toEqual({ name: 'November newsletter', dataStageDuration: 5 });
+      expect(JSON.parse(row.lastState!)).toMatchObject({ status: 'COMPLETED', processed: 3, progress: 1 });
+      expect(await eventsOf(first, row.id)).toEqual([
+        { kind: 'INITIATED', actor: null, detail: { name: 'November newsletter' } },
+        { kind: 'STAGED', actor: null, detail: { records: 3 } },
+        { kind: 'STATUS_CHANGED', actor: null, detail: { from: 'INITIATED', to: 'STAGING' } },
+        { kind: 'EXECUTED', actor: null, detail: null },
+        { kind: 'STATUS_CHANGED', actor: null, detail: { from: 'STAGING', to: 'QUEUED' } },
+        { kind: 'STATUS_CHANGED', actor: null, detail: { from: 'QUEUED', to: 'COMPLETED' } },
+      ]);
+      // Visibility by the credential's fingerprint, never the credential itself.
+      const credentials = await first.gateway.store.db.selectFrom('importCredentials').selectAll().execute();
+      expect(credentials).toEqual([{ importId: row.id, credentialFingerprint: expect.stringMatching(/^credential:/), firstSeenAt: expect.any(Number) }]);
+      const token = authorization.replace(/^Bearer /, '');
+      const everything = JSON.stringify(await first.gateway.store.db.selectFrom('imports').selectAll().execute()) + JSON.stringify(credentials);
+      expect(everything).not.toContain(token);
+
+      // A final state is stored once: a later read does not replace it.
+      clock.now += 60_000;
+      await call(ImportSummaryDocument, { clientId, accessToken });
+      expect((await rowOf(first, accessToken)).finishedAt).toBe(row.finishedAt);
+      expect(await eventsOf(first, row.id)).toHaveLength(6);
+
+      // An import made elsewhere joins when first read, with no creation of ours.
+      const elsewhere = await initiateElsewhere(simulator, 'made elsewhere');
+      await call(ImportSummaryDocument, { clientId, accessToken: elsewhere });
+      expect(await rowOf(first, elsewhere)).toMatchObject({ name: 'made elsewhere', createdAt: null, lastStatus: 'INITIATED' });
+
+      await first.gateway.stop();
+      const second = await startGateway(simulator.baseUrl, env, cleanup);
+      expect(await rowOf(second, accessToken)).toEqual({ ...row, updatedAt: expect.any(Number) });
+      expect(await eventsOf(second, row.id)).toHaveLength(6);
+      expect(await rowOf(second, elsewhere)).toMatchObject({ name: 'made elsewhere' });
+    });
+
+    it('names the JWT subject as creator and actor (jwt mode)', async () => {
+      const { simulator } = await simulatorWithClock();
+      const idp = await startIdentityProvider(cleanup);
+      const gateway = await startGateway(simulator.baseUrl, { ...idp.env(writeAccountsFile(simulator, cleanup)), ...(await engines[engineName]()) }, cleanup);
+      const call = caller(gateway, `Bearer ${await idp.mint({ claims: { sub: 'alice@example.com' } })}`);
+      const initiated = await call(InitiateImportDocument, { clientId, input: { name: 'by alice' } });
+      const row = await rowOf(gateway, initiated['accessToken']);
+      expect(row).toMatchObject({ createdBy: 'alice@example.com', name: 'by alice' });
+      expect(await eventsOf(gateway, row.id)).toEqual([{ kind: 'INITIATED', actor: 'alice@example.com', detail: { name: 'by alice' } }]);
+      // jwt mode keeps no credential fingerprint: visibility follows the token's grants.
+      expect(await gateway.gateway.store.db.selectFrom('importCredentials').selectAll().execute()).toEqual([]);
+    });
+
+    it('refuses mutations with STORE_UNAVAILABLE and no upstream call while the store is down; reads still work', async () => {
+      const { simulator } = await simulatorWithClock();
+      const env = await engines[engineName]();
+      const gateway = await startGateway(simulator.baseUrl, env, cleanup);
+      const call = caller(gateway, authorization);
+      const { accessToken } = await call(InitiateImportDocument, { clientId, input: { name: 'before the outage' } });
+
+      if (engineName === 'postgresql') await databases.get(env['DATABASE_URL']!)!.refuseConnections();
+      else await gateway.gateway.store.close();
+      const before = simulator.requests.count();
+      for (const [document, variables] of [
+        [InitiateImportDocument, { clientId, input: { name: 'during the outage' } }],
+        [StageImportDocument, { clientId, accessToken, records: [validRecord(1)] }],
+        [ExecuteImportDocument, { clientId, accessToken }],
+      ] as [Operation, Record<string, unknown>][]) {
+        const response = await postGraphQL(gateway.url, document, variables, authorization);
+        expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      }
+      expect(simulator.requests.count()).toBe(before);
+      // Queries of the upstream keep working.
+      expect(await call(ImportSummaryDocument, { clientId, accessToken })).toMatchObject({ status: 'INITIATED' });
+
+      if (engineName === 'postgresql') {
+        // It recovers when the store returns.
+        await databases.get(env['DATABASE_URL']!)!.allowConnections();
+        expect(await call(StageImportDocument, { clientId, accessToken, records: [validRecord(1)] })).toMatchObject({ status: 'STAGING' });
+        expect((await rowOf(gateway, accessToken)).lastStatus).toBe('STAGING');
+      }
+    });
+  });
+});
