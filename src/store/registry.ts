@@ -9,6 +9,15 @@ import type { Store } from './store.js';
 /** What the history says happened (`ImportEventKind`); this part of the registry writes these. */
 export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED';
 
+/** One entry of an import's history. */
+export interface ImportEvent {
+  id: number;
+  at: EpochMs;
+  actor: string | null;
+  kind: ImportEventKind;
+  detail: Record<string, unknown> | null;
+}
+
 /** One import as the registry knows it. */
 export interface ImportRecord {
   id: number;
@@ -96,6 +105,23 @@ export class ImportRegistry {
       .where('accessToken', '=', ref.accessToken)
       .executeTakeFirst();
     return row && toRecord(row);
+  }
+
+  /** One page of an import's history, oldest first: up to `first` events after the event `afterId`. */
+  async history(importId: number, options: { first: number; afterId: number | undefined }): Promise<ImportEvent[]> {
+    const rows = await this.#store.db
+      .selectFrom('importEvents')
+      .select(['id', 'at', 'actor', 'kind', 'detail'])
+      .where('importId', '=', importId)
+      .$if(options.afterId !== undefined, (query) => query.where('id', '>', options.afterId!))
+      .orderBy('id')
+      .limit(options.first)
+      .execute();
+    return rows.map((row) => ({
+      ...row,
+      kind: row.kind as ImportEventKind,
+      detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+    }));
   }
 
   async #record(ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {

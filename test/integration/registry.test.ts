@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ExecuteImportDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
@@ -8,6 +8,16 @@ import { type Operation, postGraphQL } from '../helpers/graphql.js';
 import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
 import { createDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { validRecord } from '../helpers/records.js';
+import { record } from '../helpers/subscriptions.js';
+import { wsClient } from '../helpers/ws-client.js';
+
+const REGISTRY_FIELDS = `
+  query Registry($clientId: ID!, $accessToken: ID!, $first: Int, $after: String) {
+    importSummary(clientId: $clientId, accessToken: $accessToken) {
+      status isTerminal createdAt createdBy executedAt finishedAt observedAt isFinal
+      history(first: $first, after: $after) { edges { cursor node { at actor kind detail } } pageInfo { hasNextPage endCursor } }
+    }
+  }`;
 
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;
 const clientId = DEMO_ACCOUNT.clientId;
@@ -139,6 +149,58 @@ describe('the imports registry', () => {
       expect(await eventsOf(gateway, row.id)).toEqual([{ kind: 'INITIATED', actor: 'alice@example.com', detail: { name: 'by alice' } }]);
       // jwt mode keeps no credential fingerprint: visibility follows the token's grants.
       expect(await gateway.gateway.store.db.selectFrom('importCredentials').selectAll().execute()).toEqual([]);
+    });
+
+    it('answers the registry fields of BulkImport: times, creator, isFinal and the history in pages, oldest first', async () => {
+      const { simulator, clock } = await simulatorWithClock();
+      const idp = await startIdentityProvider(cleanup);
+      const gateway = await startGateway(simulator.baseUrl, { ...idp.env(writeAccountsFile(simulator, cleanup)), ...(await engines[engineName]()) }, cleanup);
+      const call = caller(gateway, `Bearer ${await idp.mint({ claims: { sub: 'alice@example.com' } })}`);
+      const started = Date.now();
+      const { accessToken } = await call(InitiateImportDocument, { clientId, input: { name: 'with history' } });
+      const fresh = await call(REGISTRY_FIELDS, { clientId, accessToken });
+      expect(fresh).toMatchObject({ createdBy: 'alice@example.com', executedAt: null, finishedAt: null, isFinal: false });
+      expect(Date.parse(fresh['createdAt'])).toBeGreaterThanOrEqual(started);
+      expect(Date.parse(fresh['observedAt'])).toBeGreaterThanOrEqual(Date.parse(fresh['createdAt']));
+
+      await call(StageImportDocument, { clientId, accessToken, records: [validRecord(1)] });
+      await call(StageImportDocument, { clientId, accessToken, records: [validRecord(2), validRecord(3)] });
+      await call(ExecuteImportDocument, { clientId, accessToken });
+      clock.now += 60_000;
+      const done = await call(REGISTRY_FIELDS, { clientId, accessToken, first: 3 });
+      expect(done).toMatchObject({ status: 'COMPLETED', isFinal: true, executedAt: expect.any(String), finishedAt: expect.any(String) });
+      const kinds = (page: Record<string, any>) => page['history'].edges.map((edge: any) => edge.node.kind);
+      expect(kinds(done)).toEqual(['INITIATED', 'STAGED', 'STATUS_CHANGED']);
+      expect(done['history'].edges[1].node).toMatchObject({ actor: 'alice@example.com', detail: { records: 1 } });
+      expect(done['history'].pageInfo.hasNextPage).toBe(true);
+      const next = await call(REGISTRY_FIELDS, { clientId, accessToken, first: 3, after: done['history'].pageInfo.endCursor });
+      expect(kinds(next)).toEqual(['STAGED', 'EXECUTED', 'STATUS_CHANGED']);
+      const last = await call(REGISTRY_FIELDS, { clientId, accessToken, first: 3, after: next['history'].pageInfo.endCursor });
+      expect(kinds(last)).toEqual(['STATUS_CHANGED']);
+      expect(last['history'].edges[0].node).toMatchObject({ actor: null, detail: { from: 'QUEUED', to: 'COMPLETED' } });
+      expect(last['history'].pageInfo).toEqual({ hasNextPage: false, endCursor: last['history'].edges[0].cursor });
+
+      for (const bad of [{ first: 0 }, { first: 101 }, { after: 'not-a-cursor' }]) {
+        const response = await postGraphQL(gateway.url, REGISTRY_FIELDS, { clientId, accessToken, ...bad }, `Bearer ${await idp.mint()}`);
+        expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'first' in bad ? 'first' : 'after' });
+      }
+    });
+
+    it('records the states its pollers see, with nobody asking for a summary', async () => {
+      const { simulator, clock } = await simulatorWithClock();
+      const gateway = await startGateway(simulator.baseUrl, { ...(await engines[engineName]()), POLL_INTERVAL_MS: '50', IDLE_POLL_INTERVAL_MS: '50' }, cleanup);
+      const call = caller(gateway, authorization);
+      const { accessToken } = await call(InitiateImportDocument, { clientId, input: { name: 'polled' } });
+      await call(StageImportDocument, { clientId, accessToken, records: [validRecord(1)] });
+      await call(ExecuteImportDocument, { clientId, accessToken });
+      const recorded = record(wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup), ImportStatusDocument, { clientId, accessToken });
+      await recorded.received(1);
+      clock.now += 60_000;
+      await recorded.done;
+      expect(recorded.results.at(-1)?.data?.['importStatus']).toMatchObject({ status: 'COMPLETED' });
+      const row = await rowOf(gateway, accessToken);
+      expect(row).toMatchObject({ lastStatus: 'COMPLETED', finishedAt: expect.any(Number) });
+      expect((await eventsOf(gateway, row.id)).at(-1)).toMatchObject({ kind: 'STATUS_CHANGED', detail: { from: 'QUEUED', to: 'COMPLETED' } });
     });
 
     it('refuses mutations with STORE_UNAVAILABLE and no upstream call while the store is down; reads still work', async () => {
