@@ -1,7 +1,8 @@
-import type { BulkImport } from '../domain/bulk-import.js';
+import type { BulkImport, ImportStatus } from '../domain/bulk-import.js';
 import { badUserInput } from '../errors/gateway-error.js';
 import type { ImportEvent, ImportRecord } from '../store/registry.js';
 import type { ResolverContext } from './context.js';
+import { clientIdArg } from './validation.js';
 
 /**
  * The `BulkImport` fields the registry answers (createdAt … history). Every view of an import —
@@ -89,4 +90,58 @@ export async function history(view: BulkImport, args: { first?: number | null; a
   if (!record) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
   const rows = await ctx.registry.history(record.id, { first: size + 1, afterId });
   return pageOf(rows, size, 'event', (row) => ({ at: new Date(row.at), actor: row.actor, kind: row.kind, detail: row.detail }));
+}
+
+/** A view built from `record` itself (a page of `imports`): its fields need no second lookup. */
+function viewOfRecord(record: ImportRecord): BulkImport {
+  // Every record holds a state: it is written in the same transaction as the row.
+  const view = record.lastState!;
+  lookups.set(view, Promise.resolve(record));
+  return view;
+}
+
+export interface ImportFilter {
+  status?: ImportStatus[] | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  nameContains?: string | null;
+  createdBy?: string | null;
+}
+
+/** Longest `nameContains`/`createdBy`: names are at most 100 characters, subjects are short. */
+const MAX_FILTER_LENGTH = 200;
+
+function filterText(value: string | null | undefined, argument: string): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value.length > MAX_FILTER_LENGTH) throw badUserInput(`${argument} must be at most ${MAX_FILTER_LENGTH} characters long.`, argument);
+  return value;
+}
+
+/**
+ * `imports`: the registry's imports the caller may read, newest first. Arguments are validated,
+ * then the caller's access decides whose imports it sees (FORBIDDEN for a clientId it is not
+ * granted), and only then is the store asked; MyPreferences is never called.
+ */
+export async function imports(
+  args: { clientId?: string | null; filter?: ImportFilter | null; first?: number | null; after?: string | null },
+  ctx: ResolverContext,
+): Promise<Page<BulkImport> & { totalCount: number }> {
+  const size = pageSizeArg(args.first, 20);
+  const beforeId = decodeCursor('import', args.after);
+  const clientId = args.clientId === null || args.clientId === undefined ? undefined : clientIdArg(args.clientId);
+  const filter = args.filter ?? {};
+  const nameContains = filterText(filter.nameContains, 'filter.nameContains');
+  const createdBy = filterText(filter.createdBy, 'filter.createdBy');
+  const readable = ctx.access.readableImports(clientId);
+  const { records, totalCount } = await ctx.registry.list({
+    ...readable,
+    statuses: filter.status ?? undefined,
+    createdAfter: filter.createdAfter?.getTime(),
+    createdBefore: filter.createdBefore?.getTime(),
+    nameContains,
+    createdBy,
+    limit: size + 1,
+    beforeId,
+  });
+  return { ...pageOf(records, size, 'import', viewOfRecord), totalCount };
 }

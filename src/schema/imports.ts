@@ -1,7 +1,7 @@
 import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../domain/bulk-import.js';
 import { importStatusEvents, importStatusPayload } from '../resolvers/import-status.js';
 import * as resolvers from '../resolvers/imports.js';
-import { history, type ImportEventView, type Page, registryFields } from '../resolvers/registry.js';
+import { history, type ImportEventView, imports, type Page, registryFields } from '../resolvers/registry.js';
 import { builder } from './builder.js';
 
 /** The bulk-import domain: its types and its query and mutation fields. Resolvers live in `src/resolvers/`. */
@@ -302,5 +302,50 @@ builder.subscriptionField('importStatus', (t) =>
     args: importRefArgs,
     subscribe: (_root, args, ctx) => importStatusEvents(args, ctx),
     resolve: (event) => importStatusPayload(event),
+  }),
+);
+
+const ImportEdgeRef = builder.objectRef<Page<BulkImport>['edges'][number]>('ImportEdge').implement({
+  description: 'An import and its cursor.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Opaque: pass it as `after` to read the imports after (older than) this one.' }),
+    node: t.expose('node', { type: BulkImportRef, description: 'The import, in the last state the gateway saw.' }),
+  }),
+});
+
+const ImportConnectionRef = builder.objectRef<Page<BulkImport> & { totalCount: number }>('ImportConnection').implement({
+  description: 'A page of the imports the gateway knows, newest first.',
+  fields: (t) => ({
+    edges: t.expose('edges', { type: [ImportEdgeRef], description: 'The imports of this page.' }),
+    pageInfo: t.expose('pageInfo', { type: PageInfoRef, description: 'Whether more imports follow.' }),
+    totalCount: t.exposeInt('totalCount', { description: 'Imports matching the arguments, over all pages (only those the caller may read).' }),
+  }),
+});
+
+const ImportFilterRef = builder.inputType('ImportFilter', {
+  description: 'Which imports to list; every condition given must hold.',
+  fields: (t) => ({
+    status: t.field({ type: [ImportStatusEnum], description: 'The last status the gateway saw is one of these.' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Initiated through the gateway after this time.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Initiated through the gateway before this time.' }),
+    nameContains: t.string({ description: 'The name contains this text, case-insensitively.' }),
+    createdBy: t.string({ description: "Initiated by this caller's subject (jwt mode)." }),
+  }),
+});
+
+builder.queryField('imports', (t) =>
+  t.field({
+    type: ImportConnectionRef,
+    description:
+      'The imports the gateway initiated, staged, executed or read, newest first, from its own registry (MyPreferences is not called). ' +
+      'jwt mode: imports of the clientIds the token grants (clientId omitted: all of them); passthrough mode: imports touched with the same credential.',
+    args: {
+      clientId: t.arg.id({ description: 'Only this account (it must be granted).' }),
+      filter: t.arg({ type: ImportFilterRef, description: 'Conditions on the imports.' }),
+      first: t.arg.int({ defaultValue: 20, description: 'Page size, 1 to 100.' }),
+      after: t.arg.string({ description: 'A cursor of this connection: the page starts after it.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      imports({ ...args, clientId: args.clientId === null || args.clientId === undefined ? args.clientId : String(args.clientId) }, ctx),
   }),
 );

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
 import type { BulkImport, ImportStatus } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
@@ -8,6 +8,24 @@ import type { Store } from './store.js';
 
 /** What the history says happened (`ImportEventKind`); this part of the registry writes these. */
 export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED';
+
+/** What `imports` asks the registry: whose imports (decided before, by the caller's access), which, and where the page starts. */
+export interface ImportQuery {
+  /** `'any'`: every clientId; otherwise only these (an empty list finds nothing). */
+  clientIds: 'any' | readonly string[];
+  /** Only imports touched with the credential of this fingerprint (passthrough). */
+  credentialFingerprint: string | undefined;
+  statuses: readonly ImportStatus[] | undefined;
+  createdAfter: EpochMs | undefined;
+  createdBefore: EpochMs | undefined;
+  /** A substring of the name, matched case-insensitively. */
+  nameContains: string | undefined;
+  createdBy: string | undefined;
+  /** Rows to read (a page and one more, to know whether another follows). */
+  limit: number;
+  /** The page starts after (older than) the import of this id. */
+  beforeId: number | undefined;
+}
 
 /** One entry of an import's history. */
 export interface ImportEvent {
@@ -105,6 +123,44 @@ export class ImportRegistry {
       .where('accessToken', '=', ref.accessToken)
       .executeTakeFirst();
     return row && toRecord(row);
+  }
+
+  /**
+   * A page of imports, newest first (`id` descending), and how many match in all (the page's
+   * position aside). Nothing outside `clientIds` and the fingerprint is read or counted.
+   */
+  async list(query: ImportQuery): Promise<{ records: ImportRecord[]; totalCount: number }> {
+    if (query.clientIds !== 'any' && query.clientIds.length === 0) return { records: [], totalCount: 0 };
+    const matching = this.#store.db.selectFrom('imports').where((eb) => eb.and(this.#filters(eb, query)));
+    const [rows, count] = await Promise.all([
+      matching
+        .selectAll()
+        .$if(query.beforeId !== undefined, (page) => page.where('id', '<', query.beforeId!))
+        .orderBy('id', 'desc')
+        .limit(query.limit)
+        .execute(),
+      matching.select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow(),
+    ]);
+    return { records: rows.map(toRecord), totalCount: Number(count.count) };
+  }
+
+  #filters(eb: ExpressionBuilder<Database, 'imports'>, query: ImportQuery) {
+    const filters = [];
+    if (query.clientIds !== 'any') filters.push(eb('clientId', 'in', query.clientIds));
+    if (query.credentialFingerprint !== undefined) {
+      filters.push(eb('id', 'in', eb.selectFrom('importCredentials').select('importId').where('credentialFingerprint', '=', query.credentialFingerprint)));
+    }
+    if (query.statuses !== undefined) filters.push(eb('lastStatus', 'in', query.statuses.length > 0 ? query.statuses : ['']));
+    if (query.createdAfter !== undefined) filters.push(eb('createdAt', '>', query.createdAfter));
+    if (query.createdBefore !== undefined) filters.push(eb('createdAt', '<', query.createdBefore));
+    if (query.createdBy !== undefined) filters.push(eb('createdBy', '=', query.createdBy));
+    if (query.nameContains !== undefined) {
+      const pattern = `%${query.nameContains.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+      // The one place the engines differ: PostgreSQL's ILIKE; SQLite's LIKE ignores (ASCII) case by itself.
+      const operator = this.#store.engine === 'postgresql' ? sql`ilike` : sql`like`;
+      filters.push(sql<boolean>`${sql.ref('name')} ${operator} ${pattern} escape '\\'`);
+    }
+    return filters;
   }
 
   /** One page of an import's history, oldest first: up to `first` events after the event `afterId`. */

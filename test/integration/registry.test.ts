@@ -1,6 +1,13 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ExecuteImportDocument, ImportStatusDocument, ImportSummaryDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import {
+  ExecuteImportDocument,
+  ImportStatusDocument,
+  ImportSummaryDocument,
+  ImportsDocument,
+  InitiateImportDocument,
+  StageImportDocument,
+} from '../../operations/generated.js';
 import { DEMO_ACCOUNT, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
@@ -21,6 +28,17 @@ const REGISTRY_FIELDS = `
 
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;
 const clientId = DEMO_ACCOUNT.clientId;
+/** The demo account with a second credential that may import, so that two passthrough callers share an account. */
+const DEMO = { ...DEMO_ACCOUNT, credentials: [...DEMO_ACCOUNT.credentials, { value: 'Bearer demo-second-token', label: 'demo-second', canImport: true }] };
+/** A second account, with its own credential and OAuth client. */
+const ACME = {
+  clientId: 'acme',
+  credentials: [{ value: 'Bearer acme-import-token', label: 'acme-import', canImport: true }],
+  oauthClients: [
+    { clientId: 'acme-oauth-client', clientSecret: 'acme-oauth-secret-0123456789abcdef', userId: 'ApiUser', label: 'acme-oauth', canImport: true },
+  ],
+};
+const acmeAuthorization = ACME.credentials[0]!.value;
 
 /**
  * The imports registry through real parts: the gateway on a port in front of the simulator, its
@@ -45,7 +63,7 @@ describe('the imports registry', () => {
 
   async function simulatorWithClock() {
     const clock = { now: Date.parse('2026-11-29T08:00:00Z') };
-    const simulator = await startSimulator({ clock: { now: () => clock.now }, recordsPerSecond: 10, queueDelayMs: 1000 });
+    const simulator = await startSimulator({ clock: { now: () => clock.now }, recordsPerSecond: 10, queueDelayMs: 1000, accounts: [DEMO, ACME] });
     cleanup(() => simulator.stop());
     return { simulator, clock };
   }
@@ -201,6 +219,124 @@ describe('the imports registry', () => {
       const row = await rowOf(gateway, accessToken);
       expect(row).toMatchObject({ lastStatus: 'COMPLETED', finishedAt: expect.any(Number) });
       expect((await eventsOf(gateway, row.id)).at(-1)).toMatchObject({ kind: 'STATUS_CHANGED', detail: { from: 'QUEUED', to: 'COMPLETED' } });
+    });
+
+    it('lists to each jwt caller only the imports of the clientIds its token grants, counting only those, with no upstream call', async () => {
+      const { simulator } = await simulatorWithClock();
+      const idp = await startIdentityProvider(cleanup);
+      const accounts = writeAccountsFile(simulator, cleanup, {
+        extra: {
+          acme: {
+            tokenUrl: simulator.tokenUrl,
+            clientId: ACME.oauthClients[0]!.clientId,
+            clientSecret: ACME.oauthClients[0]!.clientSecret,
+            scope: 'acme/ApiUser',
+          },
+        },
+      });
+      const gateway = await startGateway(simulator.baseUrl, { ...idp.env(accounts), ...(await engines[engineName]()) }, cleanup);
+      const alice = caller(gateway, `Bearer ${await idp.mint({ claims: { sub: 'alice', mypreferences_clients: ['demo'] } })}`);
+      const bob = caller(gateway, `Bearer ${await idp.mint({ claims: { sub: 'bob', mypreferences_clients: ['acme'] } })}`);
+      for (const name of ['a1', 'a2']) await alice(InitiateImportDocument, { clientId, input: { name } });
+      for (const name of ['b1', 'b2', 'b3']) await bob(InitiateImportDocument, { clientId: 'acme', input: { name } });
+
+      const before = simulator.requests.count();
+      const names = (page: Record<string, any>) => page['edges'].map((edge: any) => `${edge.node.clientId}/${edge.node.name}`);
+      const alices = await alice(ImportsDocument, {});
+      expect([names(alices), alices['totalCount']]).toEqual([['demo/a2', 'demo/a1'], 2]);
+      expect(alices['edges'][0].node).toMatchObject({ createdBy: 'alice', status: 'INITIATED', isFinal: false });
+      const bobs = await bob(ImportsDocument, {});
+      expect([names(bobs), bobs['totalCount']]).toEqual([['acme/b3', 'acme/b2', 'acme/b1'], 3]);
+      expect(names(await bob(ImportsDocument, { clientId: 'acme', first: 1 }))).toEqual(['acme/b3']);
+      const both = caller(gateway, `Bearer ${await idp.mint({ claims: { mypreferences_clients: ['demo', 'acme'] } })}`);
+      expect((await both(ImportsDocument, {}))['totalCount']).toBe(5);
+
+      // A clientId not granted, or a token without the read scope, is refused before the query.
+      const refused = await postGraphQL(
+        gateway.url,
+        ImportsDocument,
+        { clientId: 'acme' },
+        `Bearer ${await idp.mint({ claims: { mypreferences_clients: ['demo'] } })}`,
+      );
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'CLIENT_NOT_GRANTED' });
+      const writer = await postGraphQL(gateway.url, ImportsDocument, {}, `Bearer ${await idp.mint({ claims: { scope: 'bulk-import:write' } })}`);
+      expect(writer.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'MISSING_SCOPE' });
+      expect(simulator.requests.count()).toBe(before);
+    });
+
+    it('lists to each passthrough caller only the imports touched with its own credential', async () => {
+      const { simulator } = await simulatorWithClock();
+      const gateway = await startGateway(simulator.baseUrl, await engines[engineName](), cleanup);
+      const demo = caller(gateway, authorization);
+      const acme = caller(gateway, acmeAuthorization);
+      const { accessToken } = await demo(InitiateImportDocument, { clientId, input: { name: 'demo import' } });
+      await acme(InitiateImportDocument, { clientId: 'acme', input: { name: 'acme import' } });
+      const names = async (call: typeof demo, variables: Record<string, unknown> = {}) =>
+        ((await call(ImportsDocument, variables))['edges'] as any[]).map((edge) => edge.node.name);
+      expect(await names(demo)).toEqual(['demo import']);
+      expect(await names(acme)).toEqual(['acme import']);
+      expect(await names(acme, { clientId })).toEqual([]);
+      // Reading an import with another credential makes it that credential's too.
+      const second = caller(gateway, DEMO.credentials[2]!.value);
+      expect(await names(second)).toEqual([]);
+      await second(ImportSummaryDocument, { clientId, accessToken });
+      expect(await names(second)).toEqual(['demo import']);
+      expect(await names(demo)).toEqual(['demo import']);
+    });
+
+    it('pages newest first with no duplicate or gap while imports are added, and filters', async () => {
+      const { simulator, clock } = await simulatorWithClock();
+      const idp = await startIdentityProvider(cleanup);
+      const gateway = await startGateway(simulator.baseUrl, { ...idp.env(writeAccountsFile(simulator, cleanup)), ...(await engines[engineName]()) }, cleanup);
+      const alice = caller(gateway, `Bearer ${await idp.mint({ claims: { sub: 'alice' } })}`);
+      const bob = caller(gateway, `Bearer ${await idp.mint({ claims: { sub: 'bob' } })}`);
+      const tokens: string[] = [];
+      for (let i = 1; i <= 5; i++) tokens.push((await alice(InitiateImportDocument, { clientId, input: { name: `Alpha ${i}` } }))['accessToken']);
+      const middle = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+
+      const seen: string[] = [];
+      let after: string | null = null;
+      let added = 0;
+      do {
+        const page: Record<string, any> = await alice(ImportsDocument, { first: 2, after });
+        seen.push(...page['edges'].map((edge: any) => edge.node.name));
+        after = page['pageInfo'].hasNextPage ? page['pageInfo'].endCursor : null;
+        // New imports arrive between pages: they sort before every page already read.
+        if (added < 2) await bob(InitiateImportDocument, { clientId, input: { name: `Beta ${++added} 100%_off` } });
+      } while (after);
+      expect(seen).toEqual(['Alpha 5', 'Alpha 4', 'Alpha 3', 'Alpha 2', 'Alpha 1']);
+      expect((await alice(ImportsDocument, {}))['totalCount']).toBe(7);
+
+      await alice(StageImportDocument, { clientId, accessToken: tokens[1], records: [validRecord(1)] });
+      await alice(StageImportDocument, { clientId, accessToken: tokens[3], records: [validRecord(1)] });
+      await alice(ExecuteImportDocument, { clientId, accessToken: tokens[3] });
+      clock.now += 60_000;
+      await alice(ImportSummaryDocument, { clientId, accessToken: tokens[3] });
+      const filtered = async (filter: Record<string, unknown>) => {
+        const page = await alice(ImportsDocument, { filter });
+        return [page['edges'].map((edge: any) => edge.node.name), page['totalCount']];
+      };
+      expect(await filtered({ status: ['STAGING'] })).toEqual([['Alpha 2'], 1]);
+      expect(await filtered({ status: ['COMPLETED', 'STAGING'] })).toEqual([['Alpha 4', 'Alpha 2'], 2]);
+      expect(await filtered({ nameContains: 'aLPHA 3' })).toEqual([['Alpha 3'], 1]);
+      // %, _ and \ are text, not patterns.
+      expect(await filtered({ nameContains: '100%_' })).toEqual([['Beta 2 100%_off', 'Beta 1 100%_off'], 2]);
+      expect(await filtered({ nameContains: '1%0' })).toEqual([[], 0]);
+      expect(await filtered({ createdBy: 'bob' })).toEqual([['Beta 2 100%_off', 'Beta 1 100%_off'], 2]);
+      expect(await filtered({ createdAfter: new Date(middle).toISOString() })).toEqual([['Beta 2 100%_off', 'Beta 1 100%_off'], 2]);
+      expect((await filtered({ createdBefore: new Date(middle + 1).toISOString(), createdBy: 'alice' }))[1]).toBe(5);
+      const completed = (await alice(ImportsDocument, { filter: { status: ['COMPLETED'] } }))['edges'][0].node;
+      expect(completed).toMatchObject({ isFinal: true, finishedAt: expect.any(String), executedAt: expect.any(String), processed: 1 });
+
+      for (const [variables, argument] of [
+        [{ first: 101 }, 'first'],
+        [{ first: 0 }, 'first'],
+        [{ after: 'bm9wZQ' }, 'after'],
+      ] as const) {
+        const response = await postGraphQL(gateway.url, ImportsDocument, variables, `Bearer ${await idp.mint()}`);
+        expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument });
+      }
     });
 
     it('refuses mutations with STORE_UNAVAILABLE and no upstream call while the store is down; reads still work', async () => {
