@@ -7,6 +7,7 @@ import type { UpstreamImportState, UpstreamStatus } from '../mypreferences-contr
 import type { Recorder } from '../store/registry.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
+import { viewOfRecord } from './registry.js';
 import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRefArgs, initiateRequestOf, recordsArg } from './validation.js';
 
 /**
@@ -27,10 +28,28 @@ interface ImportArgs {
 export async function importSummary(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
   const ref = importRefArgs(args);
   const credential = ctx.access.credentialFor(ref.clientId, 'read');
-  const state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId });
+  let state: UpstreamImportState;
+  try {
+    state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId });
+  } catch (error) {
+    return storedFinalState(error, ref, credential, ctx);
+  }
   const view = toBulkImport(ref.clientId, ref.accessToken, state);
   await ctx.registry.observed(ref, view, recorderOf(ctx, credential));
   return view;
+}
+
+/**
+ * After an upstream 401 for the import (it forgot the token, 6-12 hours on), its final state
+ * from the registry (`isFinal: true`) — only if final, and in passthrough mode only if the same
+ * credential touched it. Anything else rethrows `error`: a record that is not final is never
+ * served in place of an upstream answer.
+ */
+export async function storedFinalState(error: unknown, ref: ImportRef, credential: UpstreamCredential, ctx: ResolverContext): Promise<BulkImport> {
+  if (!(error instanceof GatewayError && error.code === 'UNAUTHENTICATED' && error.details.upstreamStatus === 401)) throw error;
+  const record = await ctx.registry.finalRecord(ref, recorderOf(ctx, credential).fingerprint).catch(() => undefined);
+  if (!record) throw error;
+  return viewOfRecord(record);
 }
 
 /** Who the registry records for a call with `credential`: the JWT subject, or the passthrough credential's fingerprint. */

@@ -92,8 +92,8 @@ export async function history(view: BulkImport, args: { first?: number | null; a
   return pageOf(rows, size, 'event', (row) => ({ at: new Date(row.at), actor: row.actor, kind: row.kind, detail: row.detail }));
 }
 
-/** A view built from `record` itself (a page of `imports`): its fields need no second lookup. */
-function viewOfRecord(record: ImportRecord): BulkImport {
+/** A view built from `record` itself (a page of `imports`, a stored final state): its fields need no second lookup. */
+export function viewOfRecord(record: ImportRecord): BulkImport {
   // Every record holds a state: it is written in the same transaction as the row.
   const view = record.lastState!;
   lookups.set(view, Promise.resolve(record));

@@ -301,7 +301,7 @@ builder.subscriptionField('importStatus', (t) =>
       'transient failures are retried with backoff, and end it with UPSTREAM_UNAVAILABLE only after a configured time.',
     args: importRefArgs,
     subscribe: (_root, args, ctx) => importStatusEvents(args, ctx),
-    resolve: (event) => importStatusPayload(event),
+    resolve: (event, args, ctx) => importStatusPayload(event, args, ctx),
   }),
 );
 

@@ -163,6 +163,24 @@ export class ImportRegistry {
     return filters;
   }
 
+  /**
+   * The import's stored final state, if it is final and `fingerprint` (passthrough) touched it:
+   * what may be served once the upstream forgets the token. Never a record that is not final.
+   */
+  async finalRecord(ref: ImportRef, fingerprint: string | null): Promise<ImportRecord | undefined> {
+    const row = await this.#store.db
+      .selectFrom('imports')
+      .selectAll()
+      .where('clientId', '=', ref.clientId)
+      .where('accessToken', '=', ref.accessToken)
+      .where('lastStatus', 'in', [...FINAL])
+      .$if(fingerprint !== null, (query) =>
+        query.where('id', 'in', (eb) => eb.selectFrom('importCredentials').select('importId').where('credentialFingerprint', '=', fingerprint!)),
+      )
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
   /** One page of an import's history, oldest first: up to `first` events after the event `afterId`. */
   async history(importId: number, options: { first: number; afterId: number | undefined }): Promise<ImportEvent[]> {
     const rows = await this.#store.db

@@ -339,6 +339,50 @@ describe('the imports registry', () => {
       }
     });
 
+    it('serves the stored final state once the upstream forgets the token, never a state that is not final, and after a restart', async () => {
+      const { simulator, clock } = await simulatorWithClock();
+      // A fingerprint secret that outlives the process: passthrough visibility survives the restart.
+      const env = { ...(await engines[engineName]()), CREDENTIAL_FINGERPRINT_SECRET: 'registry-test-fingerprint-secret-0123456789' };
+      const first = await startGateway(simulator.baseUrl, env);
+      const call = caller(first, authorization);
+      const finished = (await call(InitiateImportDocument, { clientId, input: { name: 'finished' } }))['accessToken'];
+      await call(StageImportDocument, { clientId, accessToken: finished, records: [validRecord(1), validRecord(2)] });
+      await call(ExecuteImportDocument, { clientId, accessToken: finished });
+      clock.now += 60_000;
+      const completed = await call(ImportSummaryDocument, { clientId, accessToken: finished });
+      expect(completed).toMatchObject({ status: 'COMPLETED', processed: 2 });
+      const unfinished = (await call(InitiateImportDocument, { clientId, input: { name: 'unfinished' } }))['accessToken'];
+      await call(StageImportDocument, { clientId, accessToken: unfinished, records: [validRecord(3)] });
+
+      clock.now += 13 * 3600_000; // past the upstream's 12-hour token lifetime: it answers 401 to both
+      const stored = async (gateway: RunningGateway) => {
+        const summary = await caller(gateway, authorization)(REGISTRY_FIELDS, { clientId, accessToken: finished });
+        expect(summary).toMatchObject({ status: 'COMPLETED', isTerminal: true, isFinal: true, finishedAt: expect.any(String) });
+        expect(summary['history'].edges.at(-1).node).toMatchObject({ kind: 'STATUS_CHANGED', detail: { to: 'COMPLETED' } });
+        const counters = await caller(gateway, authorization)(ImportSummaryDocument, { clientId, accessToken: finished });
+        expect(counters).toEqual(completed);
+        const notFinal = await postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: unfinished }, authorization);
+        expect(notFinal.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
+        // Another credential never touched it: the upstream's answer stands.
+        const other = await postGraphQL(gateway.url, ImportSummaryDocument, { clientId, accessToken: finished }, DEMO.credentials[2]!.value);
+        expect(other.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+      };
+      await stored(first);
+
+      // importStatus: the stored final state, then completion; for the unfinished import, the error.
+      const subscribe = (accessToken: string) =>
+        record(wsClient(first.wsUrl, { connectionParams: { authorization } }, cleanup), ImportStatusDocument, { clientId, accessToken });
+      const finalEvents = subscribe(finished);
+      await finalEvents.done;
+      expect(finalEvents.results.map((result) => result.data?.['importStatus']?.status ?? result.errors?.[0]?.extensions?.['code'])).toEqual(['COMPLETED']);
+      const errorEvents = subscribe(unfinished);
+      await errorEvents.done;
+      expect(errorEvents.results.map((result) => result.errors?.[0]?.extensions?.['code'])).toEqual(['UNAUTHENTICATED']);
+
+      await first.gateway.stop();
+      await stored(await startGateway(simulator.baseUrl, env, cleanup));
+    });
+
     it('refuses mutations with STORE_UNAVAILABLE and no upstream call while the store is down; reads still work', async () => {
       const { simulator } = await simulatorWithClock();
       const env = await engines[engineName]();
