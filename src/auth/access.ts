@@ -38,6 +38,20 @@ export interface Access {
    * upstream call.
    */
   credentialFor(clientId: string, permission: Permission): UpstreamCredential;
+  /**
+   * What of the gateway's imports registry the caller may list (`imports`), asked before the
+   * query: the clientIds (`clientId`, or every one granted when omitted) and, in passthrough mode,
+   * the credential whose imports alone it sees. Throws as {@link credentialFor} does for `read`.
+   */
+  readableImports(clientId: string | undefined): ReadableImports;
+}
+
+/** The part of the registry a caller may read. */
+export interface ReadableImports {
+  /** `'any'`: every clientId (passthrough, or a token granting `*`); otherwise exactly these (none: an empty list). */
+  clientIds: 'any' | readonly string[];
+  /** Passthrough: only imports touched with the credential of this fingerprint (its id). */
+  credentialFingerprint: string | undefined;
 }
 
 /**
@@ -91,6 +105,7 @@ export function passthroughAuthentication(fingerprint: Fingerprinter): Authentic
       refusal: undefined,
       restriction: undefined,
       credentialFor: () => credential,
+      readableImports: (clientId) => ({ clientIds: clientId === undefined ? 'any' : [clientId], credentialFingerprint: credential.id }),
     };
   };
 }
@@ -127,6 +142,18 @@ export function jwtAuthentication(verify: VerifyToken, serviceAccounts: ServiceA
           throw new GatewayError('FORBIDDEN', 'The gateway has no MyPreferences service account for this clientId.', { reason: 'NO_SERVICE_ACCOUNT' });
         }
         return credential;
+      },
+      readableImports(clientId) {
+        if (!caller.scopes.has(SCOPES.read)) {
+          throw new GatewayError('FORBIDDEN', `The token lacks the ${SCOPES.read} scope this operation needs.`, { reason: 'MISSING_SCOPE' });
+        }
+        if (clientId !== undefined) {
+          if (!grantsClient(caller, clientId)) {
+            throw new GatewayError('FORBIDDEN', 'The token does not grant access to this clientId.', { reason: 'CLIENT_NOT_GRANTED' });
+          }
+          return { clientIds: [clientId], credentialFingerprint: undefined };
+        }
+        return { clientIds: caller.clients === '*' ? 'any' : [...caller.clients], credentialFingerprint: undefined };
       },
     };
   };
@@ -177,6 +204,9 @@ function refused(error: GatewayError): Access {
     refusal: error,
     restriction: error,
     credentialFor() {
+      throw error;
+    },
+    readableImports() {
       throw error;
     },
   };

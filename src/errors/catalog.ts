@@ -106,6 +106,11 @@ export const ERROR_CATALOG = {
       INTERNAL: 'reading the status failed inside the gateway (logged with its stack)',
     },
   },
+  STORE_UNAVAILABLE: {
+    raisedBy: 'gateway',
+    when: "a mutation while the gateway's store (the imports registry) does not answer: the change is refused before any upstream call, since it could not be recorded; queries of the upstream and subscriptions keep working",
+    reasons: {},
+  },
   BAD_REQUEST: {
     raisedBy: 'graphql',
     when: 'the HTTP request is not a well-formed GraphQL request: a body that is not JSON or not one JSON object (never echoed back), a missing `query`, parameters of the wrong type or unknown ones, `variables` or `extensions` that are not JSON in a query string or form, a Content-Type the gateway does not read, a batch (batching is off), a method other than GET and POST, a mutation sent with GET; or the document is over `GRAPHQL_MAX_DEPTH`, `GRAPHQL_MAX_ALIASES` or `GRAPHQL_MAX_DIRECTIVES`',

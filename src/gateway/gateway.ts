@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type { DevelopmentIssuer } from '../auth/development-issuer.js';
 import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
+import { ForwardedCredential } from '../credentials/credential.js';
+import { toBulkImport } from '../domain/bulk-import.js';
 import { InflightBytes } from '../lib/inflight-bytes.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { CallerRateLimit } from '../resolvers/caller-rate-limit.js';
 import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
+import { ImportRegistry } from '../store/registry.js';
 import { Store } from '../store/store.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { createAccessLog } from '../transport/plugins/access-log.js';
@@ -101,6 +104,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'upstream' }),
   });
   const store = new Store({ ...config.store, logger: logger.child({ component: 'store' }) });
+  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }) });
   const cluster = config.cluster.redisUrl
     ? new ClusterCoordinator({ ...config.cluster, redisUrl: config.cluster.redisUrl, logger: logger.child({ component: 'cluster' }) })
     : undefined;
@@ -114,7 +118,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { fingerprintSecret: _, ...pollTiming } = config.status;
   const statusHub = new StatusHub({
     ...(cluster && { coordination: cluster }),
-    fetchStatus: (credential, ref, signal, idle) => upstream.status(credential, ref, { signal, priority: idle ? 'idle-poll' : 'poll' }),
+    // Every state a poll sees is recorded (the registry never throws: a write it cannot make is logged).
+    fetchStatus: async (credential, ref, signal, idle) => {
+      const state = await upstream.status(credential, ref, { signal, priority: idle ? 'idle-poll' : 'poll' });
+      const fingerprint = credential instanceof ForwardedCredential ? credential.id : null;
+      await registry.observed(ref, toBulkImport(ref.clientId, ref.accessToken, state), { actor: null, fingerprint });
+      return state;
+    },
     timing: { ...pollTiming, jitterRatio: 0.1 },
     logger: logger.child({ component: 'status' }),
   });
@@ -126,6 +136,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const resolverContextFor = createResolverContexts({
     upstream,
     statusHub,
+    registry,
     limits,
     // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
     auditLogger: logger.child({ component: 'audit' }),

@@ -5,6 +5,7 @@ import { SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
+import type { ImportRegistry } from '../store/registry.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
 import type { CallerRateLimit } from './caller-rate-limit.js';
@@ -22,6 +23,8 @@ export interface ResolverContext {
   upstream: UpstreamClient;
   /** The importStatus engine: shared pollers, one per import and upstream credential. */
   statusHub: StatusHub;
+  /** The imports registry: mutations ask it first (STORE_UNAVAILABLE), then record what they changed; reads record what they saw. */
+  registry: ImportRegistry;
   limits: GatewayLimits;
   /** Concurrent identical executeImport calls share one upstream Execute. */
   executions: SingleFlight<UpstreamImportState>;
@@ -57,6 +60,7 @@ export interface GatewayLimits {
 export interface ResolverServices {
   upstream: UpstreamClient;
   statusHub: StatusHub;
+  registry: ImportRegistry;
   limits: GatewayLimits;
   /** Where the mutations' audit lines go (`component: "audit"`). */
   auditLogger: Logger;
@@ -77,7 +81,7 @@ export interface Caller {
  * the execute single-flight included (it joins identical executeImports of any caller).
  */
 export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
-  const { upstream, statusHub, limits, auditLogger, callerRateLimit } = services;
+  const { upstream, statusHub, registry, limits, auditLogger, callerRateLimit } = services;
   const executions = new SingleFlight<UpstreamImportState>();
   return ({ access, requestId, signal }) => {
     // A caller without a subject was refused: credentialFor throws before any call is counted.
@@ -91,6 +95,7 @@ export function createResolverContexts(services: ResolverServices): (caller: Cal
       requestId,
       upstream,
       statusHub,
+      registry,
       limits,
       executions,
       spendUpstreamCall: () => {

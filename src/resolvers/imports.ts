@@ -1,9 +1,13 @@
+import { ForwardedCredential } from '../credentials/credential.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { type BulkImport, type FailedRecordPage, toBulkImport, toFailedRecordPage } from '../domain/bulk-import.js';
-import { pollerKey } from '../domain/import-ref.js';
+import { type ImportRef, pollerKey } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { UpstreamStatus } from '../mypreferences-contract.js';
+import type { UpstreamImportState, UpstreamStatus } from '../mypreferences-contract.js';
+import type { Recorder } from '../store/registry.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
+import { viewOfRecord } from './registry.js';
 import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRefArgs, initiateRequestOf, recordsArg } from './validation.js';
 
 /**
@@ -12,6 +16,10 @@ import { clientIdArg, failedRecordsPageArgs, type InitiateImportInput, importRef
  * clientId), counts the call against the caller's rate, and makes exactly one upstream call.
  * Reads pass the caller's signal (a read nobody waits for any more is dropped); mutations write
  * an audit line.
+ *
+ * The registry records every import touched: mutations ask it first whether it can record
+ * (STORE_UNAVAILABLE before any upstream call if not), then record the change with the state
+ * answered; reads record the state they saw (an import made elsewhere joins when first read).
  */
 
 interface ImportArgs {
@@ -23,8 +31,34 @@ export async function importSummary(args: ImportArgs, ctx: ResolverContext): Pro
   const ref = importRefArgs(args);
   const credential = ctx.access.credentialFor(ref.clientId, 'read');
   ctx.spendUpstreamCall();
-  const state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId, signal: ctx.signal });
-  return toBulkImport(ref.clientId, ref.accessToken, state);
+  let state: UpstreamImportState;
+  try {
+    state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId, signal: ctx.signal });
+  } catch (error) {
+    return storedFinalState(error, ref, credential, ctx);
+  }
+  const view = toBulkImport(ref.clientId, ref.accessToken, state);
+  await ctx.registry.observed(ref, view, recorderOf(ctx, credential));
+  return view;
+}
+
+/**
+ * After an upstream 401 for the import (it forgot the token, 6-12 hours on), its final state
+ * from the registry (`isFinal: true`) — only if final, and in passthrough mode only if the same
+ * credential touched it. Anything else rethrows `error`: a record that is not final is never
+ * served in place of an upstream answer.
+ */
+export async function storedFinalState(error: unknown, ref: ImportRef, credential: UpstreamCredential, ctx: ResolverContext): Promise<BulkImport> {
+  if (!(error instanceof GatewayError && error.code === 'UNAUTHENTICATED' && error.details.upstreamStatus === 401)) throw error;
+  const record = await ctx.registry.finalRecord(ref, recorderOf(ctx, credential).fingerprint).catch(() => undefined);
+  if (!record) throw error;
+  return viewOfRecord(record);
+}
+
+/** Who the registry records for a call with `credential`: the JWT subject, or the passthrough credential's fingerprint. */
+function recorderOf(ctx: ResolverContext, credential: UpstreamCredential): Recorder {
+  const passthrough = credential instanceof ForwardedCredential;
+  return { actor: passthrough ? null : (ctx.access.subject ?? null), fingerprint: passthrough ? credential.id : null };
 }
 
 export function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: ResolverContext): Promise<BulkImport> {
@@ -32,9 +66,12 @@ export function initiateImport(args: { clientId: string; input: InitiateImportIn
     const clientId = clientIdArg(args.clientId);
     const request = initiateRequestOf(args.input);
     const credential = ctx.access.credentialFor(clientId, 'write');
+    await ctx.registry.ensureAvailable();
     ctx.spendUpstreamCall();
     const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
-    return toBulkImport(clientId, String(state.AccessToken), state);
+    const view = toBulkImport(clientId, String(state.AccessToken), state);
+    await ctx.registry.changed(view, view, recorderOf(ctx, credential), { kind: 'INITIATED', name: view.name, settings: { ...args.input } });
+    return view;
   });
 }
 
@@ -43,9 +80,12 @@ export function stageImport(args: ImportArgs & { records: readonly Record<string
     const ref = importRefArgs(args);
     const records = recordsArg(args.records, ctx.limits.maxRecordsPerStage);
     const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    await ctx.registry.ensureAvailable();
     ctx.spendUpstreamCall();
     const state = await ctx.upstream.stage(credential, ref, records, { requestId: ctx.requestId });
-    return toBulkImport(ref.clientId, ref.accessToken, state);
+    const view = toBulkImport(ref.clientId, ref.accessToken, state);
+    await ctx.registry.changed(ref, view, recorderOf(ctx, credential), { kind: 'STAGED', records: records.length });
+    return view;
   });
 }
 
@@ -59,6 +99,7 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
   return audited(ctx, 'executeImport', args, async () => {
     const ref = importRefArgs(args);
     const credential = ctx.access.credentialFor(ref.clientId, 'write');
+    await ctx.registry.ensureAvailable();
     // Counted per caller, though callers joining one Execute share it (and its fallback read).
     ctx.spendUpstreamCall();
     // One Execute per import and credential: the key a poller of the same pair has.
@@ -67,6 +108,7 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
         const executed = await ctx.upstream.execute(credential, ref, { requestId: ctx.requestId });
         // Subscribers see QUEUED now rather than at their poller's next interval.
         ctx.statusHub.importChanged(ref, credential, executed);
+        await recordExecuted(ctx, ref, credential, executed);
         return executed;
       } catch (error) {
         if (!(error instanceof GatewayError && error.code === 'BAD_USER_INPUT' && error.details.upstreamStatus === 400)) throw error;
@@ -75,11 +117,17 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
         // An earlier Execute ran (its answer may have been lost on the way, so nobody was told):
         // subscribers learn of it now, as from the first call, not at their next idle poll.
         ctx.statusHub.importChanged(ref, credential, current);
+        await recordExecuted(ctx, ref, credential, current);
         return current;
       }
     });
     return toBulkImport(ref.clientId, ref.accessToken, state);
   });
+}
+
+/** Once per Execute (inside the single-flight): one EXECUTED event however many identical calls shared it. */
+function recordExecuted(ctx: ResolverContext, ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): Promise<void> {
+  return ctx.registry.changed(ref, toBulkImport(ref.clientId, ref.accessToken, state), recorderOf(ctx, credential), { kind: 'EXECUTED' });
 }
 
 const EXECUTED_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Queued', 'Processing', 'Completed', 'Failed']);

@@ -1,6 +1,7 @@
 import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../domain/bulk-import.js';
 import { importStatusEvents, importStatusPayload } from '../resolvers/import-status.js';
 import * as resolvers from '../resolvers/imports.js';
+import { history, type ImportEventView, imports, type Page, registryFields } from '../resolvers/registry.js';
 import { builder } from './builder.js';
 
 /** The bulk-import domain: its types and its query and mutation fields. Resolvers live in `src/resolvers/`. */
@@ -84,6 +85,61 @@ const FailedRecordPageRef = builder.objectRef<FailedRecordPage>('FailedRecordPag
   }),
 });
 
+const PageInfoRef = builder.objectRef<Page<unknown>['pageInfo']>('PageInfo').implement({
+  description: 'Where a page of a connection ends, and whether more follow.',
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'True when another page follows this one.' }),
+    endCursor: t.exposeString('endCursor', {
+      nullable: true,
+      description: "The last edge's cursor: pass it as `after` for the next page (null for an empty page).",
+    }),
+  }),
+});
+
+const ImportEventKindEnum = builder.enumType('ImportEventKind', {
+  description: 'What happened to an import, in its history.',
+  values: {
+    INITIATED: { description: 'Initiated through the gateway (detail.name).' },
+    STAGED: { description: 'Records staged through the gateway (detail.records: how many in that call).' },
+    EXECUTED: { description: 'Executed through the gateway.' },
+    STATUS_CHANGED: { description: 'The gateway saw the status change (detail.from, detail.to).' },
+    JOB_CREATED: { description: 'An import job was created for it.' },
+    JOB_FAILED: { description: 'Its import job failed.' },
+    JOB_CANCELED: { description: 'Its import job was cancelled.' },
+    WEBHOOK_DELIVERED: { description: 'A webhook about it was delivered.' },
+    WEBHOOK_FAILED: { description: 'A webhook about it could not be delivered.' },
+  } as const,
+});
+
+const ImportEventRef = builder.objectRef<ImportEventView>('ImportEvent').implement({
+  description: "One entry of an import's history.",
+  fields: (t) => ({
+    at: t.expose('at', { type: 'DateTime', description: 'When it happened (as the gateway saw it).' }),
+    actor: t.exposeString('actor', {
+      nullable: true,
+      description: "Who did it: the caller's subject (jwt mode); null for what the gateway saw by itself, and in passthrough mode.",
+    }),
+    kind: t.expose('kind', { type: ImportEventKindEnum, description: 'What happened.' }),
+    detail: t.expose('detail', { type: 'JSONObject', nullable: true, description: 'What the kind says it carries.' }),
+  }),
+});
+
+const ImportEventEdgeRef = builder.objectRef<Page<ImportEventView>['edges'][number]>('ImportEventEdge').implement({
+  description: 'An event and its cursor.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Opaque: pass it as `after` to read the events after this one.' }),
+    node: t.expose('node', { type: ImportEventRef, description: 'The event.' }),
+  }),
+});
+
+const ImportEventConnectionRef = builder.objectRef<Page<ImportEventView>>('ImportEventConnection').implement({
+  description: "A page of an import's history, oldest first.",
+  fields: (t) => ({
+    edges: t.expose('edges', { type: [ImportEventEdgeRef], description: 'The events of this page.' }),
+    pageInfo: t.expose('pageInfo', { type: PageInfoRef, description: 'Whether more events follow.' }),
+  }),
+});
+
 const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').implement({
   description: 'A MyPreferences bulk import, identified by its clientId and accessToken.',
   fields: (t) => ({
@@ -107,6 +163,47 @@ const BulkImportRef = builder.objectRef<BulkImport>('BulkImport').implement({
         'From 0 to 1: 0 before execute; (processed + exceptions + notHonored) / validationSuccessful while QUEUED or PROCESSING; 1 when COMPLETED; the last known value when FAILED.',
     }),
     settings: t.expose('settings', { type: ImportSettingsRef, description: 'The settings the import was initiated with.' }),
+    createdAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was initiated through the gateway (null: made elsewhere, first seen later).',
+      resolve: (view, _args, ctx) => registryFields.createdAt(view, ctx),
+    }),
+    createdBy: t.string({
+      nullable: true,
+      description: "The caller's subject (jwt mode) that initiated it through the gateway.",
+      resolve: (view, _args, ctx) => registryFields.createdBy(view, ctx),
+    }),
+    executedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was executed through the gateway.',
+      resolve: (view, _args, ctx) => registryFields.executedAt(view, ctx),
+    }),
+    finishedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the gateway saw it become COMPLETED or FAILED.',
+      resolve: (view, _args, ctx) => registryFields.finishedAt(view, ctx),
+    }),
+    observedAt: t.field({
+      type: 'DateTime',
+      description: 'When this state was read from MyPreferences.',
+      resolve: (view, _args, ctx) => registryFields.observedAt(view, ctx),
+    }),
+    isFinal: t.boolean({
+      description: "Terminal and stored: served from the gateway's store once MyPreferences forgets the token.",
+      resolve: (view, _args, ctx) => registryFields.isFinal(view, ctx),
+    }),
+    history: t.field({
+      type: ImportEventConnectionRef,
+      description: 'The audit trail: who initiated, staged and executed it, and each status the gateway saw, oldest first.',
+      args: {
+        first: t.arg.int({ defaultValue: 50, description: 'Page size, 1 to 100.' }),
+        after: t.arg.string({ description: 'A cursor of this connection: the page starts after it.' }),
+      },
+      resolve: (view, args, ctx) => history(view, args, ctx),
+    }),
     failedRecords: t.field({
       type: FailedRecordPageRef,
       description: 'Records that failed validation while staging, then those that hit an exception during execution, one page at a time.',
@@ -204,6 +301,51 @@ builder.subscriptionField('importStatus', (t) =>
       'transient failures are retried with backoff, and end it with UPSTREAM_UNAVAILABLE only after a configured time.',
     args: importRefArgs,
     subscribe: (_root, args, ctx) => importStatusEvents(args, ctx),
-    resolve: (event) => importStatusPayload(event),
+    resolve: (event, args, ctx) => importStatusPayload(event, args, ctx),
+  }),
+);
+
+const ImportEdgeRef = builder.objectRef<Page<BulkImport>['edges'][number]>('ImportEdge').implement({
+  description: 'An import and its cursor.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Opaque: pass it as `after` to read the imports after (older than) this one.' }),
+    node: t.expose('node', { type: BulkImportRef, description: 'The import, in the last state the gateway saw.' }),
+  }),
+});
+
+const ImportConnectionRef = builder.objectRef<Page<BulkImport> & { totalCount: number }>('ImportConnection').implement({
+  description: 'A page of the imports the gateway knows, newest first.',
+  fields: (t) => ({
+    edges: t.expose('edges', { type: [ImportEdgeRef], description: 'The imports of this page.' }),
+    pageInfo: t.expose('pageInfo', { type: PageInfoRef, description: 'Whether more imports follow.' }),
+    totalCount: t.exposeInt('totalCount', { description: 'Imports matching the arguments, over all pages (only those the caller may read).' }),
+  }),
+});
+
+const ImportFilterRef = builder.inputType('ImportFilter', {
+  description: 'Which imports to list; every condition given must hold.',
+  fields: (t) => ({
+    status: t.field({ type: [ImportStatusEnum], description: 'The last status the gateway saw is one of these.' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Initiated through the gateway after this time.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Initiated through the gateway before this time.' }),
+    nameContains: t.string({ description: 'The name contains this text, case-insensitively.' }),
+    createdBy: t.string({ description: "Initiated by this caller's subject (jwt mode)." }),
+  }),
+});
+
+builder.queryField('imports', (t) =>
+  t.field({
+    type: ImportConnectionRef,
+    description:
+      'The imports the gateway initiated, staged, executed or read, newest first, from its own registry (MyPreferences is not called). ' +
+      'jwt mode: imports of the clientIds the token grants (clientId omitted: all of them); passthrough mode: imports touched with the same credential.',
+    args: {
+      clientId: t.arg.id({ description: 'Only this account (it must be granted).' }),
+      filter: t.arg({ type: ImportFilterRef, description: 'Conditions on the imports.' }),
+      first: t.arg.int({ defaultValue: 20, description: 'Page size, 1 to 100.' }),
+      after: t.arg.string({ description: 'A cursor of this connection: the page starts after it.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      imports({ ...args, clientId: args.clientId === null || args.clientId === undefined ? args.clientId : String(args.clientId) }, ctx),
   }),
 );
