@@ -25,7 +25,13 @@ describe('GraphiQL', () => {
     'runs the starter on a first visit, InitiateImport to FailedRecords, and shows its tab again after a reload',
     async () => {
       let page: Page | undefined;
-      const step = testSteps('graphiql', () => page);
+      // Page errors, console errors and content-policy violations, as they happen.
+      const problems: string[] = [];
+      const step = testSteps(
+        'graphiql',
+        () => page,
+        () => problems.map((problem) => `seen in the page: ${problem}`),
+      );
       // Records at 1,500 a second: the 15,000 staged below take 10 s, so the subscription shows
       // progress even when a loaded machine takes seconds between ExecuteImport and WatchImport.
       const gateway = await step('start the zero-config gateway', () =>
@@ -48,7 +54,6 @@ describe('GraphiQL', () => {
       context.on('request', (request) => requested.push(request.url()));
       page = await context.newPage();
       page.on('websocket', (socket) => requested.push(socket.url()));
-      const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
       page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`));
       await page.exposeFunction('recordViolation', (violation: string) => problems.push(`CSP: ${violation}`));

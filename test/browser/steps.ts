@@ -14,12 +14,14 @@ export const BROWSER_TEST_TIMEOUT_MS = 5 * 60_000;
 export type Step = <T>(title: string, action: () => Promise<T>) => Promise<T>;
 
 /**
- * Runs a test's steps in order. A step that fails (or outlives `timeoutMs`) fails the test with
+ * Runs a test's steps in order. A step that fails (or outlives its timeout) fails the test with
  * its title, how long it ran and the steps done before it, and leaves a screenshot of the page in
- * `test-output/<name>-failed.png`: a failure on a loaded machine says how far the test got. The
- * default is above the waits inside a step (`STEP_TIMEOUT_MS` each), whose own messages say more.
+ * `test-output/<name>-failed.png`, and with what `diagnose` reports (the page's errors, say): a
+ * failure on a loaded machine says how far the test got. The step's timeout is above the waits
+ * inside it (`STEP_TIMEOUT_MS` each), whose own messages say more.
  */
-export function testSteps(name: string, page: () => Page | undefined, timeoutMs = STEP_TIMEOUT_MS * 1.5): Step {
+export function testSteps(name: string, page: () => Page | undefined, diagnose: () => string[] = () => []): Step {
+  const timeoutMs = STEP_TIMEOUT_MS * 1.5;
   const done: string[] = [];
   return async (title, action) => {
     const started = performance.now();
@@ -36,7 +38,8 @@ export function testSteps(name: string, page: () => Page | undefined, timeoutMs 
       const shown = page();
       if (shown) await saveScreenshot(shown, `${name}-failed`).catch(() => {});
       const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`step "${title}" failed after ${elapsed()}: ${message}\n  steps done: ${done.join(' → ') || 'none'}`, { cause: error });
+      const seen = diagnose().map((line) => `\n  ${line}`);
+      throw new Error(`step "${title}" failed after ${elapsed()}: ${message}\n  steps done: ${done.join(' → ') || 'none'}${seen.join('')}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }
