@@ -13,6 +13,7 @@ import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
 import { ImportRegistry } from '../store/registry.js';
 import { Store } from '../store/store.js';
+import { createGraphiQL } from '../transport/graphiql/graphiql.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { createAccessLog } from '../transport/plugins/access-log.js';
 import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
@@ -144,6 +145,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   // One access log for both transports: yoga's plugin, and the WebSocket transport's refusals.
   const accessLog = createAccessLog(logger.child({ component: 'access' }));
+  // One GraphiQL, two doors: its page is yoga's (GET /graphql for a browser), its files the router's.
+  const graphiql = config.graphiql
+    ? createGraphiQL({
+        endpoint: GRAPHQL_PATH,
+        maxRecordsPerStage: config.maxRecordsPerStage,
+        ...(options.graphiqlAuthorization !== undefined && { authorization: options.graphiqlAuthorization }),
+      })
+    : undefined;
   const yoga = createGatewayYoga({
     origins,
     sharedSubscriptions,
@@ -153,10 +162,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     abuseLimits: config.limits,
     logger: logger.child({ component: 'graphql' }),
     accessLog,
-    graphiql: config.graphiql,
+    ...(graphiql && { graphiql }),
     metricsRegistry: metrics.registry,
     tracing: config.tracing.tracesUrl !== undefined,
-    ...(options.graphiqlAuthorization !== undefined && { graphiqlAuthorization: options.graphiqlAuthorization }),
   });
   // One cap on the bytes being read and run at once: HTTP bodies and WebSocket messages alike.
   const inflight = new InflightBytes(config.limits.maxInflightRequestBytes);
@@ -195,6 +203,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(config.metrics.onPublicPort ? [metricsRoute(metrics)] : []),
     ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer, { mintTokens: config.devTokenRoute }) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
+    ...(graphiql ? [[graphiql.assetDirectory, graphiql.serveAsset] as const] : []),
     [
       GRAPHQL_PATH,
       async (request, response) => {

@@ -6,14 +6,17 @@ import { sendJson } from './json-response.js';
 /** Answers one path. A handler that throws or rejects is answered 500 by the router, never left hanging. */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
-/** Path → handler; the query string is not part of the path. */
+/**
+ * Path → handler; the query string is not part of the path. A key ending in `/` is a directory:
+ * it answers every path directly under it that has no route of its own.
+ */
 export type Routes = ReadonlyMap<string, RouteHandler>;
 
 /**
- * The HTTP server's request listener: each path to its handler, 404 for any other. Every request
- * gets its id first (`x-request-id`: the caller's if well-formed, else a new one), answered on
- * every response. A failed handler is logged (with its path and id, never its headers) and
- * answered 500 if nothing was sent yet.
+ * The HTTP server's request listener: each path to its handler (or its directory's), 404 for any
+ * other. Every request gets its id first (`x-request-id`: the caller's if well-formed, else a new
+ * one), answered on every response. A failed handler is logged (with its path and id, never its
+ * headers) and answered 500 if nothing was sent yet.
  */
 export function routeRequests(routes: Routes, logger: Logger): RequestListener {
   return (request, response) => {
@@ -21,7 +24,7 @@ export function routeRequests(routes: Routes, logger: Logger): RequestListener {
     const requestId = assignRequestId(request);
     response.setHeader(REQUEST_ID_HEADER, requestId);
     const path = pathOf(request);
-    const handler = routes.get(path);
+    const handler = routes.get(path) ?? routes.get(path.slice(0, path.lastIndexOf('/') + 1));
     if (!handler) return sendJson(response, 404, { status: 'not found' });
     const failed = (error: unknown) => {
       logger.error({ err: error, path, requestId }, 'request failed');

@@ -8,13 +8,13 @@ import type { Logger } from '../logger.js';
 import type { Caller, GatewayLimits, ResolverContext } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import { REQUEST_ID_HEADER } from '../telemetry/request-id.js';
+import type { GraphiQL } from './graphiql/graphiql.js';
 import type { OperationContext, TransportContext } from './operation-context.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import type { AccessLog } from './plugins/access-log.js';
 import { useCallerRateLimit } from './plugins/caller-rate-limit.js';
 import { codeRequestError, useCodedRequestErrors } from './plugins/coded-request-errors.js';
-import { useGraphiQL } from './plugins/graphiql.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
 import { useOperationMetrics } from './plugins/operation-metrics.js';
 import { useOperationTracing } from './plugins/operation-tracing.js';
@@ -42,10 +42,8 @@ export interface YogaOptions {
   origins: OriginPolicy;
   /** Where identical subscriptions, from any transport, share one execution (and where subscription metrics are read). */
   sharedSubscriptions: SharedSubscriptions;
-  /** Serve GraphiQL to browsers at `GET /graphql` (`GRAPHIQL`). */
-  graphiql: boolean;
-  /** Prefilled in GraphiQL's headers editor (the embedded simulator's demo credential). @default none */
-  graphiqlAuthorization?: string;
+  /** GraphiQL's page for browsers at `GET /graphql` (`GRAPHIQL`). @default none */
+  graphiql?: GraphiQL;
   /** The registry `/metrics` serves: per-operation metrics go there. */
   metricsRegistry: Registry;
   /** A span per operation (an OTLP endpoint is configured). */
@@ -69,9 +67,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     cors: options.origins.corsFor,
     plugins: [
       // Self-hosted GraphiQL with its security headers, in place of yoga's built-in one (off below).
-      ...(options.graphiql
-        ? [useGraphiQL({ endpoint: GRAPHQL_PATH, ...(options.graphiqlAuthorization !== undefined && { authorization: options.graphiqlAuthorization }) })]
-        : []),
+      ...(options.graphiql ? [options.graphiql.plugin] : []),
       ...abuseLimitPlugins(options.abuseLimits),
       // yoga's own checks of a request's shape run after every plugin given here: this one decides first.
       useWellFormedRequests(accessLog),
