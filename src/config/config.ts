@@ -138,6 +138,7 @@ export interface BudgetConfig extends FromSettings<typeof BUDGET> {
 const STATUS = {
   pollIntervalMs: VARIABLE.POLL_INTERVAL_MS,
   idlePollIntervalMs: VARIABLE.IDLE_POLL_INTERVAL_MS,
+  watchIntervalMs: VARIABLE.WATCH_INTERVAL_MS,
   backoffBaseMs: VARIABLE.STATUS_BACKOFF_BASE_MS,
   backoffMaxMs: VARIABLE.STATUS_BACKOFF_MAX_MS,
   giveUpAfterMs: VARIABLE.STATUS_GIVE_UP_AFTER_MS,

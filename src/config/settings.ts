@@ -225,6 +225,14 @@ export const SETTINGS = {
     max: HOUR_MS,
     description: 'status poll interval while an import is INITIATED or STAGING (executeImport refreshes at once)',
   },
+  WATCH_INTERVAL_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 50,
+    max: HOUR_MS,
+    description:
+      'status poll interval of a watched import (executed through the gateway, or named in watchImport) while nobody subscribes to it; a subscriber makes it POLL_INTERVAL_MS',
+  },
   STATUS_BACKOFF_BASE_MS: {
     kind: 'integer',
     default: 1 * SECOND_MS,

@@ -11,6 +11,7 @@ import { GatewayMetrics } from '../metrics.js';
 import { CallerRateLimit } from '../resolvers/caller-rate-limit.js';
 import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
+import { Watcher } from '../status/watcher.js';
 import { ImportRegistry } from '../store/registry.js';
 import { Store } from '../store/store.js';
 import { createGraphiQL } from '../transport/graphiql/graphiql.js';
@@ -129,6 +130,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     timing: { ...pollTiming, jitterRatio: 0.1 },
     logger: logger.child({ component: 'status' }),
   });
+  // Imports executed through the gateway or named in watchImport: one watch listener each on the hub's feed.
+  const watcher = new Watcher({
+    hub: statusHub,
+    watchList: registry,
+    logger: logger.child({ component: 'watch' }),
+    retryAfterMs: config.status.watchIntervalMs,
+  });
   const origins = new OriginPolicy(config.limits.corsOrigins);
   const sharedSubscriptions = new SharedSubscriptions({
     onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
@@ -138,6 +146,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstream,
     statusHub,
     registry,
+    watcher,
     limits,
     // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
     auditLogger: logger.child({ component: 'audit' }),
@@ -222,7 +231,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       lifecycle = 'draining';
     },
     websocket,
-    endSubscriptions: () => statusHub.close(),
+    endSubscriptions: () => {
+      // Watches stop here first (the watch list keeps them for the next start), then subscriptions end.
+      watcher.close();
+      statusHub.close();
+    },
     server,
     // The metrics listener after the store: Prometheus may scrape the drain itself.
     release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose(), () => store.close(), () => closeMetricsServer(metricsServer)],

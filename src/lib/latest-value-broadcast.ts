@@ -85,15 +85,16 @@ export class LatestValueBroadcast<T> {
   }
 
   /**
-   * A new listener, handed the last value (if any) at once; its `return()` detaches it.
-   * `onDetach` is told once, when its consumer returned or read the end.
+   * A new listener, handed the last value (if any) at once unless `withLast` is false (the
+   * producer will hand it a fresher one); its `return()` detaches it. `onDetach` is told once,
+   * when its consumer returned or read the end.
    */
-  listen(onDetach?: () => void): LatestValueListener<T> {
+  listen(onDetach?: () => void, withLast = true): LatestValueListener<T> {
     const listener = new LatestValueListener<T>((left) => {
       this.#leave(left);
       onDetach?.();
     });
-    if (this.#last) {
+    if (this.#last && (withLast || this.#ended)) {
       listener.push(this.#last.value);
       this.#pushed++;
     }

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 
 /** One audit line: who changed which import how, and how it ended. */
 export interface AuditEntry {
-  operation: 'initiateImport' | 'stageImport' | 'executeImport';
+  operation: 'initiateImport' | 'stageImport' | 'executeImport' | 'watchImport';
   clientId: string;
   /** Unknown for an initiateImport that failed. */
   accessToken: string | undefined;

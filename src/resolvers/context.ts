@@ -5,6 +5,7 @@ import { SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { StatusHub } from '../status/status-hub.js';
+import type { Watcher } from '../status/watcher.js';
 import type { ImportRegistry } from '../store/registry.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AuditEntry } from './audit.js';
@@ -25,6 +26,8 @@ export interface ResolverContext {
   statusHub: StatusHub;
   /** The imports registry: mutations ask it first (STORE_UNAVAILABLE), then record what they changed; reads record what they saw. */
   registry: ImportRegistry;
+  /** Imports watched with nobody subscribed (executed through the gateway, or named in watchImport). */
+  watcher: Watcher;
   limits: GatewayLimits;
   /** Concurrent identical executeImport calls share one upstream Execute. */
   executions: SingleFlight<UpstreamImportState>;
@@ -61,6 +64,8 @@ export interface ResolverServices {
   upstream: UpstreamClient;
   statusHub: StatusHub;
   registry: ImportRegistry;
+  /** Imports watched with nobody subscribed (executed through the gateway, or named in watchImport). */
+  watcher: Watcher;
   limits: GatewayLimits;
   /** Where the mutations' audit lines go (`component: "audit"`). */
   auditLogger: Logger;
@@ -81,7 +86,7 @@ export interface Caller {
  * the execute single-flight included (it joins identical executeImports of any caller).
  */
 export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
-  const { upstream, statusHub, registry, limits, auditLogger, callerRateLimit } = services;
+  const { upstream, statusHub, registry, watcher, limits, auditLogger, callerRateLimit } = services;
   const executions = new SingleFlight<UpstreamImportState>();
   return ({ access, requestId, signal }) => {
     // A caller without a subject was refused: credentialFor throws before any call is counted.
@@ -96,6 +101,7 @@ export function createResolverContexts(services: ResolverServices): (caller: Cal
       upstream,
       statusHub,
       registry,
+      watcher,
       limits,
       executions,
       spendUpstreamCall: () => {

@@ -4,7 +4,7 @@ import { type BulkImport, type FailedRecordPage, toBulkImport, toFailedRecordPag
 import { type ImportRef, pollerKey } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamImportState, UpstreamStatus } from '../mypreferences-contract.js';
-import type { Recorder } from '../store/registry.js';
+import type { Recorder, WatchOrigin } from '../store/registry.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
 import { viewOfRecord } from './registry.js';
@@ -125,9 +125,54 @@ export function executeImport(args: ImportArgs, ctx: ResolverContext): Promise<B
   });
 }
 
-/** Once per Execute (inside the single-flight): one EXECUTED event however many identical calls shared it. */
-function recordExecuted(ctx: ResolverContext, ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): Promise<void> {
-  return ctx.registry.changed(ref, toBulkImport(ref.clientId, ref.accessToken, state), recorderOf(ctx, credential), { kind: 'EXECUTED' });
+/**
+ * Once per Execute (inside the single-flight): one EXECUTED event however many identical calls
+ * shared it, and the import watched until it ends, subscribers or not.
+ */
+async function recordExecuted(ctx: ResolverContext, ref: ImportRef, credential: UpstreamCredential, state: UpstreamImportState): Promise<void> {
+  const view = toBulkImport(ref.clientId, ref.accessToken, state);
+  const recorder = recorderOf(ctx, credential);
+  await ctx.registry.changed(ref, view, recorder, { kind: 'EXECUTED' });
+  await watchUntilFinal(ctx, ref, credential, state, recorder, 'EXECUTED');
+}
+
+/** Watches a non-terminal import with the credential it was read with (in memory only), and puts it on the store's watch list. */
+function watchUntilFinal(
+  ctx: ResolverContext,
+  ref: ImportRef,
+  credential: UpstreamCredential,
+  state: UpstreamImportState,
+  recorder: Recorder,
+  origin: WatchOrigin,
+): Promise<void> {
+  const view = toBulkImport(ref.clientId, ref.accessToken, state);
+  if (view.isTerminal) return Promise.resolve();
+  return ctx.watcher.watch(ref, credential, { origin, watchedBy: recorder.actor, endsAt: view.expires?.getTime() ?? null }, state);
+}
+
+/**
+ * Asks the gateway to watch an import until it is terminal or its token expires, subscribers or
+ * not: its record, history and final state stay true. One upstream read (its state, returned),
+ * recorded; an import already terminal is not watched. Idempotent.
+ */
+export function watchImport(args: ImportArgs, ctx: ResolverContext): Promise<BulkImport> {
+  return audited(ctx, 'watchImport', args, async () => {
+    const ref = importRefArgs(args);
+    const credential = ctx.access.credentialFor(ref.clientId, 'read');
+    await ctx.registry.ensureAvailable();
+    ctx.spendUpstreamCall();
+    let state: UpstreamImportState;
+    try {
+      state = await ctx.upstream.status(credential, ref, { requestId: ctx.requestId });
+    } catch (error) {
+      return storedFinalState(error, ref, credential, ctx);
+    }
+    const view = toBulkImport(ref.clientId, ref.accessToken, state);
+    const recorder = recorderOf(ctx, credential);
+    await ctx.registry.observed(ref, view, recorder);
+    await watchUntilFinal(ctx, ref, credential, state, recorder, 'WATCH_IMPORT');
+    return view;
+  });
 }
 
 const EXECUTED_STATUSES: ReadonlySet<UpstreamStatus> = new Set(['Queued', 'Processing', 'Completed', 'Failed']);

@@ -290,6 +290,18 @@ builder.mutationField('executeImport', (t) =>
   }),
 );
 
+builder.mutationField('watchImport', (t) =>
+  t.field({
+    type: BulkImportRef,
+    description:
+      'Watches the import until it is COMPLETED or FAILED or its token expires, whether anyone subscribes or not, so that its registry record, ' +
+      'history and final state stay true (imports executed through the gateway are watched already). Returns its current state; ' +
+      'an import already terminal is not watched. Idempotent.',
+    args: importRefArgs,
+    resolve: (_root, args, ctx) => resolvers.watchImport(args, ctx),
+  }),
+);
+
 builder.subscriptionType({ description: 'Watch bulk imports change.' });
 
 builder.subscriptionField('importStatus', (t) =>

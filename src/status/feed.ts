@@ -10,6 +10,11 @@ import type { StatusEvent, StatusListener } from './status-event.js';
 export interface FeedSource {
   /** The import changed through this gateway: take `state` (fetched with the feed's credential) or ask upstream now. */
   refresh(state?: UpstreamImportState): void;
+  /**
+   * Asks upstream now and reports the state read even if unchanged (a subscriber joined a feed
+   * only watched, whose last state may be a watch interval old). Only a local poller can.
+   */
+  resend?(): void;
   /** Stops for good: no more events, nothing left running. */
   stop(): void;
 }
@@ -21,6 +26,10 @@ export interface FeedTarget {
   ref: ImportRef;
   credential: UpstreamCredential;
   deliver(event: StatusEvent): void;
+  /** The feed's only listeners are watches (nobody subscribes on this process): poll at the watch interval. */
+  watchedOnly(): boolean;
+  /** A state just read with the feed's credential: a local poller starts from it instead of polling at once. */
+  initial?: UpstreamImportState | undefined;
 }
 
 export type FeedSourceFactory = (target: FeedTarget) => FeedSource;
@@ -40,11 +49,16 @@ export class Feed {
   readonly #last = new LastState();
   #closed = false;
   #changes = 0;
+  /** Listeners that are watches (`listen({ watch: true })`), not subscribers. */
+  #watches = 0;
+  /** Subscribers that joined a feed only watched: handed the next state read, changed or not. */
+  readonly #awaitingFresh = new Set<StatusListener>();
 
   constructor(options: {
     key: string;
     ref: ImportRef;
     credential: UpstreamCredential;
+    initial?: UpstreamImportState | undefined;
     createSource: FeedSourceFactory;
     onClosed: (feed: Feed, final: BulkImport | undefined) => void;
   }) {
@@ -55,7 +69,9 @@ export class Feed {
       key: options.key,
       ref: options.ref,
       credential: options.credential,
+      initial: options.initial,
       deliver: (event) => this.#deliver(event),
+      watchedOnly: () => this.#watches > 0 && this.subscriberCount === 0,
     });
   }
 
@@ -73,6 +89,15 @@ export class Feed {
     return this.#broadcast.size;
   }
 
+  /** Listeners that are subscribers, watches aside. */
+  get subscriberCount(): number {
+    return this.#broadcast.size - this.#watches;
+  }
+
+  get watchCount(): number {
+    return this.#watches;
+  }
+
   get lastState(): BulkImport | undefined {
     return this.#last.state;
   }
@@ -82,9 +107,29 @@ export class Feed {
     return this.#broadcast.coalesced;
   }
 
-  /** A new listener, handed the last state at once; its `return()` leaves the feed (the last one leaving stops it). */
-  listen(): StatusListener {
-    return this.#broadcast.listen();
+  /**
+   * A new listener, handed the last state at once; its `return()` leaves the feed (the last one
+   * leaving stops it). A watch keeps the feed polling, at the watch interval while it is alone;
+   * the first subscriber joining a feed only watched has the import polled now, at its pace.
+   */
+  listen(options: { watch?: boolean } = {}): StatusListener {
+    if (options.watch) {
+      this.#watches++;
+      return this.#broadcast.listen(() => this.#watches--);
+    }
+    const wasWatchedOnly = this.#watches > 0 && this.subscriberCount === 0 && !this.#closed;
+    if (!wasWatchedOnly) return this.#broadcast.listen();
+    if (!this.#source.resend) {
+      // The cluster's source: the last state now, a fresher one when the holder's next poll sees a change.
+      const listener = this.#broadcast.listen();
+      this.#source.refresh();
+      return listener;
+    }
+    // Not the watch's last state, which may be a watch interval old: the state read now, changed or not.
+    const listener = this.#broadcast.listen(undefined, false);
+    this.#awaitingFresh.add(listener);
+    this.#source.resend();
+    return listener;
   }
 
   refresh(state?: UpstreamImportState): void {
@@ -103,7 +148,13 @@ export class Feed {
       this.#close(undefined);
       return;
     }
-    if (!this.#last.accept(event.state)) return;
+    if (!this.#last.accept(event.state)) {
+      // Unchanged, but read for subscribers that have no state yet (those that left are ignored by push).
+      for (const listener of this.#awaitingFresh) listener.push({ kind: 'state', state: this.#last.state ?? event.state });
+      this.#awaitingFresh.clear();
+      return;
+    }
+    this.#awaitingFresh.clear();
     this.#changes++;
     this.#broadcast.publish(event);
     if (event.state.isTerminal) this.#close(event.state);

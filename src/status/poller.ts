@@ -11,7 +11,8 @@ import { isIdle, nextPollDelay, type PollTiming, retryDelay } from './timing.js'
 
 /**
  * Fetches an import's status upstream (the upstream client's `status`). `idle`: the import was
- * last seen initiated or staging, so the poll may wait behind callers' reads.
+ * last seen initiated or staging, or is only watched (nobody subscribes), so the poll may wait
+ * behind callers' reads and subscribers' polls.
  */
 export type FetchStatus = (credential: UpstreamCredential, ref: ImportRef, signal: AbortSignal, idle: boolean) => Promise<UpstreamImportState>;
 
@@ -26,6 +27,10 @@ export interface PollerOptions {
   logger: Logger;
   /** Each change of the import's state, or the error that ends the polling. */
   onEvent: (event: StatusEvent) => void;
+  /** Whether the import is only watched now (nobody subscribes): polls then wait `watchIntervalMs`, behind everything else. @default never */
+  watchedOnly?: () => boolean;
+  /** A state just read with this credential: the first poll waits an interval after it instead of going out at once. @default none */
+  initial?: UpstreamImportState | undefined;
 }
 
 /** Upstream answers that no amount of retrying will change: they end the subscriptions. */
@@ -47,6 +52,8 @@ export class Poller {
   /** Bumped when a state arrives from outside (executeImport): polls already in flight are stale. */
   #epoch = 0;
   #pollAgain = false;
+  /** The next state read is reported even if unchanged (see {@link resend}). */
+  #resend = false;
   #failingSince: number | undefined;
   #failures = 0;
   #stopped = false;
@@ -60,7 +67,15 @@ export class Poller {
   }
 
   start(): void {
-    void this.#poll();
+    const { initial } = this.#options;
+    if (!initial) {
+      void this.#poll();
+      return;
+    }
+    // After the caller has attached its listener (the source is created inside the feed's constructor).
+    void Promise.resolve().then(() => {
+      if (!this.#stopped && !this.#inFlight && this.#last.state === undefined) this.#accept(initial);
+    });
   }
 
   /**
@@ -79,6 +94,13 @@ export class Poller {
     }
   }
 
+  /** Asks upstream now (or takes the poll in flight) and reports the state read even if unchanged. */
+  resend(): void {
+    if (this.#stopped) return;
+    this.#resend = true;
+    if (!this.#inFlight) void this.#poll();
+  }
+
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -95,7 +117,8 @@ export class Poller {
     this.#inFlight = controller;
     let state: UpstreamImportState;
     try {
-      state = await this.#options.fetchStatus(this.#options.credential, this.#options.ref, controller.signal, isIdle(this.#last.state?.status));
+      const idle = isIdle(this.#last.state?.status) || this.#watchedOnly();
+      state = await this.#options.fetchStatus(this.#options.credential, this.#options.ref, controller.signal, idle);
     } catch (error) {
       if (controller.signal.aborted) return;
       this.#inFlight = undefined;
@@ -113,9 +136,13 @@ export class Poller {
     this.#failures = 0;
     const { ref } = this.#options;
     const view = toBulkImport(ref.clientId, ref.accessToken, state, this.#last.state?.progress);
+    const resend = this.#resend;
+    this.#resend = false;
     if (this.#last.accept(view)) {
       if (view.isTerminal) this.stop();
       this.#options.onEvent({ kind: 'state', state: view });
+    } else if (resend) {
+      this.#options.onEvent({ kind: 'state', state: this.#last.state ?? view });
     }
     if (!view.isTerminal) this.#scheduleNext();
   }
@@ -169,7 +196,11 @@ export class Poller {
       void this.#poll();
       return;
     }
-    this.#schedule(nextPollDelay(this.#last.state?.status, this.#options.timing, this.#options.random));
+    this.#schedule(nextPollDelay(this.#last.state?.status, this.#options.timing, this.#options.random, this.#watchedOnly()));
+  }
+
+  #watchedOnly(): boolean {
+    return this.#options.watchedOnly?.() ?? false;
   }
 
   #schedule(delayMs: number): void {

@@ -39,7 +39,10 @@ export interface Coordination {
 export interface StatusHubStats {
   /** Poller keys with subscribers on this process. */
   pollers: number;
+  /** Subscribers and watches. */
   listeners: number;
+  /** Watches (imports watched on this process, nobody subscribed or not). */
+  watches: number;
   /** Status requests this process made upstream since it started. */
   upstreamCalls: number;
   terminalCached: number;
@@ -83,6 +86,20 @@ export class StatusHub {
 
   /** The events of one import for one subscriber. The iterator's `return()` unsubscribes at once. */
   subscribe(ref: ImportRef, credential: UpstreamCredential): AsyncIterableIterator<StatusEvent> {
+    return this.#listen(ref, credential, false);
+  }
+
+  /**
+   * The events of one import for a watch (the {@link Watcher}): the same feed and poller as its
+   * subscribers, polled at the watch interval (behind callers and subscribers) while only watches
+   * listen. `return()` ends the watch.
+   */
+  watch(ref: ImportRef, credential: UpstreamCredential, known?: UpstreamImportState): AsyncIterableIterator<StatusEvent> {
+    return this.#listen(ref, credential, true, known);
+  }
+
+  /** `known`: the state just read with `credential`; a feed created for it starts from it instead of polling at once (not in a cluster, where the poller may start later, elsewhere). */
+  #listen(ref: ImportRef, credential: UpstreamCredential, watch: boolean, known?: UpstreamImportState): AsyncIterableIterator<StatusEvent> {
     if (this.#closed) throw shuttingDown();
     const key = pollerKey(ref, credential.id);
 
@@ -94,8 +111,9 @@ export class StatusHub {
       return listener;
     }
 
-    const feed = this.#feeds.get(key) ?? this.#createFeed(key, ref, credential);
-    return feed.listen();
+    const initial = this.#options.coordination ? undefined : known;
+    const feed = this.#feeds.get(key) ?? this.#createFeed(key, ref, credential, initial);
+    return feed.listen({ watch });
   }
 
   /**
@@ -119,6 +137,7 @@ export class StatusHub {
     return {
       pollers: feeds.length,
       listeners: feeds.reduce((sum, feed) => sum + feed.listenerCount, 0),
+      watches: feeds.reduce((sum, feed) => sum + feed.watchCount, 0),
       upstreamCalls: this.#upstreamCalls,
       terminalCached: this.#terminal.size,
       coalesced: this.#closedFeeds.coalesced + feeds.reduce((sum, feed) => sum + feed.coalesced, 0),
@@ -140,11 +159,12 @@ export class StatusHub {
     this.#terminal.clear();
   }
 
-  #createFeed(key: string, ref: ImportRef, credential: UpstreamCredential): Feed {
+  #createFeed(key: string, ref: ImportRef, credential: UpstreamCredential, initial: UpstreamImportState | undefined): Feed {
     const feed = new Feed({
       key,
       ref,
       credential,
+      initial,
       createSource: (target) =>
         this.#options.coordination ? this.#options.coordination.createSource(target, this.#createLocalPoller) : this.#createLocalPoller(target),
       onClosed: (closed, final) => {
@@ -180,6 +200,8 @@ export class StatusHub {
         return fetchStatus(credential, ref, signal, idle);
       }),
       onEvent: this.#spans.tracePushes(target.ref, (event) => target.deliver(event)),
+      watchedOnly: () => target.watchedOnly(),
+      initial: target.initial,
     });
     poller.start();
     return poller;

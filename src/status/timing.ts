@@ -7,6 +7,8 @@ export interface PollTiming {
   pollIntervalMs: number;
   /** While INITIATED or STAGING (`IDLE_POLL_INTERVAL_MS`): only stageImport/executeImport change it, and executeImport refreshes at once. */
   idlePollIntervalMs: number;
+  /** While the import is only watched, nobody subscribed (`WATCH_INTERVAL_MS`): its registry record and history stay true. */
+  watchIntervalMs: number;
   /** ± share of an interval added at random, so that many pollers do not align. */
   jitterRatio: number;
   /** First retry delay after a transient failure; doubles each time up to `backoffMaxMs`. */
@@ -21,9 +23,9 @@ export function isIdle(status: ImportStatus | undefined): boolean {
   return status === 'INITIATED' || status === 'STAGING';
 }
 
-/** Delay before the next poll after a successful one. */
-export function nextPollDelay(status: ImportStatus | undefined, timing: PollTiming, random: () => number): number {
-  const interval = isIdle(status) ? timing.idlePollIntervalMs : timing.pollIntervalMs;
+/** Delay before the next poll after a successful one; `watchedOnly`: the import is watched and nobody subscribes to it. */
+export function nextPollDelay(status: ImportStatus | undefined, timing: PollTiming, random: () => number, watchedOnly = false): number {
+  const interval = watchedOnly ? timing.watchIntervalMs : isIdle(status) ? timing.idlePollIntervalMs : timing.pollIntervalMs;
   return Math.round(interval * (1 - timing.jitterRatio + 2 * timing.jitterRatio * random()));
 }
 

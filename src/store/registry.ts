@@ -64,6 +64,21 @@ export interface Recorder {
 /** A change made through the gateway, recorded with the state the upstream answered. */
 export type ImportChange = { kind: 'INITIATED'; name: string; settings: Record<string, unknown> } | { kind: 'STAGED'; records: number } | { kind: 'EXECUTED' };
 
+/** What started a watch: executed through the gateway, or asked for with `watchImport` (import jobs will add `JOB`). */
+export type WatchOrigin = 'EXECUTED' | 'WATCH_IMPORT';
+
+/** A watch to add: why, by whom (the JWT subject; null in passthrough mode), and until when at the latest (the token's expiry, if known). */
+export interface NewWatch {
+  origin: WatchOrigin;
+  watchedBy: string | null;
+  endsAt: EpochMs | null;
+}
+
+/** One entry of the watch list. */
+export interface WatchEntry extends NewWatch {
+  ref: ImportRef;
+}
+
 const FINAL: ReadonlySet<string> = new Set<ImportStatus>(['COMPLETED', 'FAILED']);
 /** Statuses in lifecycle order: an observation never moves a record back (a slower read finishing after a newer one). */
 const RANK: Readonly<Record<ImportStatus, number>> = { INITIATED: 0, STAGING: 1, QUEUED: 2, PROCESSING: 3, COMPLETED: 4, FAILED: 4 };
@@ -195,6 +210,64 @@ export class ImportRegistry {
       ...row,
       kind: row.kind as ImportEventKind,
       detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+    }));
+  }
+
+  /**
+   * Puts an import on the watch list (kept if it is there already). Its record must exist (the
+   * change or read that started the watch recorded it just before). A write that fails is logged:
+   * the import is still watched by this process, only not after a restart.
+   */
+  async addWatch(ref: ImportRef, watch: NewWatch): Promise<void> {
+    try {
+      await this.#store.db
+        .insertInto('watches')
+        .columns(['importId', 'origin', 'watchedSince', 'watchedBy', 'endsAt'])
+        .expression((eb) =>
+          eb
+            .selectFrom('imports')
+            .select((select) => [
+              'id',
+              select.val(watch.origin).as('origin'),
+              select.val(this.#now()).as('watchedSince'),
+              select.val(watch.watchedBy).as('watchedBy'),
+              select.val(watch.endsAt).as('endsAt'),
+            ])
+            .where('clientId', '=', ref.clientId)
+            .where('accessToken', '=', ref.accessToken),
+        )
+        .onConflict((conflict) => conflict.column('importId').doNothing())
+        .execute();
+    } catch (error) {
+      this.#logger.error({ err: error, clientId: ref.clientId }, 'the registry could not add a watch: it will not resume after a restart');
+    }
+  }
+
+  /** Takes an import off the watch list (it is final, or its token is gone). A failure is logged. */
+  async removeWatch(ref: ImportRef): Promise<void> {
+    try {
+      await this.#store.db
+        .deleteFrom('watches')
+        .where('importId', 'in', (eb) => eb.selectFrom('imports').select('id').where('clientId', '=', ref.clientId).where('accessToken', '=', ref.accessToken))
+        .execute();
+    } catch (error) {
+      this.#logger.error({ err: error, clientId: ref.clientId }, 'the registry could not remove a watch');
+    }
+  }
+
+  /** The watch list, oldest watch first. */
+  async watches(): Promise<WatchEntry[]> {
+    const rows = await this.#store.db
+      .selectFrom('watches')
+      .innerJoin('imports', 'imports.id', 'watches.importId')
+      .select(['imports.clientId', 'imports.accessToken', 'watches.origin', 'watches.watchedBy', 'watches.endsAt'])
+      .orderBy('watches.watchedSince')
+      .execute();
+    return rows.map((row) => ({
+      ref: { clientId: row.clientId, accessToken: row.accessToken },
+      origin: row.origin as WatchOrigin,
+      watchedBy: row.watchedBy,
+      endsAt: row.endsAt,
     }));
   }
 

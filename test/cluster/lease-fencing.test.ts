@@ -152,7 +152,15 @@ describe('lease fencing: a holder that paused past its lease comes back', () => 
       const hub = new StatusHub({
         coordination: cluster,
         fetchStatus: upstream.fetchStatus,
-        timing: { pollIntervalMs: 1000, idlePollIntervalMs: 1000, jitterRatio: 0, backoffBaseMs: 1000, backoffMaxMs: 1000, giveUpAfterMs: 60_000 },
+        timing: {
+          pollIntervalMs: 1000,
+          idlePollIntervalMs: 1000,
+          watchIntervalMs: 1000,
+          jitterRatio: 0,
+          backoffBaseMs: 1000,
+          backoffMaxMs: 1000,
+          giveUpAfterMs: 60_000,
+        },
         logger: silentLogger(),
         timers: pollClock,
         random: () => 0.5,

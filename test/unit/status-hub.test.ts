@@ -16,6 +16,7 @@ import { importState } from '../helpers/fake-upstream.js';
 const timing: PollTiming = {
   pollIntervalMs: 1000,
   idlePollIntervalMs: 5000,
+  watchIntervalMs: 30_000,
   jitterRatio: 0,
   backoffBaseMs: 500,
   backoffMaxMs: 4000,
@@ -31,10 +32,10 @@ const nameOf = (credential: { id: string }) => (credential.id === alice.id ? 'Be
 function scriptedUpstream(initial: Record<string, unknown> = { Status: 'Processing', ValidationSuccessful: 100 }) {
   let answer: UpstreamImportState | GatewayError = parseImportState(importState(initial));
   const refused = new Map<string, GatewayError>();
-  const calls: Array<{ credential: string; signal: AbortSignal }> = [];
-  const fetchStatus: FetchStatus = async (credential, _ref, signal) => {
+  const calls: Array<{ credential: string; signal: AbortSignal; idle: boolean }> = [];
+  const fetchStatus: FetchStatus = async (credential, _ref, signal, idle) => {
     const authorization = nameOf(credential);
-    calls.push({ credential: authorization, signal });
+    calls.push({ credential: authorization, signal, idle });
     const refusal = refused.get(authorization);
     if (refusal) throw refusal;
     if (answer instanceof GatewayError) throw answer;
@@ -276,5 +277,59 @@ describe('StatusHub', () => {
     await slow.return!();
     await fast.return!();
     await fastReading;
+  });
+
+  it('polls a watched import at the watch interval, behind everything, and at the poll interval while someone subscribes', async () => {
+    const upstream = scriptedUpstream();
+    const hub = hubOn(upstream);
+    const watch = hub.watch(ref, alice);
+    const watched: StatusEvent[] = [];
+    const following = (async () => {
+      for await (const event of watch) watched.push(event);
+    })();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(upstream.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(upstream.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(upstream.calls).toHaveLength(2);
+    expect(upstream.calls[1]!.idle).toBe(true); // watch polls yield to callers and subscribers
+    expect(hub.stats()).toMatchObject({ pollers: 1, listeners: 1, watches: 1 });
+
+    // A subscriber joins: polled now, then at its pace, as a subscriber's poll. Its first state is
+    // the one read now, not the watch's, which may be a watch interval old.
+    upstream.set({ Processed: 30 });
+    const subscriber = hub.subscribe(ref, alice);
+    const first = subscriber.next(); // read at once: a stale state handed on joining would be it
+    await vi.advanceTimersByTimeAsync(0);
+    expect(upstream.calls).toHaveLength(3);
+    expect(statesOf([(await first).value])).toEqual(['PROCESSING:30']);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(upstream.calls).toHaveLength(4);
+    expect(upstream.calls[3]!.idle).toBe(false);
+
+    // It leaves: the watch keeps the same poller, back at the watch interval.
+    await subscriber.return!();
+    await vi.advanceTimersByTimeAsync(1000); // the poll already scheduled
+    expect(upstream.calls).toHaveLength(5);
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(upstream.calls).toHaveLength(5);
+
+    // Another joins with nothing changed: it still gets the state read for it, at once.
+    const unchanged = hub.subscribe(ref, alice);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(upstream.calls).toHaveLength(6);
+    expect(statesOf([(await unchanged.next()).value])).toEqual(['PROCESSING:30']);
+    await unchanged.return!();
+    await vi.advanceTimersByTimeAsync(1000); // the poll scheduled while it was there
+    expect(upstream.calls).toHaveLength(7);
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(upstream.calls).toHaveLength(7);
+    upstream.set({ Status: 'Completed', Processed: 100 });
+    await vi.advanceTimersByTimeAsync(1000);
+    await following;
+    expect(statesOf(watched).at(-1)).toBe('COMPLETED:100');
+    expect(hub.stats()).toMatchObject({ pollers: 0, listeners: 0, watches: 0 });
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
