@@ -110,7 +110,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const cluster = config.cluster.redisUrl
     ? new ClusterCoordinator({ ...config.cluster, redisUrl: config.cluster.redisUrl, logger: logger.child({ component: 'cluster' }) })
     : undefined;
-  const authenticate = createAuthentication({
+  const { authenticate, serviceCredentialFor } = createAuthentication({
     config,
     developmentIssuer: options.developmentIssuer,
     requestServiceToken: upstream.requestServiceToken,
@@ -275,7 +275,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
       }
       // A drain that began while starting (a signal at start-up) stays a drain.
-      if (lifecycle === 'starting') lifecycle = 'serving';
+      if (lifecycle === 'starting') {
+        lifecycle = 'serving';
+        // jwt mode: the store's watch list, watched again now and rescanned every watch interval (a
+        // failover: another replica's watches). Passthrough: no credential is kept to resume with.
+        if (config.auth.mode === 'jwt') await watcher.startResuming(serviceCredentialFor, config.status.watchIntervalMs);
+      }
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const origin = `http://${host.includes(':') ? `[${host}]` : host}`;

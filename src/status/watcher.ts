@@ -4,7 +4,7 @@ import type { ErrorCode } from '../errors/gateway-error.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
-import type { NewWatch } from '../store/registry.js';
+import type { NewWatch, WatchEntry } from '../store/registry.js';
 import type { StatusEvent } from './status-event.js';
 import type { StatusHub } from './status-hub.js';
 
@@ -12,6 +12,7 @@ import type { StatusHub } from './status-hub.js';
 export interface WatchList {
   addWatch(ref: ImportRef, watch: NewWatch): Promise<void>;
   removeWatch(ref: ImportRef): Promise<void>;
+  watches(): Promise<WatchEntry[]>;
 }
 
 export interface WatcherOptions {
@@ -45,6 +46,8 @@ export class Watcher {
   /** The watch listener of each poller key watched here. */
   readonly #watching = new Map<string, AsyncIterableIterator<StatusEvent>>();
   readonly #retries = new Set<unknown>();
+  #rescan: unknown;
+  #scanning = false;
   #closed = false;
 
   constructor(options: WatcherOptions) {
@@ -78,9 +81,57 @@ export class Watcher {
     void this.#follow(key, ref, credential, events);
   }
 
+  /**
+   * Watches the store's watch list from now on: at once, then every `everyMs` (what another
+   * replica watched before it went away, what a write here could not resume). An import is
+   * watched with the credential the gateway can make for its clientId (jwt mode's service
+   * account); without one (passthrough mode, a clientId no longer configured) it is left on the
+   * list, unwatched here. Keys watched already are left alone; in a cluster every replica
+   * watches every entry and the key's lease keeps it to one poll per interval. Resolves after the
+   * first scan.
+   */
+  startResuming(credentialFor: (clientId: string) => UpstreamCredential | undefined, everyMs: number): Promise<void> {
+    const scan = async (): Promise<void> => {
+      this.#rescan = undefined;
+      await this.#resumeAll(credentialFor);
+      if (!this.#closed) this.#rescan = this.#timers.setTimeout(() => void scan(), everyMs);
+    };
+    // Resolves once the first scan is done (it never throws: a failed read is logged and retried).
+    return scan();
+  }
+
+  async #resumeAll(credentialFor: (clientId: string) => UpstreamCredential | undefined): Promise<void> {
+    if (this.#closed || this.#scanning) return;
+    this.#scanning = true;
+    try {
+      const entries = await this.#options.watchList.watches();
+      let resumed = 0;
+      let unwatchable = 0;
+      for (const entry of entries) {
+        const credential = credentialFor(entry.ref.clientId);
+        if (!credential) {
+          unwatchable++;
+          continue;
+        }
+        const key = pollerKey(entry.ref, credential.id);
+        if (this.#watching.has(key)) continue;
+        this.resume(entry.ref, credential);
+        resumed++;
+      }
+      if (resumed > 0) this.#options.logger.info({ resumed, unwatchable, listed: entries.length }, 'watch list resumed');
+      else if (unwatchable > 0) this.#options.logger.debug({ unwatchable }, 'watch list: entries without a credential here');
+    } catch (error) {
+      this.#options.logger.warn({ error: (error as Error).message }, 'the watch list could not be read: resuming at the next scan');
+    } finally {
+      this.#scanning = false;
+    }
+  }
+
   /** Stops every watch of this process; the watch list keeps them for the next start. */
   close(): void {
     this.#closed = true;
+    if (this.#rescan !== undefined) this.#timers.clearTimeout(this.#rescan);
+    this.#rescan = undefined;
     for (const timer of this.#retries) this.#timers.clearTimeout(timer);
     this.#retries.clear();
     const watching = [...this.#watching.values()];

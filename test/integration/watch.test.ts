@@ -1,10 +1,13 @@
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, InitiateImportDocument, StageImportDocument, WatchImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
 import { type Operation, postGraphQL } from '../helpers/graphql.js';
+import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { createDatabase } from '../helpers/postgres.js';
 import { validRecord } from '../helpers/records.js';
 
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;
@@ -107,5 +110,44 @@ describe('the watch', () => {
     clock.now += 60_000;
     await until(async () => (await rowOf(gateway, accessToken)).lastStatus === 'COMPLETED');
     await until(async () => (await watchRows(gateway)).length === 0);
+  });
+
+  describe.each(['sqlite', 'postgresql'] as const)('on %s', (engineName) => {
+    it('resumes the watch list after a restart (jwt mode: the service account), and the import still completes', async () => {
+      const clock = { now: Date.parse('2026-11-29T08:00:00Z') };
+      const simulator = await startSimulator({ clock: { now: () => clock.now }, recordsPerSecond: 10, queueDelayMs: 1000 });
+      cleanup(() => simulator.stop());
+      const idp = await startIdentityProvider(cleanup);
+      let store: Record<string, string>;
+      if (engineName === 'sqlite') {
+        const dataDir = temporaryDataDir();
+        cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
+        store = { DATA_DIR: dataDir };
+      } else {
+        store = { DATABASE_URL: (await createDatabase(cleanup)).url };
+      }
+      const env = { ...idp.env(writeAccountsFile(simulator, cleanup)), ...store, WATCH_INTERVAL_MS: String(WATCH_INTERVAL_MS) };
+      const first = await startGateway(simulator.baseUrl, env);
+      const bearer = `Bearer ${await idp.mint({ claims: { sub: 'alice@example.com' } })}`;
+      const call = async (gateway: RunningGateway, document: Operation, variables: Record<string, unknown>) => {
+        const response = await postGraphQL(gateway.url, document, variables, bearer);
+        expect(response.errors).toBeUndefined();
+        return Object.values(response.data!)[0] as Record<string, any>;
+      };
+      const { accessToken } = await call(first, InitiateImportDocument, { clientId, input: { name: 'outlives a restart' } });
+      await call(first, StageImportDocument, { clientId, accessToken, records: [validRecord(1)] });
+      await call(first, ExecuteImportDocument, { clientId, accessToken });
+      expect(await watchRows(first)).toEqual([expect.objectContaining({ origin: 'EXECUTED', watchedBy: 'alice@example.com' })]);
+      await first.gateway.stop();
+
+      // Nobody calls the second gateway: it finds the watch in the store and watches by itself.
+      clock.now += 60_000;
+      simulator.requests.reset();
+      const second = await startGateway(simulator.baseUrl, env, cleanup);
+      expect(second.gateway.statusHub.stats()).toMatchObject({ watches: 1 });
+      await until(async () => (await rowOf(second, accessToken)).lastStatus === 'COMPLETED');
+      await until(async () => (await watchRows(second)).length === 0);
+      expect(simulator.requests.count('status')).toBeGreaterThanOrEqual(1);
+    });
   });
 });
