@@ -115,6 +115,13 @@ export class ClusterCoordinator implements Coordination {
       scripts: this.#scripts,
       timers,
       latest: (stateKey) => this.#commands.get(stateKey),
+      markSubscribed: async (key, ttlMs) => {
+        await this.#commands.set(key, '1', 'PX', ttlMs);
+      },
+      isSubscribed: async (key) => (await this.#commands.exists(key)) > 0,
+      unmarkSubscribed: async (key) => {
+        await this.#commands.del(key);
+      },
       listen: (channel, handler) => this.#listen(channel, handler),
       unlisten: (channel, handler) => this.#unlisten(channel, handler),
       track: (release) => {

@@ -19,6 +19,11 @@ export interface ClusterPort {
   readonly timers: Timers;
   /** The latest event stored for a key, as published. */
   latest(stateKey: string): Promise<string | null>;
+  /** Says, for `ttlMs`, that this replica has subscribers of a key (see {@link KeyNames.subscribed}). */
+  markSubscribed(key: string, ttlMs: number): Promise<void>;
+  /** Whether some replica said so within its `ttlMs`. */
+  isSubscribed(key: string): Promise<boolean>;
+  unmarkSubscribed(key: string): Promise<void>;
   listen(channel: string, handler: MessageHandler): Promise<void>;
   unlisten(channel: string, handler: MessageHandler): Promise<void>;
   /** Keeps a release in view, so that closing the cluster waits for it. */
@@ -59,6 +64,10 @@ export class ClusterSource implements FeedSource {
   #state: SourceState;
   /** Position of the last message handed to the feed. */
   #last: Position = START;
+  /** Holder: another replica has subscribers of the key (read each lease tick), so a watch here is not alone. */
+  #subscribedElsewhere = false;
+  /** This replica said it has subscribers of the key: the mark is deleted on release, not left to expire. */
+  #markedSubscribed = false;
 
   constructor(target: FeedTarget, cluster: ClusterPort, createLocalPoller: FeedSourceFactory, onStopped: (source: ClusterSource) => void) {
     this.#target = target;
@@ -100,6 +109,8 @@ export class ClusterSource implements FeedSource {
       this.#cluster.unlisten(this.#names.events, this.#onMessage),
       this.#cluster.unlisten(this.#refreshChannel, this.#onRefresh),
       holder ? this.#cluster.scripts.release(this.#names, holder) : Promise.resolve(),
+      // Other replicas' subscribers mark it again within a quarter lease.
+      this.#markedSubscribed ? this.#cluster.unmarkSubscribed(this.#names.subscribed) : Promise.resolve(),
     ]);
   }
 
@@ -145,8 +156,14 @@ export class ClusterSource implements FeedSource {
     if (state.mode !== 'cluster') return;
     const { scripts, replicaId, leaseMs, stateTtlMs } = this.#cluster;
     try {
+      // Subscribers here, not only watches: the holder, wherever it is, polls at their pace.
+      if (!this.#target.watchedOnly()) {
+        this.#markedSubscribed = true;
+        await this.#cluster.markSubscribed(this.#names.subscribed, leaseMs);
+      }
       if (state.lease) {
         if (!(await scripts.renew(this.#names.lease, state.lease.holder, leaseMs))) this.#loseLease();
+        else await this.#readSubscribedElsewhere();
       } else {
         const fence = await scripts.acquire(this.#names.lease, this.#names.fence, replicaId, leaseMs, stateTtlMs);
         if (fence !== null) this.#takeLease(`${replicaId}:${fence}`, state);
@@ -171,7 +188,11 @@ export class ClusterSource implements FeedSource {
       );
       return;
     }
-    const poller = this.#createLocalPoller({ ...this.#target, deliver: (event) => void this.#publish(holder, event) });
+    const poller = this.#createLocalPoller({
+      ...this.#target,
+      deliver: (event) => void this.#publish(holder, event),
+      watchedOnly: () => this.#target.watchedOnly() && !this.#subscribedElsewhere,
+    });
     this.#state.lease = { holder, poller };
   }
 
@@ -185,6 +206,14 @@ export class ClusterSource implements FeedSource {
       // Redis went away between poll and publish: this replica's subscribers still get the event.
       this.#target.deliver(event);
     }
+  }
+
+  async #readSubscribedElsewhere(): Promise<void> {
+    const subscribed = await this.#cluster.isSubscribed(this.#names.subscribed);
+    const joined = subscribed && !this.#subscribedElsewhere;
+    this.#subscribedElsewhere = subscribed;
+    // Subscribers came to a key only watched here: poll now rather than at the watch's next interval.
+    if (joined && this.#target.watchedOnly()) this.#poller?.refresh();
   }
 
   get #holder(): string | undefined {

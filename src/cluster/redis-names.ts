@@ -24,6 +24,8 @@ export interface KeyNames {
   sequence: string;
   /** Pub/sub channel of the key's events. */
   events: string;
+  /** Set (with an expiry of a lease) by replicas with subscribers of the key, not only watches: the holder polls at their pace. */
+  subscribed: string;
 }
 
 export function keyNames(pollerKey: string): KeyNames {
@@ -34,6 +36,7 @@ export function keyNames(pollerKey: string): KeyNames {
     state: `${PREFIX}:state:${id}`,
     sequence: `${PREFIX}:seq:${id}`,
     events: `${PREFIX}:events:${id}`,
+    subscribed: `${PREFIX}:subscribed:${id}`,
   };
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ExecuteImportDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
@@ -9,6 +9,8 @@ import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-pr
 import { createDatabase } from '../helpers/postgres.js';
 import { validRecord } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis.js';
+import { record } from '../helpers/subscriptions.js';
+import { wsClient } from '../helpers/ws-client.js';
 
 const clientId = DEMO_ACCOUNT.clientId;
 const WATCH_INTERVAL_MS = 300;
@@ -24,7 +26,7 @@ const SHORTEST_INTERVAL_MS = WATCH_INTERVAL_MS * 0.9;
 describe('the watch in a cluster', () => {
   const cleanup = useCleanup();
 
-  it('two replicas watch each import once: at most one poll per watch interval in all, and on after one stops', async () => {
+  async function setUp() {
     const redis = await startRedis(cleanup);
     const database = await createDatabase(cleanup);
     const clock = { now: Date.parse('2026-11-29T08:00:00Z') };
@@ -40,7 +42,7 @@ describe('the watch in a cluster', () => {
       POLL_INTERVAL_MS: '50',
       CLUSTER_LEASE_MS: '1000',
     };
-    const first = await startGateway(simulator.baseUrl, env);
+    const first = await startGateway(simulator.baseUrl, env, cleanup);
     const second = await startGateway(simulator.baseUrl, env, cleanup);
     const bearer = `Bearer ${await idp.mint({ claims: { sub: 'alice@example.com' } })}`;
     const call = async (gateway: RunningGateway, document: Operation, variables: Record<string, unknown>) => {
@@ -67,6 +69,11 @@ describe('the watch in a cluster', () => {
     // The other replica takes it up at its next scan of the watch list.
     await until(async () => second.gateway.statusHub.stats().watches === 1);
     expect(first.gateway.statusHub.stats()).toMatchObject({ watches: 1 });
+    return { clock, simulator, first, second, bearer, accessToken, started, lastStatus, watchRows, until };
+  }
+
+  it('two replicas watch each import once: at most one poll per watch interval in all, and on after one stops', async () => {
+    const { clock, simulator, first, started, lastStatus, watchRows, until, second } = await setUp();
 
     await sleep(1_500);
     // One lease for the key: one poll per interval for the cluster (and the first, at once).
@@ -81,5 +88,24 @@ describe('the watch in a cluster', () => {
     await until(async () => (await lastStatus()) === 'COMPLETED');
     await until(async () => (await watchRows()).length === 0);
     await until(async () => second.gateway.statusHub.stats().watches === 0);
+  });
+
+  it("polls at the subscribers' pace when they are on a replica that does not hold the watch's lease", async () => {
+    const { simulator, first, second, bearer, accessToken, lastStatus, until } = await setUp();
+    // The replica that executed took the lease first; the other watches too, without polling.
+    await until(async () => first.gateway.cluster!.stats().polling === 1);
+    expect(second.gateway.cluster!.stats().polling).toBe(0);
+    const subscriber = record(wsClient(second.wsUrl, { connectionParams: { authorization: bearer } }, cleanup), ImportStatusDocument, {
+      clientId,
+      accessToken,
+    });
+    await subscriber.received(1);
+    // Within a lease tick (a quarter lease) the holder hears of them and polls every POLL_INTERVAL_MS (50).
+    await sleep(500);
+    simulator.requests.reset();
+    await sleep(1_000);
+    expect(simulator.requests.count('status')).toBeGreaterThanOrEqual(8);
+    subscriber.unsubscribe();
+    expect(await lastStatus()).toBe('QUEUED');
   });
 });
