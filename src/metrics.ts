@@ -80,8 +80,9 @@ export class GatewayMetrics {
       'importStatus executions running, each shared by the identical subscriptions of callers with the same credential or grants.',
       () => sources.subscriptions().executions,
     );
-    gauge('pollers', 'Imports (per credential) with subscribers on this process.', () => hub().pollers);
-    counter('status_polls_total', 'Status requests this process made for subscriptions.', () => hub().upstreamCalls);
+    gauge('pollers', 'Imports (per credential) with subscribers or a watch on this process.', () => hub().pollers);
+    gauge('watched_imports', 'Imports (per credential) watched on this process until they end, subscribed to or not.', () => hub().watches);
+    counter('status_polls_total', 'Status requests this process made for subscriptions and watches.', () => hub().upstreamCalls);
     counter('status_changes_total', 'Distinct import state changes fanned out to subscribers.', () => hub().changes);
     counter('events_pushed_total', 'importStatus events handed to subscribers.', () => sources.subscriptions().pushed);
     counter('events_coalesced_total', 'States a slow subscriber skipped because a newer one replaced them.', () => sources.subscriptions().coalesced);

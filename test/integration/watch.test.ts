@@ -68,6 +68,7 @@ describe('the watch', () => {
       expect.objectContaining({ origin: 'EXECUTED', watchedBy: null, importId: (await rowOf(gateway, accessToken)).id }),
     ]);
     expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, watches: 1, listeners: 1 });
+    expect(await (await fetch(`${gateway.origin}/metrics`)).text()).toMatch(/^bulk_import_gateway_watched_imports 1$/m);
 
     // Queued for a while: the watch polls, at its own interval.
     await sleep(1_200);
