@@ -43,6 +43,14 @@ export const ATTR = {
 export type TraceCarrier = { get(name: string): string | null } | Readonly<Record<string, unknown>>;
 
 /**
+ * The first carrier that holds a `traceparent`: a WebSocket operation's own `extensions`, else its
+ * `connection_init` payload (what a browser can send), else its upgrade's headers, in that order.
+ */
+export function firstTraceCarrier(...carriers: Array<Readonly<Record<string, unknown>> | null | undefined>): Readonly<Record<string, unknown>> | undefined {
+  return carriers.find((carrier) => typeof carrier?.['traceparent'] === 'string') ?? undefined;
+}
+
+/**
  * The caller's trace context from its `traceparent` (and `tracestate`), or the root context when
  * there is none or it is malformed — a span started in it is a new trace.
  */
