@@ -109,11 +109,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'upstream' }),
   });
   const store = new Store({ ...config.store, logger: logger.child({ component: 'store' }) });
-  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }) });
+  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }), observe: metrics.observeStore });
   const retention = new RetentionPurge({
     store,
     importHistoryDays: config.store.importHistoryDays,
     logger: logger.child({ component: 'retention' }),
+    observe: metrics.observeStore,
     ...(options.timers && { timers: options.timers }),
   });
   const cluster = config.cluster.redisUrl
@@ -194,7 +195,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { groups, subscribers, pushed, coalesced } = sharedSubscriptions.stats();
     return { subscribers, executions: groups, pushed, coalesced };
   };
-  metrics.watch({ statusHub, upstream, cluster, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
+  metrics.watch({ statusHub, upstream, cluster, registry, retention, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
 
   /** Starting until it listens, serving until a drain begins (readiness turns 503, upgrades are refused), then draining. */
   let lifecycle: 'starting' | 'serving' | 'draining' = 'starting';

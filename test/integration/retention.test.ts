@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
+import { ImportRegistry } from '../../src/store/registry.js';
 import { RetentionPurge } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/store.js';
 import { useCleanup } from '../helpers/cleanup.js';
@@ -116,6 +117,24 @@ describe('retention (IMPORT_HISTORY_DAYS)', () => {
       expect(await retention.purge()).toBe(7);
       expect(retention.stats()).toEqual({ purged: 7, failed: 0 });
       expect((await contents(gateway.store)).imports).toEqual(['recent']);
+    });
+
+    it('counts the imports tracked for /metrics, final ones apart, with one query per 10 s', async () => {
+      const env = await envFor[engine]();
+      const { gateway } = await startGateway(UPSTREAM, env, cleanup, { timers: wallClock(manualTimers()) });
+      let now = EPOCH;
+      const counted: string[] = [];
+      const registry = new ImportRegistry({ store: gateway.store, logger: silentLogger(), now: () => now, observe: (operation) => counted.push(operation) });
+      await seed(gateway.store, 'open', EPOCH);
+      const final = await seed(gateway.store, 'final', EPOCH);
+      await gateway.store.db.updateTable('imports').set({ lastStatus: 'COMPLETED' }).where('id', '=', final).execute();
+      expect(await registry.tracked()).toEqual({ imports: 2, final: 1 });
+      await seed(gateway.store, 'third', EPOCH);
+      now += 9_999;
+      expect(await registry.tracked()).toEqual({ imports: 2, final: 1 });
+      now += 1;
+      expect(await registry.tracked()).toEqual({ imports: 3, final: 1 });
+      expect(counted).toEqual(['tracked', 'tracked']);
     });
   });
 
