@@ -37,6 +37,9 @@ export const ATTR = {
   /** The MyPreferences route (`status`, `execute`, …, `token`) and the clientId a call is for. */
   route: 'mypreferences.route',
   clientId: 'mypreferences.client_id',
+  /** A store call: its engine (`postgresql`, `sqlite`) and the registry operation (`list`, `observed`, …). */
+  dbSystem: 'db.system.name',
+  dbOperation: 'db.operation.name',
 } as const;
 
 /** Where W3C trace-context fields are: fetch `Headers`, Node's header object, a `connection_init` payload. */
