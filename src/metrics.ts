@@ -2,6 +2,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { ClusterCoordinator } from './cluster/cluster-coordinator.js';
 import type { RouteName } from './mypreferences-contract.js';
 import type { StatusHub } from './status/status-hub.js';
+import type { ImportRegistry } from './store/registry.js';
+import type { RetentionPurge } from './store/retention.js';
+import type { StoreOperation } from './store/store.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 /** The sources metrics are read from when Prometheus scrapes. */
@@ -12,6 +15,9 @@ export interface MetricSources {
   upstream: UpstreamClient;
   webSocketConnections: () => number;
   cluster: ClusterCoordinator | undefined;
+  /** The imports tracked: a count query, shared by scrapes for a few seconds (the registry's). */
+  registry: Pick<ImportRegistry, 'tracked'>;
+  retention: Pick<RetentionPurge, 'stats'>;
 }
 
 const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -25,6 +31,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #upstreamRequests: Counter<'route' | 'status'>;
   readonly #upstreamDuration: Histogram<'route'>;
+  readonly #storeDuration: Histogram<'operation'>;
 
   constructor() {
     // Under their standard names (process_*, nodejs_*), so stock Node.js dashboards work.
@@ -42,7 +49,19 @@ export class GatewayMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
+    this.#storeDuration = new Histogram({
+      name: 'bulk_import_gateway_store_operation_duration_seconds',
+      help: 'Time a store operation took (a registry call, in its transaction; a retention purge), by operation.',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [this.registry],
+    });
   }
+
+  /** For the registry's and retention's `observe` option: one label per operation, a bounded set. */
+  readonly observeStore = (operation: StoreOperation, seconds: number): void => {
+    this.#storeDuration.observe({ operation }, seconds);
+  };
 
   /** For the upstream client's `observe` option. */
   readonly observeUpstream = (route: RouteName | 'token', outcome: number | 'error', seconds: number): void => {
@@ -108,6 +127,23 @@ export class GatewayMetrics {
     counter('upstream_circuit_opened_total', 'Times a circuit breaker opened.', () => sources.upstream.stats().circuitOpened);
     gauge('upstream_in_flight', 'Requests to MyPreferences in flight.', () => sources.upstream.stats().inFlight);
     gauge('upstream_waiting', 'Calls waiting for upstream budget.', () => sources.upstream.stats().waiting);
+    new Gauge({
+      name: 'bulk_import_gateway_imports_tracked',
+      help: "Imports in the registry (the whole store, every replica's), by whether their final state is stored; counted at most every 10 s.",
+      labelNames: ['final'],
+      registers: [this.registry],
+      async collect() {
+        try {
+          const { imports, final } = await sources.registry.tracked();
+          this.set({ final: 'true' }, final);
+          this.set({ final: 'false' }, imports - final);
+        } catch {
+          // The store does not answer: the last count stays (/readyz and STORE_UNAVAILABLE say so).
+        }
+      },
+    });
+    counter('imports_purged_total', 'Imports this replica deleted past IMPORT_HISTORY_DAYS (with their history).', () => sources.retention.stats().purged);
+    counter('retention_purges_failed_total', 'Retention purges that failed (the next one tries again).', () => sources.retention.stats().failed);
     if (sources.cluster) {
       const cluster = sources.cluster;
       gauge('cluster_redis_up', 'Whether Redis is reachable (1) or the replica polls locally (0).', () => (cluster.stats().redis === 'up' ? 1 : 0));

@@ -171,6 +171,7 @@ const STORE = {
   databaseUrl: VARIABLE.DATABASE_URL,
   poolSize: VARIABLE.DATABASE_POOL_SIZE,
   startTimeoutMs: VARIABLE.DATABASE_START_TIMEOUT_MS,
+  importHistoryDays: VARIABLE.IMPORT_HISTORY_DAYS,
 } as const satisfies FieldMap;
 
 /** The durable store (`src/store/`): PostgreSQL with a `databaseUrl`, else the embedded one in `dataDir`. */

@@ -587,6 +587,15 @@ export const SETTINGS = {
       'PostgreSQL: how long start-up keeps retrying an unreachable database (with backoff) before the gateway exits 1; refused credentials or a missing database fail at once',
   },
 
+  IMPORT_HISTORY_DAYS: {
+    kind: 'integer',
+    default: 90,
+    min: 1,
+    max: 100 * 365,
+    description:
+      "days an import is kept in the registry after its record last changed (any state seen, change made or read); older ones are purged in the background, with their history, credentials' fingerprints and watch",
+  },
+
   REDIS_URL: {
     kind: 'redisUrl',
     secret: true,

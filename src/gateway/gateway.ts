@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { ForwardedCredential } from '../credentials/credential.js';
 import { toBulkImport } from '../domain/bulk-import.js';
 import { InflightBytes } from '../lib/inflight-bytes.js';
+import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import { GatewayMetrics } from '../metrics.js';
 import { CallerRateLimit } from '../resolvers/caller-rate-limit.js';
@@ -13,6 +14,7 @@ import { createResolverContexts } from '../resolvers/context.js';
 import { StatusHub } from '../status/status-hub.js';
 import { Watcher } from '../status/watcher.js';
 import { ImportRegistry } from '../store/registry.js';
+import { RetentionPurge } from '../store/retention.js';
 import { Store } from '../store/store.js';
 import { createGraphiQL } from '../transport/graphiql/graphiql.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   demoPage?: boolean;
   /** How much of a body refused before it is read is drained so its answer arrives (tests set small bounds). @default the request limit + 16 MiB, 10 s */
   refusedBodyDrain?: Partial<UnreadBodyDrain>;
+  /** The clock and timers of the gateway's background work (the store's retention purge). @default systemTimers */
+  timers?: Timers;
 }
 
 export interface SubscriptionStats {
@@ -106,7 +110,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'upstream' }),
   });
   const store = new Store({ ...config.store, logger: logger.child({ component: 'store' }) });
-  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }) });
+  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }), observe: metrics.observeStore });
+  const retention = new RetentionPurge({
+    store,
+    importHistoryDays: config.store.importHistoryDays,
+    logger: logger.child({ component: 'retention' }),
+    observe: metrics.observeStore,
+    ...(options.timers && { timers: options.timers }),
+  });
   const cluster = config.cluster.redisUrl
     ? new ClusterCoordinator({ ...config.cluster, redisUrl: config.cluster.redisUrl, logger: logger.child({ component: 'cluster' }) })
     : undefined;
@@ -193,7 +204,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { groups, subscribers, pushed, coalesced } = sharedSubscriptions.stats();
     return { subscribers, executions: groups, pushed, coalesced };
   };
-  metrics.watch({ statusHub, upstream, cluster, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
+  metrics.watch({ statusHub, upstream, cluster, registry, retention, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
 
   /** Starting until it listens, serving until a drain begins (readiness turns 503, upgrades are refused), then draining. */
   let lifecycle: 'starting' | 'serving' | 'draining' = 'starting';
@@ -238,7 +249,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     server,
     // The metrics listener after the store: Prometheus may scrape the drain itself.
-    release: [async () => cluster?.close(), () => upstream.close(), async () => yoga.dispose(), () => store.close(), () => closeMetricsServer(metricsServer)],
+    release: [
+      async () => cluster?.close(),
+      () => upstream.close(),
+      async () => yoga.dispose(),
+      () => retention.stop(),
+      () => store.close(),
+      () => closeMetricsServer(metricsServer),
+    ],
     logger,
   });
 
@@ -281,6 +299,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         // failover: another replica's watches). Passthrough: no credential is kept to resume with.
         if (config.auth.mode === 'jwt') await watcher.startResuming(serviceCredentialFor, config.status.watchIntervalMs);
       }
+      retention.start();
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const origin = `http://${host.includes(':') ? `[${host}]` : host}`;

@@ -1,10 +1,12 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
 import type { BulkImport, ImportStatus } from '../domain/bulk-import.js';
 import type { ImportRef } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
+import { ATTR, tracer } from '../telemetry/spans.js';
 import type { Database, EpochMs, ImportRow } from './schema.js';
-import type { Store } from './store.js';
+import type { Store, StoreObserver, StoreOperation } from './store.js';
 
 /** What the history says happened (`ImportEventKind`); this part of the registry writes these. */
 export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED';
@@ -84,6 +86,14 @@ const FINAL: ReadonlySet<string> = new Set<ImportStatus>(['COMPLETED', 'FAILED']
 const RANK: Readonly<Record<ImportStatus, number>> = { INITIATED: 0, STAGING: 1, QUEUED: 2, PROCESSING: 3, COMPLETED: 4, FAILED: 4 };
 /** How long a mutation waits for the store to answer before it is refused. */
 const AVAILABILITY_TIMEOUT_MS = 2_000;
+/** How long a count of the imports tracked is reused: scrapes cost the database at most one count per interval. */
+const TRACKED_REUSE_MS = 10_000;
+
+/** How many imports the registry holds, and how many of them are final: `/metrics`'s imports tracked. */
+export interface TrackedImports {
+  imports: number;
+  final: number;
+}
 
 /**
  * The imports registry (issue 26): every import the gateway initiates, stages, executes or reads,
@@ -95,15 +105,80 @@ export class ImportRegistry {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #observe: StoreObserver | undefined;
+  #tracked: { at: number; answer: Promise<TrackedImports> } | undefined;
 
-  constructor(options: { store: Store; logger: Logger; now?: () => number }) {
+  constructor(options: { store: Store; logger: Logger; now?: () => number; observe?: StoreObserver }) {
     this.#store = options.store;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#observe = options.observe;
+  }
+
+  /**
+   * Runs one registry operation inside its span (`store <operation>`, a child of whatever is
+   * active: the GraphQL operation, a poll; the API's no-op without the SDK) and tells
+   * {@link StoreObserver} how long it took.
+   */
+  async #timed<T>(operation: StoreOperation, work: () => Promise<T>): Promise<T> {
+    const span = tracer.startSpan(`store ${operation}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { [ATTR.dbSystem]: this.#store.engine, [ATTR.dbOperation]: operation },
+    });
+    const began = performance.now();
+    try {
+      return await work();
+    } catch (error) {
+      // The error's class only: a database's message may quote the values it was given.
+      const type = error instanceof GatewayError ? String(error.extensions['code']) : error instanceof Error ? error.name : 'Error';
+      span.setAttribute('error.type', type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      throw error;
+    } finally {
+      span.end();
+      this.#observe?.(operation, (performance.now() - began) / 1_000);
+    }
+  }
+
+  /**
+   * How many imports the registry holds, and how many are final: one count query, its answer
+   * shared for 10 s (however often `/metrics` is scraped).
+   */
+  tracked(): Promise<TrackedImports> {
+    const now = this.#now();
+    if (this.#tracked && now - this.#tracked.at < TRACKED_REUSE_MS) return this.#tracked.answer;
+    const answer = this.#timed('tracked', async () => {
+      const row = await this.#store.db
+        .selectFrom('imports')
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('imports'),
+          eb.fn
+            .count<number | string>(
+              eb
+                .case()
+                .when('lastStatus', 'in', [...FINAL])
+                .then(1)
+                .end(),
+            )
+            .as('final'),
+        ])
+        .executeTakeFirstOrThrow();
+      return { imports: Number(row.imports), final: Number(row.final) };
+    });
+    this.#tracked = { at: now, answer };
+    // A failed count is not reused: the next scrape asks again.
+    answer.catch(() => {
+      if (this.#tracked?.answer === answer) this.#tracked = undefined;
+    });
+    return answer;
   }
 
   /** Throws STORE_UNAVAILABLE unless the store answers now (a fresh query, not readiness's shared one). */
-  async ensureAvailable(): Promise<void> {
+  ensureAvailable(): Promise<void> {
+    return this.#timed('available', () => this.#ensureAvailable());
+  }
+
+  async #ensureAvailable(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const query = this.#store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
@@ -121,16 +196,20 @@ export class ImportRegistry {
 
   /** Records a state read from MyPreferences (a summary, an entity, a poll): the import joins the registry if it is new. */
   observed(ref: ImportRef, state: BulkImport, recorder: Recorder): Promise<void> {
-    return this.#record(ref, state, recorder, undefined);
+    return this.#record('observed', ref, state, recorder, undefined);
   }
 
   /** Records a change made through the gateway, with the state the upstream answered to it. */
   changed(ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange): Promise<void> {
-    return this.#record(ref, state, recorder, change);
+    return this.#record('changed', ref, state, recorder, change);
   }
 
   /** The record of one import, if the gateway has touched it. */
-  async find(ref: ImportRef): Promise<ImportRecord | undefined> {
+  find(ref: ImportRef): Promise<ImportRecord | undefined> {
+    return this.#timed('find', () => this.#find(ref));
+  }
+
+  async #find(ref: ImportRef): Promise<ImportRecord | undefined> {
     const row = await this.#store.db
       .selectFrom('imports')
       .selectAll()
@@ -144,7 +223,11 @@ export class ImportRegistry {
    * A page of imports, newest first (`id` descending), and how many match in all (the page's
    * position aside). Nothing outside `clientIds` and the fingerprint is read or counted.
    */
-  async list(query: ImportQuery): Promise<{ records: ImportRecord[]; totalCount: number }> {
+  list(query: ImportQuery): Promise<{ records: ImportRecord[]; totalCount: number }> {
+    return this.#timed('list', () => this.#list(query));
+  }
+
+  async #list(query: ImportQuery): Promise<{ records: ImportRecord[]; totalCount: number }> {
     if (query.clientIds !== 'any' && query.clientIds.length === 0) return { records: [], totalCount: 0 };
     const matching = this.#store.db.selectFrom('imports').where((eb) => eb.and(this.#filters(eb, query)));
     const [rows, count] = await Promise.all([
@@ -182,7 +265,11 @@ export class ImportRegistry {
    * The import's stored final state, if it is final and `fingerprint` (passthrough) touched it:
    * what may be served once the upstream forgets the token. Never a record that is not final.
    */
-  async finalRecord(ref: ImportRef, fingerprint: string | null): Promise<ImportRecord | undefined> {
+  finalRecord(ref: ImportRef, fingerprint: string | null): Promise<ImportRecord | undefined> {
+    return this.#timed('finalRecord', () => this.#finalRecord(ref, fingerprint));
+  }
+
+  async #finalRecord(ref: ImportRef, fingerprint: string | null): Promise<ImportRecord | undefined> {
     const row = await this.#store.db
       .selectFrom('imports')
       .selectAll()
@@ -197,7 +284,11 @@ export class ImportRegistry {
   }
 
   /** One page of an import's history, oldest first: up to `first` events after the event `afterId`. */
-  async history(importId: number, options: { first: number; afterId: number | undefined }): Promise<ImportEvent[]> {
+  history(importId: number, options: { first: number; afterId: number | undefined }): Promise<ImportEvent[]> {
+    return this.#timed('history', () => this.#history(importId, options));
+  }
+
+  async #history(importId: number, options: { first: number; afterId: number | undefined }): Promise<ImportEvent[]> {
     const rows = await this.#store.db
       .selectFrom('importEvents')
       .select(['id', 'at', 'actor', 'kind', 'detail'])
@@ -271,9 +362,9 @@ export class ImportRegistry {
     }));
   }
 
-  async #record(ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
+  async #record(operation: 'observed' | 'changed', ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
     try {
-      await this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change));
+      await this.#timed(operation, () => this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change)));
     } catch (error) {
       this.#logger.error(
         { err: error, clientId: ref.clientId, change: change?.kind ?? 'OBSERVED' },

@@ -26,6 +26,12 @@ export type StoreDetails = { engine: StoreEngine; schema: string; reachable: boo
   | (PostgresLocation & { pool: { total: number; idle: number; waiting: number } })
 );
 
+/** The store's operations, as metrics and spans name them: the registry's calls and retention's purge (a bounded set). */
+export type StoreOperation = 'available' | 'observed' | 'changed' | 'find' | 'list' | 'finalRecord' | 'history' | 'tracked' | 'purge';
+
+/** Told how long each store operation took (`/metrics`'s store latency histogram). */
+export type StoreObserver = (operation: StoreOperation, seconds: number) => void;
+
 /** The store could not be opened or migrated at start: the gateway does not start. */
 export class StoreStartError extends Error {
   override readonly name = 'StoreStartError';

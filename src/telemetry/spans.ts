@@ -37,10 +37,21 @@ export const ATTR = {
   /** The MyPreferences route (`status`, `execute`, …, `token`) and the clientId a call is for. */
   route: 'mypreferences.route',
   clientId: 'mypreferences.client_id',
+  /** A store call: its engine (`postgresql`, `sqlite`) and the registry operation (`list`, `observed`, …). */
+  dbSystem: 'db.system.name',
+  dbOperation: 'db.operation.name',
 } as const;
 
 /** Where W3C trace-context fields are: fetch `Headers`, Node's header object, a `connection_init` payload. */
 export type TraceCarrier = { get(name: string): string | null } | Readonly<Record<string, unknown>>;
+
+/**
+ * The first carrier that holds a `traceparent`: a WebSocket operation's own `extensions`, else its
+ * `connection_init` payload (what a browser can send), else its upgrade's headers, in that order.
+ */
+export function firstTraceCarrier(...carriers: Array<Readonly<Record<string, unknown>> | null | undefined>): Readonly<Record<string, unknown>> | undefined {
+  return carriers.find((carrier) => typeof carrier?.['traceparent'] === 'string') ?? undefined;
+}
 
 /**
  * The caller's trace context from its `traceparent` (and `tracestate`), or the root context when

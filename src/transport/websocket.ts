@@ -1,19 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { type Access, type Authenticate, RESTRICTED_MAX_BODY_BYTES } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { InflightBytes } from '../lib/inflight-bytes.js';
-import { callAt } from '../lib/long-timeout.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
-import { closeWithin } from './close-handshake.js';
+import { firstTraceCarrier } from '../telemetry/spans.js';
 import { envelopOperation, executeEnveloped, subscribeEnveloped } from './enveloped-operation.js';
 import { closeGradually } from './gradual-close.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import type { TransportContext } from './operation-context.js';
 import type { AccessLog } from './plugins/access-log.js';
+import { closeAtExpiry, raiseMaxPayload } from './websocket-connection.js';
 import type { GatewayYoga } from './yoga.js';
 
 export interface WebSocketOptions {
@@ -54,11 +54,6 @@ export interface WebSocketTransport {
   dispose(): Promise<void>;
 }
 
-/**
- * Closing a connection whose token expired: graphql-ws clients retry on 4403 (it "might grant
- * access after retry"), calling a `connectionParams` function again for a fresh token.
- */
-const TOKEN_EXPIRED_CLOSE = { code: 4403, reason: 'Token expired' } as const;
 const RESTART_CLOSE = { code: 1001, reason: 'Server restarting: reconnect' } as const;
 
 /**
@@ -102,7 +97,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws runs onSubscribe only after onConnect succeeded, so the Access is there.
         const access = accessOf.get(ctx)!;
-        const traceCarrier = traceCarrierOf(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
+        const traceCarrier = firstTraceCarrier(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
         const initial: TransportContext = { access, transport: 'websocket', requestId: ctx.extra.requestId, ...(traceCarrier && { traceCarrier }) };
         // graphql-ws has already registered this operation, so the count includes it. Refused
         // before its document is read: the line has no name, and the operation costs nothing.
@@ -128,39 +123,4 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
     closeGradually: (windowMs) => closeGradually([...wss.clients], windowMs, timers, RESTART_CLOSE),
     dispose: () => disposable.dispose(),
   };
-}
-
-/**
- * Where a WebSocket operation's caller put its W3C trace context: the operation's own
- * `extensions`, else the `connection_init` payload (what a browser can send), else the upgrade's
- * headers. Only a carrier that has a `traceparent` counts.
- */
-function traceCarrierOf(...carriers: Array<Readonly<Record<string, unknown>> | null | undefined>): Readonly<Record<string, unknown>> | undefined {
-  return carriers.find((carrier) => typeof carrier?.['traceparent'] === 'string') ?? undefined;
-}
-
-/**
- * Closes `socket` with 4403 when `expiresAtMs` comes (unless it closed before), and cuts it if
- * its client does not answer the close frame within the handshake's bound.
- */
-function closeAtExpiry(socket: WebSocket, expiresAtMs: number, timers: Timers): void {
-  if (expiresAtMs <= Date.now()) return;
-  const cancel = callAt(expiresAtMs, () => void closeWithin(socket, TOKEN_EXPIRED_CLOSE, timers));
-  socket.once('close', cancel);
-}
-
-/**
- * Lets `socket`'s messages be up to `maxPayload` bytes from now on. ws takes the limit once per
- * server (`maxPayload`) and offers no public way to change one connection's, so this sets the
- * field its receiver checks each frame header against (`Receiver#_maxPayload`, ws 8). Should a
- * ws upgrade rename it, the connection keeps the small limit — refusing, never admitting, too
- * much — and the error says why.
- */
-function raiseMaxPayload(socket: WebSocket, maxPayload: number, logger: Logger): void {
-  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
-  if (typeof receiver?._maxPayload !== 'number') {
-    logger.error('ws has no Receiver#_maxPayload: WebSocket messages stay limited to the unauthenticated size');
-    return;
-  }
-  receiver._maxPayload = maxPayload;
 }

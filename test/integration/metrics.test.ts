@@ -93,6 +93,17 @@ describe('/metrics', () => {
     expect(after.get('bulk_import_gateway_upstream_requests_total{route="execute",status="200"}')).toBe(1);
     expect(after.get('bulk_import_gateway_upstream_requests_total{route="status",status="200"}')).toBe(simulator.requests.count('status'));
     expect(after.get('bulk_import_gateway_upstream_request_duration_seconds_count{route="status"}')).toBe(simulator.requests.count('status'));
+    // The registry: the import is tracked (counted at the first scrape, not final yet; the second scrape, within 10 s,
+    // reuses that count); each store operation timed by name (three mutations, each asking the store first).
+    expect(during.get('bulk_import_gateway_imports_tracked{final="false"}')).toBe(1);
+    expect(during.get('bulk_import_gateway_imports_tracked{final="true"}')).toBe(0);
+    expect(after.get('bulk_import_gateway_imports_tracked{final="false"}')).toBe(1);
+    expect(after.get('bulk_import_gateway_store_operation_duration_seconds_count{operation="available"}')).toBe(3);
+    expect(after.get('bulk_import_gateway_store_operation_duration_seconds_count{operation="changed"}')).toBe(3);
+    expect(after.get('bulk_import_gateway_store_operation_duration_seconds_count{operation="observed"}')).toBe(simulator.requests.count('status'));
+    expect(after.get('bulk_import_gateway_store_operation_duration_seconds_count{operation="tracked"}')).toBe(1);
+    expect(after.get('bulk_import_gateway_imports_purged_total')).toBe(0);
+    expect(after.get('bulk_import_gateway_retention_purges_failed_total')).toBe(0);
     expect(after.has('process_resident_memory_bytes')).toBe(true);
     expect(after.has('nodejs_heap_size_used_bytes')).toBe(true);
   });

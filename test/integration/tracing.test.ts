@@ -94,6 +94,10 @@ describe('tracing over OTLP/HTTP', { timeout: 60_000 }, () => {
       attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'mypreferences.route': 'status', 'mypreferences.client_id': 'demo' },
     });
 
+    // The registry's record of what the query read: a store span, the operation's child.
+    const stored = await otlp.waitFor((spans) => spans.find((span) => span.name === 'store observed' && span.parentSpanId === operation.spanId));
+    expect(stored).toMatchObject({ traceId: caller.traceId, kind: 3, attributes: { 'db.system.name': 'sqlite', 'db.operation.name': 'observed' } });
+
     // MyPreferences received the trace, with the call's span as the parent.
     const status = upstream.requests.find((request) => request.rawPath.endsWith('/Status'));
     expect(status?.headers['traceparent']).toBe(`00-${caller.traceId}-${call.spanId}-01`);
@@ -124,7 +128,9 @@ describe('tracing over OTLP/HTTP', { timeout: 60_000 }, () => {
       const poll = linked('poll importStatus');
       const push = linked('push importStatus');
       const pollCall = poll && spans.find((span) => span.name === STATUS_TEMPLATE && span.parentSpanId === poll.spanId);
-      return push && pollCall ? { subscribe, execute, poll: poll!, push, pollCall } : undefined;
+      const pollRecord = poll && spans.find((span) => span.name === 'store observed' && span.parentSpanId === poll.spanId);
+      const executeSpans = ['store available', 'store changed'].map((name) => spans.find((span) => span.name === name && span.parentSpanId === execute.spanId));
+      return push && pollCall && pollRecord && executeSpans.every(Boolean) ? { subscribe, execute, poll: poll!, push, pollCall } : undefined;
     });
     expect(found.subscribe.parentSpanId).toBe(subscriber.spanId);
     expect(found.execute.parentSpanId).toBe(executor.spanId);

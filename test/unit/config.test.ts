@@ -107,7 +107,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps the store in ./data with nothing configured, and in PostgreSQL with a DATABASE_URL', () => {
-    expect(loadConfig({}).store).toEqual({ dataDir: './data', databaseUrl: undefined, poolSize: 10, startTimeoutMs: 30_000 });
+    expect(loadConfig({}).store).toEqual({ dataDir: './data', databaseUrl: undefined, poolSize: 10, startTimeoutMs: 30_000, importHistoryDays: 90 });
     const url = 'postgresql://gateway:s3cret@db.internal:5432/gateway?sslmode=require';
     expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }).store).toMatchObject({ databaseUrl: url, poolSize: 4 });
   });
