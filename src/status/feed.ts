@@ -51,6 +51,8 @@ export class Feed {
   #changes = 0;
   /** Listeners that are watches (`listen({ watch: true })`), not subscribers. */
   #watches = 0;
+  /** Events handed to watches: `pushed` counts what reached subscribers only, as its metric says. */
+  #watchPushes = 0;
   /** Subscribers that joined a feed only watched: handed the next state read, changed or not. */
   readonly #awaitingFresh = new Set<StatusListener>();
 
@@ -81,8 +83,9 @@ export class Feed {
   }
 
   /** Events handed to listeners (changes × listeners at the time, plus first states for joiners). */
+  /** Events handed to subscribers (those handed to watches aside). */
   get pushed(): number {
-    return this.#broadcast.pushed;
+    return this.#broadcast.pushed - this.#watchPushes;
   }
 
   get listenerCount(): number {
@@ -115,7 +118,10 @@ export class Feed {
   listen(options: { watch?: boolean } = {}): StatusListener {
     if (options.watch) {
       this.#watches++;
-      return this.#broadcast.listen(() => this.#watches--);
+      const before = this.#broadcast.pushed;
+      const listener = this.#broadcast.listen(() => this.#watches--);
+      this.#watchPushes += this.#broadcast.pushed - before;
+      return listener;
     }
     const wasWatchedOnly = this.#watches > 0 && this.subscriberCount === 0 && !this.#closed;
     if (!wasWatchedOnly) return this.#broadcast.listen();
@@ -144,6 +150,7 @@ export class Feed {
   #deliver(event: StatusEvent): void {
     if (this.#closed) return;
     if (event.kind === 'error') {
+      this.#watchPushes += this.#watches;
       this.#broadcast.publish(event);
       this.#close(undefined);
       return;
@@ -156,6 +163,7 @@ export class Feed {
     }
     this.#awaitingFresh.clear();
     this.#changes++;
+    this.#watchPushes += this.#watches;
     this.#broadcast.publish(event);
     if (event.state.isTerminal) this.#close(event.state);
   }

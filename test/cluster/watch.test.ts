@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
+import { ExecuteImportDocument, ImportStatusDocument, ImportsDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
@@ -69,11 +69,16 @@ describe('the watch in a cluster', () => {
     // The other replica takes it up at its next scan of the watch list.
     await until(async () => second.gateway.statusHub.stats().watches === 1);
     expect(first.gateway.statusHub.stats()).toMatchObject({ watches: 1 });
-    return { clock, simulator, first, second, bearer, accessToken, started, lastStatus, watchRows, until };
+    return { clock, simulator, first, second, bearer, accessToken, started, lastStatus, watchRows, until, call };
   }
 
   it('two replicas watch each import once: at most one poll per watch interval in all, and on after one stops', async () => {
-    const { clock, simulator, first, started, lastStatus, watchRows, until, second } = await setUp();
+    const { clock, simulator, first, started, lastStatus, watchRows, until, second, call, accessToken } = await setUp();
+    // One registry for the cluster: both replicas list the import, whichever made it.
+    const listed = async (replica: RunningGateway) =>
+      ((await call(replica, ImportsDocument, { clientId })).edges as Array<{ node: { accessToken: string } }>).map((edge) => edge.node.accessToken);
+    expect(await listed(second)).toEqual([accessToken]);
+    expect(await listed(first)).toEqual([accessToken]);
 
     await sleep(1_500);
     // One lease for the key: one poll per interval for the cluster (and the first, at once).
