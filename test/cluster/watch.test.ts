@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, ImportStatusDocument, ImportsDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { type Operation, postGraphQL } from '../helpers/graphql.js';
 import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
@@ -53,13 +54,6 @@ describe('the watch in a cluster', () => {
     const lastStatus = async () =>
       (await second.gateway.store.db.selectFrom('imports').select('lastStatus').where('clientId', '=', clientId).executeTakeFirstOrThrow()).lastStatus;
     const watchRows = () => second.gateway.store.db.selectFrom('watches').selectAll().execute();
-    async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while (!(await condition())) {
-        if (Date.now() > deadline) throw new Error('timed out');
-        await sleep(20);
-      }
-    }
 
     const { accessToken } = await call(first, InitiateImportDocument, { clientId, input: { name: 'watched by the cluster' } });
     await call(first, StageImportDocument, { clientId, accessToken, records: [validRecord(1)] });
@@ -67,13 +61,13 @@ describe('the watch in a cluster', () => {
     const started = Date.now();
     await call(first, ExecuteImportDocument, { clientId, accessToken });
     // The other replica takes it up at its next scan of the watch list.
-    await until(async () => second.gateway.statusHub.stats().watches === 1);
+    await eventually(async () => second.gateway.statusHub.stats().watches === 1, 'the second replica watching the import');
     expect(first.gateway.statusHub.stats()).toMatchObject({ watches: 1 });
-    return { clock, simulator, first, second, bearer, accessToken, started, lastStatus, watchRows, until, call };
+    return { clock, simulator, first, second, bearer, accessToken, started, lastStatus, watchRows, call };
   }
 
   it('two replicas watch each import once: at most one poll per watch interval in all, and on after one stops', async () => {
-    const { clock, simulator, first, started, lastStatus, watchRows, until, second, call, accessToken } = await setUp();
+    const { clock, simulator, first, started, lastStatus, watchRows, second, call, accessToken } = await setUp();
     // One registry for the cluster: both replicas list the import, whichever made it.
     const listed = async (replica: RunningGateway) =>
       ((await call(replica, ImportsDocument, { clientId })).edges as Array<{ node: { accessToken: string } }>).map((edge) => edge.node.accessToken);
@@ -90,15 +84,15 @@ describe('the watch in a cluster', () => {
     // The replica that executed goes away (its lease released): the other carries on.
     await first.gateway.stop();
     clock.now += 60_000;
-    await until(async () => (await lastStatus()) === 'COMPLETED');
-    await until(async () => (await watchRows()).length === 0);
-    await until(async () => second.gateway.statusHub.stats().watches === 0);
+    await eventually(async () => (await lastStatus()) === 'COMPLETED', 'the import COMPLETED in the registry');
+    await eventually(async () => (await watchRows()).length === 0, 'the watch list empty');
+    await eventually(async () => second.gateway.statusHub.stats().watches === 0, 'the second replica watching nothing');
   });
 
   it("polls at the subscribers' pace when they are on a replica that does not hold the watch's lease", async () => {
-    const { simulator, first, second, bearer, accessToken, lastStatus, until } = await setUp();
+    const { simulator, first, second, bearer, accessToken, lastStatus } = await setUp();
     // The replica that executed took the lease first; the other watches too, without polling.
-    await until(async () => first.gateway.cluster!.stats().polling === 1);
+    await eventually(async () => first.gateway.cluster!.stats().polling === 1, 'the first replica polling the import');
     expect(second.gateway.cluster!.stats().polling).toBe(0);
     const subscriber = record(wsClient(second.wsUrl, { connectionParams: { authorization: bearer } }, cleanup), ImportStatusDocument, {
       clientId,

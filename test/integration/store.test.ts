@@ -8,6 +8,7 @@ import { createGateway } from '../../src/gateway/gateway.js';
 import { silentLogger } from '../../src/logger.js';
 import { StoreStartError } from '../../src/store/store.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { connectionsTo, createDatabase, noConnectionsTo, type TestDatabase } from '../helpers/postgres.js';
@@ -244,16 +245,16 @@ describe('the store', () => {
   });
 });
 
-/**
- * Asks /readyz until it reports the store `state`. The gateway checks the store at most once a
- * second and reuses the answer meanwhile, so the change shows on a later ask, not on an event.
- */
+/** /readyz once it reports the store `state` (the gateway checks the store at most once a second, reusing the answer meanwhile). */
 async function waitForStore(origin: string, state: 'ok' | 'unreachable'): Promise<unknown> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const answer = (await (await fetch(`${origin}/readyz`)).json()) as { store?: string };
-    if (answer.store === state) return answer;
-    if (Date.now() > deadline) throw new Error(`/readyz stayed ${JSON.stringify(answer)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let answer: { store?: string } = {};
+  await eventually(
+    async () => {
+      answer = (await (await fetch(`${origin}/readyz`)).json()) as { store?: string };
+      return answer.store === state;
+    },
+    `/readyz to report the store ${state}`,
+    { everyMs: 100 },
+  );
+  return answer;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ExecuteImportDocument, InitiateImportDocument, StageImportDocument, WatchImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
 import { type Operation, postGraphQL } from '../helpers/graphql.js';
 import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
@@ -46,14 +47,6 @@ describe('the watch', () => {
       .executeTakeFirstOrThrow();
   const watchRows = (gateway: RunningGateway) => gateway.gateway.store.db.selectFrom('watches').selectAll().execute();
 
-  async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await sleep(20);
-    }
-  }
-
   it('takes an import executed with nobody subscribed to COMPLETED in the registry, at most one poll per watch interval', async () => {
     const { clock, simulator, gateway, call } = await setUp();
     const initiated = await call(InitiateImportDocument, { clientId, input: { name: 'watched', dataStageDuration: 5 } });
@@ -78,14 +71,14 @@ describe('the watch', () => {
     expect((await rowOf(gateway, accessToken)).lastStatus).toBe('QUEUED');
 
     clock.now += 60_000;
-    await until(async () => (await rowOf(gateway, accessToken)).lastStatus === 'COMPLETED');
+    await eventually(async () => (await rowOf(gateway, accessToken)).lastStatus === 'COMPLETED', 'the import COMPLETED in the registry');
     const row = await rowOf(gateway, accessToken);
     expect(row.finishedAt).toEqual(expect.any(Number));
     expect(JSON.parse(row.lastState!)).toMatchObject({ status: 'COMPLETED', processed: 2 });
     expect(simulator.requests.count('status')).toBeLessThanOrEqual(Math.floor((Date.now() - started) / SHORTEST_INTERVAL_MS) + 1);
 
     // Terminal: off the watch list, and polled no more.
-    await until(async () => (await watchRows(gateway)).length === 0);
+    await eventually(async () => (await watchRows(gateway)).length === 0, 'the watch list empty');
     const after = simulator.requests.count('status');
     await sleep(2 * WATCH_INTERVAL_MS);
     expect(simulator.requests.count('status')).toBe(after);
@@ -109,8 +102,8 @@ describe('the watch', () => {
     expect(gateway.gateway.statusHub.stats()).toMatchObject({ pollers: 1, watches: 1 });
 
     clock.now += 60_000;
-    await until(async () => (await rowOf(gateway, accessToken)).lastStatus === 'COMPLETED');
-    await until(async () => (await watchRows(gateway)).length === 0);
+    await eventually(async () => (await rowOf(gateway, accessToken)).lastStatus === 'COMPLETED', 'the import COMPLETED in the registry');
+    await eventually(async () => (await watchRows(gateway)).length === 0, 'the watch list empty');
   });
 
   describe.each(['sqlite', 'postgresql'] as const)('on %s', (engineName) => {
@@ -146,8 +139,8 @@ describe('the watch', () => {
       simulator.requests.reset();
       const second = await startGateway(simulator.baseUrl, env, cleanup);
       expect(second.gateway.statusHub.stats()).toMatchObject({ watches: 1 });
-      await until(async () => (await rowOf(second, accessToken)).lastStatus === 'COMPLETED');
-      await until(async () => (await watchRows(second)).length === 0);
+      await eventually(async () => (await rowOf(second, accessToken)).lastStatus === 'COMPLETED', 'the import COMPLETED in the registry');
+      await eventually(async () => (await watchRows(second)).length === 0, 'the watch list empty');
       expect(simulator.requests.count('status')).toBeGreaterThanOrEqual(1);
     });
   });
