@@ -10,13 +10,21 @@ export type ImportAction =
   /** Delete profiles. */
   | 'DELETE';
 
+/** Where an import job is. */
 export type ImportJobState =
+  /** Cancelled before Execute was sent; no Execute ever will be. Terminal. */
   | 'CANCELED'
+  /** The import completed (or, with execute: false, every record is staged). Terminal. */
   | 'COMPLETED'
+  /** Created; its upload has not started. */
   | 'CREATED'
+  /** Execute was sent; the import runs (import.status, import.progress). */
   | 'EXECUTING'
+  /** The job or its import failed (error). Terminal. */
   | 'FAILED'
+  /** Uploaded, waiting for its clientId's earlier job to end (queuePosition). */
   | 'QUEUED'
+  /** Its upload is arriving; records are staged as they come. */
   | 'STAGING';
 
 /** Where an import is in its lifecycle. */
@@ -65,8 +73,11 @@ export type MatchCriteria =
   /** Match on an alternate id of the type named by matchValue. */
   | 'ALTERNATE_ID_TYPE';
 
+/** The upload's format. */
 export type RecordFormat =
+  /** A header row of record paths (`ProfileId`, `Emails.0.EmailAddress`: a number is an array index), then one record a row; empty cells are left out, true/false are booleans, every other value a string. */
   | 'CSV'
+  /** One record object (JSON) a line. */
   | 'NDJSON';
 
 export type ImportJobFieldsFragment = { id: string, clientId: string, state: ImportJobState, format: RecordFormat, execute: boolean, uploadUrl: string, uploadLength: number | null, bytesStaged: number, recordsStaged: number, recordsRejected: number, stageCalls: number, queuePosition: number | null, createdAt: string, createdBy: string | null, finishedAt: string | null, error: { code: string, message: string } | null, import: { clientId: string, accessToken: string, status: ImportStatus, totalRecordsReceived: number, validationSuccessful: number, validationFailed: number, processed: number, pending: number, exceptions: number, progress: number, isTerminal: boolean } };
