@@ -45,7 +45,8 @@ main(process.argv.slice(2)).then(
   // Exit now: a connection kept alive for reuse must not hold the program open.
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`bulk-import: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = (error as { message?: unknown } | undefined)?.message;
+    process.stderr.write(`bulk-import: unexpected error: ${typeof message === 'string' ? message : String(error)}\n`);
     process.exit(EXIT.FAILED);
   },
 );

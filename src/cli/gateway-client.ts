@@ -135,7 +135,7 @@ export class GatewayClient {
    * completes the subscription (the job ended). A dropped connection is retried (graphql-ws: five
    * times, backing off), and the subscription resumes with the current state.
    */
-  watch(jobId: string, onJob: (job: Job) => void): { finished: Promise<Job>; close: () => Promise<void> } {
+  watch(jobId: string, onJob: (job: Job) => void): { finished: Promise<Job>; close: () => void } {
     const client = createClient({
       url: this.graphqlUrl.href.replace(/^http/, 'ws'),
       connectionParams: async () => ({ authorization: await this.authorization.header() }),
@@ -164,7 +164,10 @@ export class GatewayClient {
     });
     // A rejection nobody awaits yet (an interrupt, an upload failure first) is not an unhandled one.
     finished.catch(() => {});
-    return { finished, close: () => Promise.resolve(client.dispose()) };
+    // graphql-ws's dispose waits for a connection being made, which a gateway that does not answer
+    // never makes (or fails): closing must not wait for it, nor fail with it.
+    const close = () => void Promise.resolve(client.dispose()).catch(() => {});
+    return { finished, close };
   }
 
   private subscriptionFailure(error: unknown): ExitError {

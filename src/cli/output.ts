@@ -176,7 +176,7 @@ class ProgressBar {
     const width = 24;
     const filled = Math.max(0, Math.min(width, Math.round(this.model.fraction() * width)));
     const line = `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${percent(this.model.fraction()).padStart(4)} ${this.model.describe(true)}`;
-    const columns = this.stream.columns ?? 120;
+    const columns = this.stream.columns || 120;
     this.stream.write(`\r\x1b[2K${line.length >= columns ? `${line.slice(0, Math.max(0, columns - 2))}…` : line}`);
     this.drawn = true;
   }

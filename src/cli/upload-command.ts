@@ -119,7 +119,7 @@ class UploadRun {
       return this.ended(first, identity);
     } finally {
       await upload?.abort();
-      await watcher.close();
+      watcher.close();
       source.close();
     }
   }
