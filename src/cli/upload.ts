@@ -5,7 +5,7 @@
  * that offset may be less than what was sent, and the next request re-reads from there.
  */
 import { STATUS_CODES } from 'node:http';
-import { type DetailedError, Upload } from 'tus-js-client';
+import { DefaultHttpStack, type DetailedError, type HttpRequest, type HttpStack, Upload } from 'tus-js-client';
 import { EXIT, ExitError } from './exit-codes.js';
 import { FileChangedError, type FileSource } from './file-source.js';
 import { networkCause } from './gateway-client.js';
@@ -45,10 +45,13 @@ export function startUpload(options: {
     uploadUrl: options.uploadUrl,
     uploadLengthDeferred: true,
     chunkSize: options.chunkSize,
-    // A cut connection or a retryable answer (409, 423, 5xx): HEAD, then on from the offset.
-    retryDelays: [0, 1000, 3000, 5000],
+    // A cut connection or a retryable answer (409, 423, 5xx): HEAD, then on from the offset. The
+    // waits add up to 39 s, past a replica's claim on an upload (JOB_LEASE_MS, 30 s by default),
+    // so an upload whose replica died goes on through another.
+    retryDelays: [0, 1000, 3000, 5000, 10_000, 10_000, 10_000],
     fileReader: { openFile: async () => source },
     storeFingerprintForResuming: false,
+    httpStack: new LengthDeclaredOnce(source.size),
     onBeforeRequest: async (request) => request.setHeader('Authorization', await options.authorization()),
     onProgress: (sent) => {
       bytesSent = Math.max(bytesSent, sent);
@@ -85,8 +88,10 @@ function uploadFailure(error: Error | DetailedError, uploadUrl: string): ExitErr
     const status = response.getStatus();
     let refusal = '';
     try {
-      const [first] = (JSON.parse(response.getBody()) as { errors?: Array<{ message?: string; extensions?: { code?: string } }> }).errors ?? [];
-      if (first) refusal = `: ${[first.extensions?.code, first.message].filter(Boolean).join(': ')}`;
+      const [first] =
+        (JSON.parse(response.getBody()) as { errors?: Array<{ message?: string; extensions?: { code?: string; reason?: string } }> }).errors ?? [];
+      const code = [first?.extensions?.code, first?.extensions?.reason].filter(Boolean).join(' ');
+      if (first) refusal = `: ${[code, first.message].filter(Boolean).join(': ')}`;
     } catch {
       // Not the gateway's JSON refusal.
     }
@@ -98,4 +103,47 @@ function uploadFailure(error: Error | DetailedError, uploadUrl: string): ExitErr
     return new ExitError(EXIT.GATEWAY, `the upload to ${origin} failed (${cause?.code ?? networkCause(cause)})`);
   }
   return new ExitError(EXIT.GATEWAY, `the upload failed: ${error.message}`);
+}
+
+/**
+ * tus-js-client's HTTP stack, with `Upload-Length` declared once: on the first PATCH unless the
+ * server knows it already (a HEAD that answers it, a PATCH that carried it), and never again.
+ *
+ * The length is known from the start, so the gateway learns it with the first bytes and can
+ * refuse an upload too long for it (413) before a record is staged; in deferred mode tus-js-client
+ * would declare it on the last PATCH only — and again on the last PATCH of a resumed upload whose
+ * length an earlier process declared, which tus servers refuse (once set, it may not be sent again).
+ */
+class LengthDeclaredOnce implements HttpStack {
+  private readonly inner = new DefaultHttpStack({});
+  private declared = false;
+
+  constructor(private readonly length: number) {}
+
+  getName(): string {
+    return 'LengthDeclaredOnce';
+  }
+
+  createRequest(method: string, url: string): HttpRequest {
+    const request = this.inner.createRequest(method, url);
+    const send = async (body: unknown) => {
+      const declaring = method === 'PATCH' && !this.declared;
+      if (declaring) request.setHeader('Upload-Length', String(this.length));
+      const response = await request.send(body);
+      const status = response.getStatus();
+      if (status >= 200 && status < 300 && (declaring || (method === 'HEAD' && response.getHeader('Upload-Length') !== undefined))) this.declared = true;
+      return response;
+    };
+    return {
+      getMethod: () => request.getMethod(),
+      getURL: () => request.getURL(),
+      // The length is this stack's to declare.
+      setHeader: (name, value) => (name.toLowerCase() === 'upload-length' ? undefined : request.setHeader(name, value)),
+      getHeader: (name) => request.getHeader(name),
+      setProgressHandler: (handler) => request.setProgressHandler(handler),
+      send,
+      abort: () => request.abort(),
+      getUnderlyingObject: () => request.getUnderlyingObject(),
+    };
+  }
 }

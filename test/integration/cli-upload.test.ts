@@ -24,9 +24,11 @@ describe('bulk-import upload (tus)', () => {
     uploadLength: string | undefined;
   }
 
-  async function tusServer(options: { staged?: Buffer; refuse?: { status: number; code: string }; refusePatches?: { status: number; code: string } } = {}) {
+  async function tusServer(
+    options: { staged?: Buffer; declared?: number; refuse?: { status: number; code: string }; refusePatches?: { status: number; code: string } } = {},
+  ) {
     let received = options.staged ?? Buffer.alloc(0);
-    let uploadLength: number | undefined;
+    let uploadLength = options.declared;
     const patches: Patch[] = [];
     const heads: number[] = [];
     const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
@@ -57,6 +59,11 @@ describe('bulk-import upload (tus)', () => {
         return;
       }
       const declared = request.headers['upload-length'] as string | undefined;
+      // As @tus/server: once set, the length may not be sent again.
+      if (declared !== undefined && uploadLength !== undefined) {
+        response.writeHead(400).end('Upload-Length or Upload-Defer-Length header required\n');
+        return;
+      }
       if (declared !== undefined) uploadLength = Number(declared);
       const last = uploadLength !== undefined && offset + body.length === uploadLength;
       const kept = last ? body.length : body.lastIndexOf(0x0a) + 1;
@@ -93,7 +100,7 @@ describe('bulk-import upload (tus)', () => {
     return { done: running.done, staged };
   }
 
-  it('sends every byte once, in order, re-reading from each smaller offset the server answers, and declares the length last', async () => {
+  it('sends every byte once, in order, re-reading from each smaller offset the server answers, and declares the length', async () => {
     const server = await tusServer();
     const path = recordsFile(2000);
     const file = readFileSync(path);
@@ -104,7 +111,8 @@ describe('bulk-import upload (tus)', () => {
     expect(server.patches.length).toBeGreaterThan(file.length / 1024);
     // Lines cut at a chunk's end were sent again from the line's start.
     expect(server.patches.filter((patch) => patch.kept < patch.sent).length).toBeGreaterThan(10);
-    expect(server.patches.map((patch) => patch.uploadLength).filter(Boolean)).toEqual([String(file.length)]);
+    // The first PATCH declares the length, known from the start; no other repeats it.
+    expect(server.patches.map((patch) => patch.uploadLength)).toEqual([String(file.length), ...server.patches.slice(1).map(() => undefined)]);
     expect(staged.at(-1)).toBe(file.length);
   });
 
@@ -119,12 +127,23 @@ describe('bulk-import upload (tus)', () => {
     expect(server.received().equals(file)).toBe(true);
   });
 
+  it('never declares the length again when an earlier process did', async () => {
+    const path = recordsFile(500);
+    const file = readFileSync(path);
+    const cut = file.indexOf(0x0a, file.length / 2) + 1;
+    const server = await tusServer({ staged: file.subarray(0, cut), declared: file.length });
+    await (await upload(server.uploadUrl, path, 2 * 1024)).done;
+    expect(server.received().equals(file)).toBe(true);
+    expect(server.patches.length).toBeGreaterThan(1);
+    expect(server.patches.map((patch) => patch.uploadLength).filter(Boolean)).toEqual([]);
+  });
+
   it('succeeds at once when the server has everything already', async () => {
     const path = recordsFile(10);
     const file = readFileSync(path);
     const server = await tusServer({ staged: file });
     await (await upload(server.uploadUrl, path, 64 * 1024)).done;
-    // The length was never declared (the last request did not arrive): one empty request declares it.
+    // The length was never declared (no request arrived with it): one empty request declares it.
     expect(server.patches).toEqual([{ offset: file.length, sent: 0, kept: 0, uploadLength: String(file.length) }]);
   });
 

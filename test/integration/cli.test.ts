@@ -244,6 +244,25 @@ describe('bulk-import (the CLI) against a zero-config gateway', () => {
     expect(files.states()).toEqual([]);
   }, 60_000);
 
+  it('an upload longer than the gateway takes is refused at its first request (413, exit 3), before a record is staged', async () => {
+    const server = startTsProcess('src/server.ts', { PORT: '0', HOST: '127.0.0.1', UPLOAD_MAX_BYTES: '2048' }, cleanup);
+    const notice = await server.waitForLog((line) => typeof line['demoAuthorization'] === 'string');
+    const { url } = await server.waitForLog((line) => typeof line['url'] === 'string');
+    const files = workspace();
+    const { code, stdout, stderr } = await run(
+      ['upload', files.ndjson(100), '--client', 'demo', '--gateway', new URL(url as string).origin, '--json'],
+      files.env,
+    );
+    expect(code).toBe(3);
+    expect(stderr.trimEnd().split('\n')[0]).toMatch(
+      /^bulk-import: the gateway refused the upload \(HTTP 413 Payload Too Large: BAD_USER_INPUT UPLOAD_TOO_LARGE: /,
+    );
+    const summary = jsonLines(stdout).at(-1)!;
+    expect(summary).toMatchObject({ type: 'summary', outcome: 'ERROR', exitCode: 3 });
+    const { data } = await postGraphQL(url as string, ImportJobDocument, { id: summary['job'].id }, notice['demoAuthorization'] as string);
+    expect(data?.importJob).toMatchObject({ bytesStaged: 0, recordsStaged: 0, stageCalls: 0 });
+  }, 30_000);
+
   it('usage errors exit 2 with one line, before any request', async () => {
     const files = workspace();
     const file = files.ndjson(1);
