@@ -159,6 +159,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry,
     upstream,
     watch: watcher,
+    announce: (ref, credential, state) => statusHub.importChanged(ref, credential, state),
     logger: logger.child({ component: 'jobs' }),
     serviceCredentialFor: (clientId) => (config.auth.mode === 'jwt' ? serviceCredentialFor(clientId) : undefined),
     leaseMs: config.jobs.leaseMs,

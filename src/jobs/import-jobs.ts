@@ -7,7 +7,7 @@ import { type ImportJobRecord, ImportJobStore, type NewImportJob } from '../stor
 import type { ImportRegistry } from '../store/registry.js';
 import type { Store } from '../store/store.js';
 import type { JobUpstream } from './exactly-once-stage.js';
-import { ExecutionQueue, type JobWatch } from './execution-queue.js';
+import { ExecutionQueue, type ExecutionQueueOptions, type JobWatch } from './execution-queue.js';
 import { JobStaging } from './job-staging.js';
 
 export interface ImportJobsOptions {
@@ -15,6 +15,8 @@ export interface ImportJobsOptions {
   registry: ImportRegistry;
   upstream: JobUpstream;
   watch: JobWatch;
+  /** The status engine's `importChanged`: a state the gateway caused, told to the import's subscribers at once. */
+  announce: ExecutionQueueOptions['announce'];
   logger: Logger;
   serviceCredentialFor: (clientId: string) => UpstreamCredential | undefined;
   /** How long a replica's claim on a job's upload lasts unless renewed (a replica that died mid-upload lets go after it). */
@@ -75,6 +77,7 @@ export class ImportJobs {
       registry: options.registry,
       upstream: options.upstream,
       watch: options.watch,
+      announce: options.announce,
       logger: options.logger,
       serviceCredentialFor: options.serviceCredentialFor,
       scanMs: options.scanMs,
