@@ -41,7 +41,11 @@ describe('import jobs in a cluster', () => {
       UPSTREAM_MAX_STAGE_BYTES: String(256 * 1024),
     };
     const portA = await freePort();
-    const replicaA = startTsProcess('src/server.ts', { ...env, PORT: String(portA), HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, LOG_LEVEL: 'info' }, cleanup);
+    const replicaA = startTsProcess(
+      'src/server.ts',
+      { ...env, PORT: String(portA), HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, LOG_LEVEL: 'info' },
+      cleanup,
+    );
     await replicaA.waitForLog((line) => String(line['msg']).startsWith('bulk-import gateway listening'));
     const replicaB = await startGateway(simulator.baseUrl, { ...env, AUTH_MODE: 'jwt' }, cleanup);
     const authorization = `Bearer ${await idp.mint({ claims: { sub: 'loader@example.com' } })}`;
@@ -59,7 +63,11 @@ describe('import jobs in a cluster', () => {
     replicaA.child.kill('SIGKILL');
     await replicaA.exited;
     expect(await onA).toBe('cut');
-    const inDoubt = await replicaB.gateway.store.db.selectFrom('importJobs').select(['stageInDoubt', 'leaseOwner']).where('id', '=', job.id).executeTakeFirstOrThrow();
+    const inDoubt = await replicaB.gateway.store.db
+      .selectFrom('importJobs')
+      .select(['stageInDoubt', 'leaseOwner'])
+      .where('id', '=', job.id)
+      .executeTakeFirstOrThrow();
     expect(inDoubt.stageInDoubt).not.toBeNull();
     expect(inDoubt.leaseOwner).not.toBeNull();
 
