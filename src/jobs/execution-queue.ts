@@ -25,6 +25,8 @@ export interface ExecutionQueueOptions {
   /** How often every replica looks for what another one left: queued jobs to promote, executing ones whose import ended. */
   scanMs: number;
   changed: (job: Pick<ImportJobRecord, 'id' | 'clientId'>) => void;
+  /** Tells the status engine of a state the gateway caused (Execute's QUEUED): subscribers see it now, and the poller takes a running import's pace. */
+  announce: (ref: ImportRecordRef, credential: UpstreamCredential, state: UpstreamImportState) => void;
   /** @default systemTimers */
   timers?: Timers;
 }
@@ -142,6 +144,7 @@ export class ExecutionQueue {
         return;
       }
     }
+    this.#options.announce(job, credential, state);
     const view = toBulkImport(job.clientId, job.accessToken, state);
     await registry.changed(job, view, { actor: job.createdBy, fingerprint: job.credentialFingerprint }, { kind: 'EXECUTED' });
     this.#options.changed(job);

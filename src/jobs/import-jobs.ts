@@ -7,14 +7,16 @@ import { type ImportJobRecord, ImportJobStore, type NewImportJob } from '../stor
 import type { ImportRegistry } from '../store/registry.js';
 import type { Store } from '../store/store.js';
 import type { JobUpstream } from './exactly-once-stage.js';
-import { ExecutionQueue, type JobWatch } from './execution-queue.js';
-import { JobStaging } from './job-staging.js';
+import { ExecutionQueue, type ExecutionQueueOptions, type JobWatch } from './execution-queue.js';
+import { JobStaging, type StagingStats } from './job-staging.js';
 
 export interface ImportJobsOptions {
   store: Store;
   registry: ImportRegistry;
   upstream: JobUpstream;
   watch: JobWatch;
+  /** The status engine's `importChanged`: a state the gateway caused, told to the import's subscribers at once. */
+  announce: ExecutionQueueOptions['announce'];
   logger: Logger;
   serviceCredentialFor: (clientId: string) => UpstreamCredential | undefined;
   /** How long a replica's claim on a job's upload lasts unless renewed (a replica that died mid-upload lets go after it). */
@@ -47,6 +49,13 @@ export class ImportJobs {
   readonly leaseMs: number;
   readonly refreshMs: number;
   readonly #changes = new EventEmitter({ captureRejections: false });
+  readonly #stats: StagingStats = {
+    uploadsActive: 0,
+    recordsStaged: 0,
+    bytesStaged: 0,
+    stageCalls: 0,
+    lostAnswers: { landed: 0, resent: 0, unknown: 0, undecided: 0 },
+  };
 
   constructor(options: ImportJobsOptions) {
     this.leaseMs = options.leaseMs;
@@ -66,15 +75,15 @@ export class ImportJobs {
       leaseMs: options.leaseMs,
       maxBodyBytes: options.maxStageBytes - STAGE_BODY_MARGIN_BYTES,
       maxLineBytes: options.maxLineBytes,
-      changed: (job) => {
-        changed(job);
-      },
+      changed,
+      stats: this.#stats,
     });
     this.queue = new ExecutionQueue({
       store: this.store,
       registry: options.registry,
       upstream: options.upstream,
       watch: options.watch,
+      announce: options.announce,
       logger: options.logger,
       serviceCredentialFor: options.serviceCredentialFor,
       scanMs: options.scanMs,
@@ -113,6 +122,11 @@ export class ImportJobs {
   /** The upload of a job completed here: it may execute at once. */
   async uploadCompleted(job: ImportJobRecord): Promise<void> {
     if (job.execute) await this.queue.promote(job.clientId);
+  }
+
+  /** What this process staged (`/metrics`). */
+  stats(): Readonly<StagingStats> {
+    return this.#stats;
   }
 
   start(): void {

@@ -38,18 +38,23 @@ interface TusAnswer {
  */
 export class UploadEndpoint {
   readonly #tus: Server;
+  readonly #jobs: ImportJobs;
   readonly #requests = new AsyncLocalStorage<UploadRequest>();
 
   constructor(jobs: ImportJobs, options: { maxUploadBytes: number; logger: Logger; allowedOrigin: (origin: string) => boolean }) {
+    this.#jobs = jobs;
     const requestOf = (id: string): UploadRequest => {
       const request = this.#requests.getStore();
       if (!request || request.job.id !== id) throw ERRORS.FILE_NOT_FOUND;
       return request;
     };
+    // tus lets go of its lock when the request's stream fails (a cut connection), while the data
+    // store still stages the whole lines it read: the lock is held until that write is done.
+    const writes = new Map<string, Promise<unknown>>();
     this.#tus = new Server({
       path: UPLOAD_PATH,
-      datastore: new JobUploadStore(jobs, requestOf),
-      locker: new LeaseLocker(jobs),
+      datastore: new JobUploadStore(jobs, requestOf, writes),
+      locker: new LeaseLocker(jobs, writes),
       maxSize: options.maxUploadBytes,
       respectForwardedHeaders: false,
       allowedOrigins: options.allowedOrigin,
@@ -63,6 +68,8 @@ export class UploadEndpoint {
     // tus writes its answers' bodies without a type: ours are JSON (a 204 has none to type).
     response.setHeader('content-type', 'application/json; charset=utf-8');
     if (!upload) return this.#tus.handle(request, response);
+    // Passthrough: the only credential the job's Execute can be sent with (jwt mode has the service account).
+    this.#jobs.queue.rememberUploader(upload.job.id, upload.uploader.credential);
     return this.#requests.run(upload, () => this.#tus.handle(request, response));
   }
 }
@@ -70,19 +77,23 @@ export class UploadEndpoint {
 class JobUploadStore extends DataStore {
   readonly #jobs: ImportJobs;
   readonly #requestOf: (id: string) => UploadRequest;
+  readonly #writes: Map<string, Promise<unknown>>;
 
-  constructor(jobs: ImportJobs, requestOf: (id: string) => UploadRequest) {
+  constructor(jobs: ImportJobs, requestOf: (id: string) => UploadRequest, writes: Map<string, Promise<unknown>>) {
     super();
     this.#jobs = jobs;
     this.#requestOf = requestOf;
+    this.#writes = writes;
     this.extensions = ['creation-defer-length'];
   }
 
   /** The job's offset, after a Stage call left in doubt is settled: HEAD answers only what is certainly staged. */
   override async getUpload(id: string): Promise<Upload> {
     const request = this.#requestOf(id);
-    const job = await this.#jobs.staging.settle(request.job, request.uploader).catch((error: unknown) => {
-      throw answerOf(error);
+    // Read again under the lock: the route's copy may be from before another request's write ended.
+    const current = (await this.#jobs.find(id)) ?? request.job;
+    const job = await this.#jobs.staging.settle(current, request.uploader).catch(async (error: unknown) => {
+      throw answerOf(error, await this.#jobs.find(id));
     });
     request.job = job;
     return new Upload({
@@ -99,12 +110,21 @@ class JobUploadStore extends DataStore {
     request.job = { ...request.job, uploadLength: length };
   }
 
-  override async write(body: Readable, id: string, offset: number): Promise<number> {
+  override write(body: Readable, id: string, offset: number): Promise<number> {
+    const writing = this.#write(body, id, offset);
+    const settled = writing.catch(() => {});
+    this.#writes.set(id, settled);
+    void settled.then(() => {
+      if (this.#writes.get(id) === settled) this.#writes.delete(id);
+    });
+    return writing;
+  }
+
+  async #write(body: Readable, id: string, offset: number): Promise<number> {
     const request = this.#requestOf(id);
     const { job, uploader } = request;
     if (!['CREATED', 'STAGING'].includes(job.state)) throw closed(job);
     if (offset !== job.bytesStaged) throw ERRORS.INVALID_OFFSET;
-    this.#jobs.queue.rememberUploader(job.id, uploader.credential);
     try {
       const staged = await this.#jobs.staging.stage(job, body, uploader, () => request.job.uploadLength);
       if (staged.completed) await this.#jobs.uploadCompleted(job);
@@ -172,14 +192,17 @@ function toCodedAnswer(error: unknown, logger: Logger): TusAnswer {
 class LeaseLocker implements Locker {
   readonly #jobs: ImportJobs;
   readonly #held = new Map<string, { released: Promise<void>; requestRelease: () => void }>();
+  readonly #writes: Map<string, Promise<unknown>>;
 
-  constructor(jobs: ImportJobs) {
+  constructor(jobs: ImportJobs, writes: Map<string, Promise<unknown>>) {
     this.#jobs = jobs;
+    this.#writes = writes;
   }
 
   newLock(id: string): Lock {
     const jobs = this.#jobs;
     const held = this.#held;
+    const writes = this.#writes;
     let renew: NodeJS.Timeout | undefined;
     let release: (() => void) | undefined;
     return {
@@ -200,8 +223,10 @@ class LeaseLocker implements Locker {
         renew.unref();
       },
       async unlock() {
-        clearInterval(renew);
         if (!release) return;
+        // Held (and renewed) until the data store's write is done, whatever tus saw of the request.
+        await writes.get(id);
+        clearInterval(renew);
         try {
           await jobs.store.releaseLease(id, jobs.owner);
         } finally {
