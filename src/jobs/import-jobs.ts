@@ -107,6 +107,11 @@ export class ImportJobs {
     return () => this.#changes.off(id, listener);
   }
 
+  /** Subscribers of jobs on this process (listeners of their changes). */
+  get followers(): number {
+    return this.#changes.eventNames().reduce((sum, name) => sum + this.#changes.listenerCount(name), 0);
+  }
+
   /** Cancels a job Execute was not sent for. False when it is past that. */
   async cancel(job: ImportJobRecord, actor: string | null): Promise<boolean> {
     const canceled = await this.store.cancel(job.id, actor);
@@ -125,8 +130,8 @@ export class ImportJobs {
   }
 
   /** What this process staged (`/metrics`). */
-  stats(): Readonly<StagingStats> {
-    return this.#stats;
+  stats(): Readonly<StagingStats & { followers: number }> {
+    return { ...this.#stats, followers: this.followers };
   }
 
   start(): void {

@@ -327,4 +327,16 @@ describe('import jobs', () => {
     const staged = states.map((state: any) => state.bytesStaged);
     expect(staged).toEqual([...staged].sort((a, b) => a - b));
   });
+
+  it('lets go of everything when a subscriber leaves while nothing changes', async () => {
+    const { gateway } = await setUp();
+    const job = await createJob(gateway);
+    const client = wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup);
+    const followers = async () => (await scrapeMetrics(gateway.origin)).get('bulk_import_gateway_import_job_subscribers');
+    const followed = record(client, WatchImportJobDocument, { id: job['id'] });
+    await followed.received(1);
+    await eventually(async () => (await followers()) === 1, 'the subscription to listen');
+    followed.unsubscribe();
+    await eventually(async () => (await followers()) === 0, 'the subscription to stop listening');
+  });
 });
