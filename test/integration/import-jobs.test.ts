@@ -109,6 +109,18 @@ describe('import jobs', () => {
       expect(cut['bytesStaged']).toBe(offset);
       expect(simulator.recordReceipts(clientId, Number(job['import'].accessToken))!.received).toBe(cut['recordsStaged']);
 
+      // A PATCH that ends mid-line: its answer's offset is the end of the last whole line it carried.
+      let stop = offset + 100_000;
+      while (file.lineEnds.has(stop)) stop++;
+      const partial = await tusRequest(job['uploadUrl'], 'PATCH', { authorization, 'upload-offset': String(offset) }, file.bytes.subarray(offset, stop));
+      expect(partial.status).toBe(204);
+      const resumeAt = Number(partial.headers.get('upload-offset'));
+      expect(file.lineEnds.has(resumeAt)).toBe(true);
+      expect(resumeAt).toBeLessThan(stop);
+      expect(stop - resumeAt).toBeLessThan(200);
+      const linesBefore = [...file.lineEnds].filter((end) => end <= resumeAt).length;
+      expect(simulator.recordReceipts(clientId, Number(job['import'].accessToken))!.received).toBe(linesBefore);
+
       // tus-js-client resumes from the offset, in several PATCHes.
       await tusUpload(job['uploadUrl'], file.bytes, { authorization, chunkSize: 300_000 });
       const done = await finalJob(gateway, job['id']);
