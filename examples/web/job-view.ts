@@ -43,6 +43,7 @@ export function jobView(root: HTMLElement): JobView {
   const status = part('job-status');
   const note = part('upload-note');
   const rejectedSection = part('rejected-lines');
+  const jobLine = part('job-id').parentElement!;
   const show = (testId: string, value: string) => {
     part(testId).textContent = value;
   };
@@ -69,6 +70,7 @@ export function jobView(root: HTMLElement): JobView {
       setBar(bars.staged, length > 0 ? job.bytesStaged / length : job.state === 'CREATED' ? 0 : 1);
       setBar(bars.import, job.import.progress);
       show('job-id', job.id);
+      jobLine.hidden = false;
       show('job-state', job.state);
       show('job-bytes-staged', bytesText(job.bytesStaged));
       show('job-records-staged', numbers.format(job.recordsStaged));

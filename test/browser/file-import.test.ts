@@ -77,7 +77,7 @@ describe('the progress page: a whole file as an import job', () => {
         expect(await text(page!, 'job-stage-calls')).toBe(String(job.stageCalls));
       });
       expect(problems).toEqual([]);
-      await saveScreenshot(page, 'file-import');
+      await saveScreenshot(page, 'file-import', 'docs/images/file-import.png');
     },
     BROWSER_TEST_TIMEOUT_MS,
   );
