@@ -8,7 +8,7 @@ import type { ImportRegistry } from '../store/registry.js';
 import type { Store } from '../store/store.js';
 import type { JobUpstream } from './exactly-once-stage.js';
 import { ExecutionQueue, type ExecutionQueueOptions, type JobWatch } from './execution-queue.js';
-import { JobStaging } from './job-staging.js';
+import { JobStaging, type StagingStats } from './job-staging.js';
 
 export interface ImportJobsOptions {
   store: Store;
@@ -49,6 +49,13 @@ export class ImportJobs {
   readonly leaseMs: number;
   readonly refreshMs: number;
   readonly #changes = new EventEmitter({ captureRejections: false });
+  readonly #stats: StagingStats = {
+    uploadsActive: 0,
+    recordsStaged: 0,
+    bytesStaged: 0,
+    stageCalls: 0,
+    lostAnswers: { landed: 0, resent: 0, unknown: 0, undecided: 0 },
+  };
 
   constructor(options: ImportJobsOptions) {
     this.leaseMs = options.leaseMs;
@@ -68,9 +75,8 @@ export class ImportJobs {
       leaseMs: options.leaseMs,
       maxBodyBytes: options.maxStageBytes - STAGE_BODY_MARGIN_BYTES,
       maxLineBytes: options.maxLineBytes,
-      changed: (job) => {
-        changed(job);
-      },
+      changed,
+      stats: this.#stats,
     });
     this.queue = new ExecutionQueue({
       store: this.store,
@@ -116,6 +122,11 @@ export class ImportJobs {
   /** The upload of a job completed here: it may execute at once. */
   async uploadCompleted(job: ImportJobRecord): Promise<void> {
     if (job.execute) await this.queue.promote(job.clientId);
+  }
+
+  /** What this process staged (`/metrics`). */
+  stats(): Readonly<StagingStats> {
+    return this.#stats;
   }
 
   start(): void {

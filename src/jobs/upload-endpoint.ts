@@ -38,9 +38,11 @@ interface TusAnswer {
  */
 export class UploadEndpoint {
   readonly #tus: Server;
+  readonly #jobs: ImportJobs;
   readonly #requests = new AsyncLocalStorage<UploadRequest>();
 
   constructor(jobs: ImportJobs, options: { maxUploadBytes: number; logger: Logger; allowedOrigin: (origin: string) => boolean }) {
+    this.#jobs = jobs;
     const requestOf = (id: string): UploadRequest => {
       const request = this.#requests.getStore();
       if (!request || request.job.id !== id) throw ERRORS.FILE_NOT_FOUND;
@@ -67,6 +69,8 @@ export class UploadEndpoint {
     response.setHeader('content-type', 'application/json; charset=utf-8');
     endEvenWhenGone(response);
     if (!upload) return this.#tus.handle(request, response);
+    // Passthrough: the only credential the job's Execute can be sent with (jwt mode has the service account).
+    this.#jobs.queue.rememberUploader(upload.job.id, upload.uploader.credential);
     return this.#requests.run(upload, () => this.#tus.handle(request, response));
   }
 }
@@ -139,7 +143,6 @@ class JobUploadStore extends DataStore {
     const { job, uploader } = request;
     if (!['CREATED', 'STAGING'].includes(job.state)) throw closed(job);
     if (offset !== job.bytesStaged) throw ERRORS.INVALID_OFFSET;
-    this.#jobs.queue.rememberUploader(job.id, uploader.credential);
     try {
       const staged = await this.#jobs.staging.stage(job, body, uploader, () => request.job.uploadLength);
       if (staged.completed) await this.#jobs.uploadCompleted(job);

@@ -12,6 +12,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { createDatabase } from '../helpers/postgres.js';
 import { recordWithBadEmail } from '../helpers/records.js';
 import { record } from '../helpers/subscriptions.js';
@@ -146,6 +147,11 @@ describe('import jobs', () => {
     expect(simulator.requests.entries.filter((entry) => entry.route === 'stage' && entry.status === null)).toHaveLength(2);
     expect(simulator.requests.count('stage')).toBe(done['stageCalls']);
     expect(simulator.recordReceipts(clientId, accessToken)).toEqual({ received: 20_000, distinct: 20_000, duplicates: [] });
+    const metrics = await scrapeMetrics(gateway.origin);
+    expect(metrics.get('bulk_import_gateway_import_job_lost_stage_answers_total{settled="landed"}')).toBe(2);
+    expect(metrics.get('bulk_import_gateway_import_job_records_staged_total')).toBe(20_000);
+    expect(metrics.get('bulk_import_gateway_import_job_stage_calls_total')).toBe(done['stageCalls']);
+    expect(metrics.get('bulk_import_gateway_import_job_uploads_active')).toBe(0);
   });
 
   it('fails the job with STAGE_OUTCOME_UNKNOWN when the count after a lost answer matches neither outcome, and sends nothing more', async () => {
