@@ -67,11 +67,29 @@ export class UploadEndpoint {
   async handle(request: IncomingMessage, response: ServerResponse, upload: UploadRequest | undefined): Promise<void> {
     // tus writes its answers' bodies without a type: ours are JSON (a 204 has none to type).
     response.setHeader('content-type', 'application/json; charset=utf-8');
+    endEvenWhenGone(response);
     if (!upload) return this.#tus.handle(request, response);
     // Passthrough: the only credential the job's Execute can be sent with (jwt mode has the service account).
     this.#jobs.queue.rememberUploader(upload.job.id, upload.uploader.credential);
     return this.#requests.run(upload, () => this.#tus.handle(request, response));
   }
+}
+
+/**
+ * tus answers through its Node adapter (srvx), which waits for `response.end`'s callback; Node
+ * never calls it on a response whose connection is already gone (a client that went away
+ * mid-body), so the request's handling would never end, and the room the upload route reserved
+ * for it never come back: a few cut connections would leave the clientId refused (503) until a
+ * restart. Ending such a response calls the callback at once.
+ */
+function endEvenWhenGone(response: ServerResponse): void {
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.end = ((...args: unknown[]) => {
+    if (!response.destroyed) return end(...args);
+    const callback = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (callback) queueMicrotask(callback);
+    return response;
+  }) as ServerResponse['end'];
 }
 
 class JobUploadStore extends DataStore {
