@@ -17,6 +17,8 @@ export const UPLOAD_PATH = '/uploads';
 export interface UploadRequest {
   job: ImportJobRecord;
   uploader: Uploader;
+  /** The request's `Upload-Length`, if it sends one. */
+  declaredLength?: number | undefined;
 }
 
 /** An answer the tus server writes as it is: our errors, coded JSON like every other refusal of the gateway. */
@@ -114,10 +116,15 @@ class JobUploadStore extends DataStore {
       throw answerOf(error, await this.#jobs.find(id));
     });
     request.job = job;
+    // A client that repeats the length already declared (tus-js-client resuming, a PATCH sent
+    // again) means no harm, but tus refuses a second Upload-Length: such a request is shown the
+    // length as not yet declared, and declaring it again changes nothing. Decided here, under
+    // the lock, on the job as it is now.
+    const known = job.uploadLength !== null && job.uploadLength !== request.declaredLength;
     return new Upload({
       id,
       offset: job.bytesStaged,
-      ...(job.uploadLength !== null && { size: job.uploadLength }),
+      ...(known && { size: job.uploadLength! }),
       creation_date: new Date(job.createdAt).toISOString(),
     });
   }
