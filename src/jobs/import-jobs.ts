@@ -31,8 +31,11 @@ export interface ImportJobsOptions {
   timers?: Timers;
 }
 
-/** Room left in each Stage body below the upstream's limit: proxies and the upstream's own accounting may count a little more. */
-const STAGE_BODY_MARGIN_BYTES = 64 * 1024;
+/**
+ * Room left in each Stage body below the upstream's limit (proxies and the upstream's own
+ * accounting may count a little more): 64 KB, or a twentieth of a limit under 1.25 MB.
+ */
+const stageBodyMargin = (maxStageBytes: number) => Math.min(64 * 1024, Math.floor(maxStageBytes / 20));
 
 /**
  * Import jobs (issue 27): a whole file in, every record staged exactly once, resumable through
@@ -73,7 +76,7 @@ export class ImportJobs {
       logger: options.logger,
       owner: this.owner,
       leaseMs: options.leaseMs,
-      maxBodyBytes: options.maxStageBytes - STAGE_BODY_MARGIN_BYTES,
+      maxBodyBytes: options.maxStageBytes - stageBodyMargin(options.maxStageBytes),
       maxLineBytes: options.maxLineBytes,
       changed,
       stats: this.#stats,

@@ -5,7 +5,7 @@ import { Server } from '@tus/server';
 import { DataStore, ERRORS, type Lock, type Locker, Upload } from '@tus/utils';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
-import type { ImportJobRecord } from '../store/import-jobs.js';
+import { FINAL_JOB_STATES, type ImportJobRecord } from '../store/import-jobs.js';
 import { StageUndecided } from './exactly-once-stage.js';
 import type { ImportJobs } from './import-jobs.js';
 import { JobNotUploadable, type Uploader } from './job-staging.js';
@@ -177,8 +177,9 @@ function answerOf(error: unknown, job?: ImportJobRecord): TusAnswer {
     return coded(503, 'UPSTREAM_UNAVAILABLE', 'MyPreferences did not answer whether a Stage call landed; resume the upload shortly.', {});
   }
   if (error instanceof JobNotUploadable) return closed(job);
-  if (error instanceof GatewayError) return job ? closed(job) : coded(503, error.code, error.message, {});
-  throw error;
+  if (error instanceof GatewayError) return job && FINAL_JOB_STATES.has(job.state) ? closed(job) : coded(503, error.code, error.message, {});
+  // The store did not answer: nothing moved that the checkpoint does not say; resume later.
+  return coded(503, 'STORE_UNAVAILABLE', 'The gateway cannot record the upload now; resume it shortly.', {});
 }
 
 function coded(status: number, code: string, message: string, extensions: Record<string, unknown>): TusAnswer {
