@@ -90,6 +90,8 @@ export class ImportJobs {
       logger: options.logger,
       serviceCredentialFor: options.serviceCredentialFor,
       scanMs: options.scanMs,
+      // The promoting replica's Execute is an upstream write: as long as a lease before another sends it.
+      executeGraceMs: options.leaseMs,
       changed,
       ...(options.timers && { timers: options.timers }),
     });
