@@ -129,6 +129,7 @@ export class GatewayMetrics {
     );
     counter('upstream_circuit_opened_total', 'Times a circuit breaker opened.', () => sources.upstream.stats().circuitOpened);
     const staging = () => sources.jobs.stats();
+    gauge('import_job_subscribers', 'importJob subscriptions following a job on this process.', () => staging().followers);
     gauge('import_job_uploads_active', 'Import job uploads (PATCHes) being staged on this process.', () => staging().uploadsActive);
     counter('import_job_records_staged_total', 'Records import jobs staged upstream from this process (each exactly once).', () => staging().recordsStaged);
     counter('import_job_bytes_staged_total', 'Upload bytes whose records import jobs staged from this process.', () => staging().bytesStaged);

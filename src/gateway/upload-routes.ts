@@ -77,9 +77,7 @@ export function uploadRoutes(options: UploadRouteOptions): [string, RouteHandler
     };
     if (method === 'HEAD') return endpoint.handle(request, response, { job, uploader });
 
-    const declared = Number(headerOf(request, 'upload-length') ?? Number.NaN);
-    // tus refuses a second Upload-Length; a client that repeats the one declared (on resuming) means no harm.
-    if (job.uploadLength !== null && declared === job.uploadLength) withoutHeader(request, 'upload-length');
+    const declared = headerOf(request, 'upload-length');
     const held = inFlightByClient.get(job.clientId) ?? 0;
     if (inFlight + options.bytesPerUpload > options.maxBytesInFlight || held + options.bytesPerUpload > options.maxBytesInFlight / 2) {
       return refuse(
@@ -94,7 +92,7 @@ export function uploadRoutes(options: UploadRouteOptions): [string, RouteHandler
     inFlight += options.bytesPerUpload;
     inFlightByClient.set(job.clientId, held + options.bytesPerUpload);
     try {
-      await endpoint.handle(request, response, { job, uploader });
+      await endpoint.handle(request, response, { job, uploader, declaredLength: declared === undefined ? undefined : Number(declared) });
     } finally {
       inFlight -= options.bytesPerUpload;
       const left = (inFlightByClient.get(job.clientId) ?? 0) - options.bytesPerUpload;
@@ -103,13 +101,6 @@ export function uploadRoutes(options: UploadRouteOptions): [string, RouteHandler
     }
   };
   return [[`${UPLOAD_PATH}/`, handler]];
-}
-
-/** Removes a header from the request as every reader sees it (the parsed headers, and the raw list tus's request adapter reads). */
-function withoutHeader(request: IncomingMessage, name: string): void {
-  delete request.headers[name];
-  const raw = request.rawHeaders;
-  for (let index = raw.length - 2; index >= 0; index -= 2) if (raw[index]!.toLowerCase() === name) raw.splice(index, 2);
 }
 
 function headerOf(request: IncomingMessage, name: string): string | undefined {

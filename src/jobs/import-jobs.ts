@@ -31,8 +31,11 @@ export interface ImportJobsOptions {
   timers?: Timers;
 }
 
-/** Room left in each Stage body below the upstream's limit: proxies and the upstream's own accounting may count a little more. */
-const STAGE_BODY_MARGIN_BYTES = 64 * 1024;
+/**
+ * Room left in each Stage body below the upstream's limit (proxies and the upstream's own
+ * accounting may count a little more): 64 KB, or a twentieth of a limit under 1.25 MB.
+ */
+const stageBodyMargin = (maxStageBytes: number) => Math.min(64 * 1024, Math.floor(maxStageBytes / 20));
 
 /**
  * Import jobs (issue 27): a whole file in, every record staged exactly once, resumable through
@@ -73,7 +76,7 @@ export class ImportJobs {
       logger: options.logger,
       owner: this.owner,
       leaseMs: options.leaseMs,
-      maxBodyBytes: options.maxStageBytes - STAGE_BODY_MARGIN_BYTES,
+      maxBodyBytes: options.maxStageBytes - stageBodyMargin(options.maxStageBytes),
       maxLineBytes: options.maxLineBytes,
       changed,
       stats: this.#stats,
@@ -87,6 +90,8 @@ export class ImportJobs {
       logger: options.logger,
       serviceCredentialFor: options.serviceCredentialFor,
       scanMs: options.scanMs,
+      // The promoting replica's Execute is an upstream write: as long as a lease before another sends it.
+      executeGraceMs: options.leaseMs,
       changed,
       ...(options.timers && { timers: options.timers }),
     });
@@ -107,6 +112,11 @@ export class ImportJobs {
     return () => this.#changes.off(id, listener);
   }
 
+  /** Subscribers of jobs on this process (listeners of their changes). */
+  get followers(): number {
+    return this.#changes.eventNames().reduce((sum, name) => sum + this.#changes.listenerCount(name), 0);
+  }
+
   /** Cancels a job Execute was not sent for. False when it is past that. */
   async cancel(job: ImportJobRecord, actor: string | null): Promise<boolean> {
     const canceled = await this.store.cancel(job.id, actor);
@@ -125,8 +135,8 @@ export class ImportJobs {
   }
 
   /** What this process staged (`/metrics`). */
-  stats(): Readonly<StagingStats> {
-    return this.#stats;
+  stats(): Readonly<StagingStats & { followers: number }> {
+    return { ...this.#stats, followers: this.followers };
   }
 
   start(): void {

@@ -192,13 +192,17 @@ export class JobStaging {
     await this.#options.registry.changed(job, toBulkImport(job.clientId, job.accessToken, state), uploader.recorder, { kind: 'STAGED', records });
   }
 
-  /** A refusal or a count that matches nothing fails the job; what is merely undecided leaves it to the next attempt. */
+  /**
+   * An upstream refusal or a count that matches nothing fails the job. What is merely undecided
+   * (the status could not be read, the job moved on) or went wrong here (the store did not
+   * answer) leaves the job where its checkpoint says, for the next request to go on from.
+   */
   async #failOn(job: ImportJobRecord, error: unknown): Promise<void> {
-    if (error instanceof StageUndecided || error instanceof JobNotUploadable) return;
-    const code = error instanceof GatewayError ? String(error.extensions['code']) : 'INTERNAL_SERVER_ERROR';
-    const message = error instanceof GatewayError ? error.message : 'The job could not stage its records.';
-    if (!(error instanceof GatewayError)) this.#options.logger.error({ err: error, jobId: job.id }, 'staging failed');
-    if (await this.#options.store.fail(job.id, { code, message })) this.#options.changed(job);
+    if (!(error instanceof GatewayError)) {
+      if (!(error instanceof StageUndecided || error instanceof JobNotUploadable)) this.#options.logger.error({ err: error, jobId: job.id }, 'staging stopped');
+      return;
+    }
+    if (await this.#options.store.fail(job.id, { code: error.code, message: error.message })) this.#options.changed(job);
   }
 }
 

@@ -5,7 +5,7 @@ import { Server } from '@tus/server';
 import { DataStore, ERRORS, type Lock, type Locker, Upload } from '@tus/utils';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
-import type { ImportJobRecord } from '../store/import-jobs.js';
+import { FINAL_JOB_STATES, type ImportJobRecord } from '../store/import-jobs.js';
 import { StageUndecided } from './exactly-once-stage.js';
 import type { ImportJobs } from './import-jobs.js';
 import { JobNotUploadable, type Uploader } from './job-staging.js';
@@ -17,6 +17,8 @@ export const UPLOAD_PATH = '/uploads';
 export interface UploadRequest {
   job: ImportJobRecord;
   uploader: Uploader;
+  /** The request's `Upload-Length`, if it sends one. */
+  declaredLength?: number | undefined;
 }
 
 /** An answer the tus server writes as it is: our errors, coded JSON like every other refusal of the gateway. */
@@ -67,11 +69,29 @@ export class UploadEndpoint {
   async handle(request: IncomingMessage, response: ServerResponse, upload: UploadRequest | undefined): Promise<void> {
     // tus writes its answers' bodies without a type: ours are JSON (a 204 has none to type).
     response.setHeader('content-type', 'application/json; charset=utf-8');
+    endEvenWhenGone(response);
     if (!upload) return this.#tus.handle(request, response);
     // Passthrough: the only credential the job's Execute can be sent with (jwt mode has the service account).
     this.#jobs.queue.rememberUploader(upload.job.id, upload.uploader.credential);
     return this.#requests.run(upload, () => this.#tus.handle(request, response));
   }
+}
+
+/**
+ * tus answers through its Node adapter (srvx), which waits for `response.end`'s callback; Node
+ * never calls it on a response whose connection is already gone (a client that went away
+ * mid-body), so the request's handling would never end, and the room the upload route reserved
+ * for it never come back: a few cut connections would leave the clientId refused (503) until a
+ * restart. Ending such a response calls the callback at once.
+ */
+function endEvenWhenGone(response: ServerResponse): void {
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.end = ((...args: unknown[]) => {
+    if (!response.destroyed) return end(...args);
+    const callback = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (callback) queueMicrotask(callback);
+    return response;
+  }) as ServerResponse['end'];
 }
 
 class JobUploadStore extends DataStore {
@@ -96,10 +116,15 @@ class JobUploadStore extends DataStore {
       throw answerOf(error, await this.#jobs.find(id));
     });
     request.job = job;
+    // A client that repeats the length already declared (tus-js-client resuming, a PATCH sent
+    // again) means no harm, but tus refuses a second Upload-Length: such a request is shown the
+    // length as not yet declared, and declaring it again changes nothing. Decided here, under
+    // the lock, on the job as it is now.
+    const known = job.uploadLength !== null && job.uploadLength !== request.declaredLength;
     return new Upload({
       id,
       offset: job.bytesStaged,
-      ...(job.uploadLength !== null && { size: job.uploadLength }),
+      ...(known && { size: job.uploadLength! }),
       creation_date: new Date(job.createdAt).toISOString(),
     });
   }
@@ -152,8 +177,9 @@ function answerOf(error: unknown, job?: ImportJobRecord): TusAnswer {
     return coded(503, 'UPSTREAM_UNAVAILABLE', 'MyPreferences did not answer whether a Stage call landed; resume the upload shortly.', {});
   }
   if (error instanceof JobNotUploadable) return closed(job);
-  if (error instanceof GatewayError) return job ? closed(job) : coded(503, error.code, error.message, {});
-  throw error;
+  if (error instanceof GatewayError) return job && FINAL_JOB_STATES.has(job.state) ? closed(job) : coded(503, error.code, error.message, {});
+  // The store did not answer: nothing moved that the checkpoint does not say; resume later.
+  return coded(503, 'STORE_UNAVAILABLE', 'The gateway cannot record the upload now; resume it shortly.', {});
 }
 
 function coded(status: number, code: string, message: string, extensions: Record<string, unknown>): TusAnswer {

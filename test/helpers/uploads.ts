@@ -54,6 +54,30 @@ export async function tusRequest(
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
+/** A PATCH that sends its headers and the first `sent` bytes of `body`, then holds the connection open until `close()`. */
+export function heldPatch(uploadUrl: string, authorization: string, body: Buffer, sent: number): { close: () => void } {
+  const url = new URL(uploadUrl);
+  const socket = connect({ host: url.hostname, port: Number(url.port) }, () => {
+    socket.write(
+      [
+        `PATCH ${url.pathname} HTTP/1.1`,
+        `Host: ${url.host}`,
+        'Tus-Resumable: 1.0.0',
+        'Content-Type: application/offset+octet-stream',
+        'Upload-Offset: 0',
+        `Upload-Length: ${body.length}`,
+        `Authorization: ${authorization}`,
+        `Content-Length: ${body.length}`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    socket.write(body.subarray(0, sent));
+  });
+  socket.on('error', () => {});
+  return { close: () => socket.destroy() };
+}
+
 /**
  * A PATCH whose connection is cut after `sent` bytes of its body (it declares the whole of `body`):
  * the client that lost its connection mid-upload. Resolves once the gateway has closed its side.

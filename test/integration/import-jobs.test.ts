@@ -16,7 +16,7 @@ import { scrapeMetrics } from '../helpers/metrics.js';
 import { createDatabase } from '../helpers/postgres.js';
 import { recordWithBadEmail } from '../helpers/records.js';
 import { record } from '../helpers/subscriptions.js';
-import { cutPatch, ndjsonFile, tusRequest, tusUpload } from '../helpers/uploads.js';
+import { cutPatch, heldPatch, ndjsonFile, tusRequest, tusUpload } from '../helpers/uploads.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 const authorization = DEMO_ACCOUNT.credentials[0]!.value;
@@ -312,6 +312,46 @@ describe('import jobs', () => {
     expect((await tusRequest(`${gateway.origin}/uploads/${job['id']}`, 'DELETE', { authorization })).status).toBe(405);
   });
 
+  it('refuses, coded, an upload longer than UPLOAD_MAX_BYTES, and one that does not fit the room in flight (one clientId at most half of it)', async () => {
+    const stageBytes = 256 * 1024;
+    const { gateway } = await setUp({
+      env: { UPLOAD_MAX_BYTES: String(4 * 1024 * 1024), UPSTREAM_MAX_STAGE_BYTES: String(stageBytes), UPLOAD_MAX_BYTES_IN_FLIGHT: String(4 * stageBytes) },
+    });
+    const tooLong = await createJob(gateway);
+    const refused = await tusRequest(
+      tooLong['uploadUrl'],
+      'PATCH',
+      { authorization, 'upload-offset': '0', 'upload-length': String(5 * 1024 * 1024) },
+      Buffer.from('{}\n'),
+    );
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.text).errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'UPLOAD_TOO_LARGE' });
+
+    // Each upload being staged holds two Stage bodies: the room is two uploads, one per clientId.
+    const file = ndjsonFile(10_000);
+    const held = heldPatch((await createJob(gateway))['uploadUrl'], authorization, file.bytes, 1_000);
+    const active = async () => (await scrapeMetrics(gateway.origin)).get('bulk_import_gateway_import_job_uploads_active');
+    await eventually(async () => (await active()) === 1, 'the first upload to be staged');
+    const second = await createJob(gateway);
+    const busy = await tusRequest(
+      second['uploadUrl'],
+      'PATCH',
+      { authorization, 'upload-offset': '0', 'upload-length': String(file.bytes.length) },
+      file.bytes,
+    );
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('1');
+    expect(JSON.parse(busy.text).errors[0].extensions).toMatchObject({ code: 'OVERLOADED', reason: 'UPLOADS_IN_FLIGHT' });
+    // Another clientId still has its half.
+    const acme = OTHER.credentials[0]!.value;
+    const other = await gql(gateway, CreateImportJobDocument, { clientId: 'acme', input: { name: 'the other tenant' } }, acme);
+    await tusUpload(other['uploadUrl'], ndjsonFile(100).bytes, { authorization: acme });
+    held.close();
+    await eventually(async () => (await active()) === 0, 'the held upload to end');
+    await tusUpload(second['uploadUrl'], file.bytes, { authorization });
+    expect((await finalJob(gateway, second['id']))['recordsStaged']).toBe(10_000);
+  });
+
   it('follows a job on the importJob subscription: staging, then the import, until it ends', async () => {
     const { gateway } = await setUp({ recordsPerSecond: 5_000 });
     const job = await createJob(gateway);
@@ -326,5 +366,17 @@ describe('import jobs', () => {
     expect(states.at(-1)).toMatchObject({ state: 'COMPLETED', recordsStaged: 5_000, import: { status: 'COMPLETED' } });
     const staged = states.map((state: any) => state.bytesStaged);
     expect(staged).toEqual([...staged].sort((a, b) => a - b));
+  });
+
+  it('lets go of everything when a subscriber leaves while nothing changes', async () => {
+    const { gateway } = await setUp();
+    const job = await createJob(gateway);
+    const client = wsClient(gateway.wsUrl, { connectionParams: { authorization } }, cleanup);
+    const followers = async () => (await scrapeMetrics(gateway.origin)).get('bulk_import_gateway_import_job_subscribers');
+    const followed = record(client, WatchImportJobDocument, { id: job['id'] });
+    await followed.received(1);
+    await eventually(async () => (await followers()) === 1, 'the subscription to listen');
+    followed.unsubscribe();
+    await eventually(async () => (await followers()) === 0, 'the subscription to stop listening');
   });
 });
