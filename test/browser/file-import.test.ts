@@ -34,7 +34,7 @@ describe('the progress page: a whole file as an import job', () => {
         () => page,
         () => [...problems, `the file section: ${seen?.log.join(' ') || 'nothing'}`],
       );
-      // Stage bodies of 32 KB (the limit less the gateway's 64 KB margin): the file's ~470 KB take some fifteen Stage calls, so staging moves
+      // Stage bodies of about 93 KB (a 96 KB limit less the gateway's margin, a twentieth of it): the file's ~470 KB take several Stage calls, so staging moves
       // in steps; 2,500 records a second and a poll every 250 ms: the import's progress too.
       const gateway = await step('start the zero-config gateway', () =>
         startZeroConfigGateway({ POLL_INTERVAL_MS: '250', SIMULATOR_RECORDS_PER_SECOND: '2500', UPSTREAM_MAX_STAGE_BYTES: '98304' }, cleanup),
@@ -73,7 +73,7 @@ describe('the progress page: a whole file as an import job', () => {
         const job = await jobFromGateway(`${gateway.origin}/graphql`, gateway.demoAuthorization, await text(page!, 'job-id'));
         expect(job).toMatchObject({ state: 'COMPLETED', recordsStaged: file.records, recordsRejected: 3, bytesStaged: file.bytes.length });
         expect(job.import).toMatchObject({ status: 'COMPLETED', totalRecordsReceived: file.records });
-        expect(job.stageCalls).toBeGreaterThan(10);
+        expect(job.stageCalls).toBeGreaterThan(3);
         expect(await text(page!, 'job-stage-calls')).toBe(String(job.stageCalls));
       });
       expect(problems).toEqual([]);
