@@ -1,6 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
+import { importNotice, parseState } from './registry.js';
 import type { Database, EpochMs, ImportJobRow, StageInDoubt } from './schema.js';
 import type { Store } from './store.js';
+import type { WebhookOutbox } from './webhook-outbox.js';
 
 /** Where a job is (`ImportJobState`). */
 export type ImportJobState = 'CREATED' | 'STAGING' | 'QUEUED' | 'EXECUTING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
@@ -84,10 +86,12 @@ export interface Checkpoint {
 export class ImportJobStore {
   readonly #store: Store;
   readonly #now: () => number;
+  readonly #outbox: WebhookOutbox | undefined;
 
-  constructor(options: { store: Store; now?: () => number }) {
+  constructor(options: { store: Store; now?: () => number; outbox?: WebhookOutbox }) {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
+    this.#outbox = options.outbox;
   }
 
   get #db(): Kysely<Database> {
@@ -283,27 +287,41 @@ export class ImportJobStore {
 
   async #end(id: string, from: readonly ImportJobState[], to: ImportJobState, error: { code: string; message: string } | null, actor: string | null) {
     const now = this.#now();
-    return this.#db.transaction().execute(async (db) => {
+    let delivering = false;
+    const ended = await this.#db.transaction().execute(async (db) => {
       const result = await db
         .updateTable('importJobs')
-        .set({
-          state: to,
-          finishedAt: now,
-          updatedAt: now,
-          errorCode: error?.code ?? null,
-          errorMessage: error?.message ?? null,
-          leaseOwner: null,
-          leaseUntil: null,
-        })
+        .set({ state: to, finishedAt: now, updatedAt: now, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, leaseOwner: null, leaseUntil: null })
         .where('id', '=', id)
         .where('state', 'in', from)
         .returning('importId')
         .executeTakeFirst();
       if (!result) return false;
       const kind = to === 'CANCELED' ? 'JOB_CANCELED' : 'JOB_FAILED';
-      if (to !== 'COMPLETED') await historyEvent(db, result.importId, now, actor, kind, { jobId: id, ...(error && { code: error.code }) });
+      await historyEvent(db, result.importId, now, actor, kind, { jobId: id, ...(error && { code: error.code }) });
+      delivering = await this.#notify(db, id, to === 'CANCELED' ? 'IMPORT_JOB_CANCELED' : 'IMPORT_JOB_FAILED', now);
       return true;
     });
+    if (delivering) this.#outbox?.committed();
+    return ended;
+  }
+
+  /** Writes a job's webhook event in the transaction that ended it: the import as importSummary tells it, and the job. */
+  async #notify(db: Transaction<Database>, id: string, type: 'IMPORT_JOB_CANCELED' | 'IMPORT_JOB_FAILED', at: number): Promise<boolean> {
+    if (!this.#outbox) return false;
+    const job = await db
+      .selectFrom('importJobs')
+      .innerJoin('imports', 'imports.id', 'importJobs.importId')
+      .selectAll('importJobs')
+      .select('imports.accessToken')
+      .where('importJobs.id', '=', id)
+      .executeTakeFirstOrThrow();
+    const importRow = await db.selectFrom('imports').selectAll().where('id', '=', job.importId).executeTakeFirstOrThrow();
+    const data = {
+      ...(importRow.lastState === null ? { clientId: importRow.clientId, accessToken: importRow.accessToken } : importNotice(importRow, parseState(importRow.lastState))),
+      job: jobNotice(toRecord(job)),
+    };
+    return this.#outbox.write(db, { clientId: importRow.clientId, importId: importRow.id, type, data, at });
   }
 
   /**
@@ -357,22 +375,47 @@ export class ImportJobStore {
   /** The EXECUTING job of an import ends with it: COMPLETED or FAILED. Its id, if there was one. */
   async importEnded(clientId: string, accessToken: string, status: 'COMPLETED' | 'FAILED'): Promise<ImportJobRecord | undefined> {
     const now = this.#now();
-    const ended = await this.#db
-      .updateTable('importJobs')
-      .set({
-        state: status,
-        finishedAt: now,
-        updatedAt: now,
-        ...(status === 'FAILED' && { errorCode: 'IMPORT_FAILED', errorMessage: 'MyPreferences reported the import as failed.' }),
-      })
-      .where('state', '=', 'EXECUTING')
-      .where('importId', 'in', (eb) =>
-        eb.selectFrom('imports').select('imports.id').where('imports.clientId', '=', clientId).where('imports.accessToken', '=', accessToken),
-      )
-      .returning('id')
-      .executeTakeFirst();
+    let delivering = false;
+    const ended = await this.#db.transaction().execute(async (db) => {
+      const row = await db
+        .updateTable('importJobs')
+        .set({
+          state: status,
+          finishedAt: now,
+          updatedAt: now,
+          ...(status === 'FAILED' && { errorCode: 'IMPORT_FAILED', errorMessage: 'MyPreferences reported the import as failed.' }),
+        })
+        .where('state', '=', 'EXECUTING')
+        .where('importId', 'in', (eb) => eb.selectFrom('imports').select('imports.id').where('imports.clientId', '=', clientId).where('imports.accessToken', '=', accessToken))
+        .returning('id')
+        .executeTakeFirst();
+      if (row && status === 'FAILED') delivering = await this.#notify(db, row.id, 'IMPORT_JOB_FAILED', now);
+      return row;
+    });
+    if (delivering) this.#outbox?.committed();
     return ended && this.find(ended.id);
   }
+}
+
+/** A job as webhooks tell it: ImportJob's own fields. */
+function jobNotice(job: ImportJobRecord): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: job.id,
+    clientId: job.clientId,
+    state: job.state,
+    format: job.format,
+    execute: job.execute,
+    uploadLength: job.uploadLength,
+    bytesStaged: job.bytesStaged,
+    recordsStaged: job.recordsStaged,
+    recordsRejected: job.recordsRejected,
+    stageCalls: job.stageCalls,
+    createdAt: iso(job.createdAt),
+    createdBy: job.createdBy,
+    finishedAt: iso(job.finishedAt),
+    error: job.error,
+  };
 }
 
 /** Lists rejected lines, up to {@link MAX_LISTED_REJECTIONS} per job; a line listed before stays as it is. */

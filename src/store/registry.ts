@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { ATTR, tracer } from '../telemetry/spans.js';
 import type { Database, EpochMs, ImportRow } from './schema.js';
 import type { Store, StoreObserver, StoreOperation } from './store.js';
+import type { OutboxEvent, WebhookOutbox } from './webhook-outbox.js';
 
 /** What the history says happened (`ImportEventKind`); this part of the registry writes these. */
 export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED' | 'JOB_CREATED' | 'JOB_FAILED' | 'JOB_CANCELED';
@@ -106,10 +107,12 @@ export class ImportRegistry {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #observe: StoreObserver | undefined;
+  readonly #outbox: WebhookOutbox | undefined;
   #tracked: { at: number; answer: Promise<TrackedImports> } | undefined;
 
-  constructor(options: { store: Store; logger: Logger; now?: () => number; observe?: StoreObserver }) {
+  constructor(options: { store: Store; logger: Logger; now?: () => number; observe?: StoreObserver; outbox?: WebhookOutbox }) {
     this.#store = options.store;
+    this.#outbox = options.outbox;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#observe = options.observe;
@@ -364,7 +367,8 @@ export class ImportRegistry {
 
   async #record(operation: 'observed' | 'changed', ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
     try {
-      await this.#timed(operation, () => this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change)));
+      const delivering = await this.#timed(operation, () => this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change)));
+      if (delivering) this.#outbox?.committed();
     } catch (error) {
       this.#logger.error(
         { err: error, clientId: ref.clientId, change: change?.kind ?? 'OBSERVED' },
@@ -373,7 +377,8 @@ export class ImportRegistry {
     }
   }
 
-  async #write(db: Transaction<Database>, ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
+  /** Writes the change; true when it wrote a webhook delivery (the worker is told once it commits). */
+  async #write(db: Transaction<Database>, ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<boolean> {
     const now = this.#now();
     await db
       .insertInto('imports')
@@ -390,13 +395,18 @@ export class ImportRegistry {
 
     const update: Partial<Omit<ImportRow, 'id'>> = { updatedAt: now };
     const events: { kind: ImportEventKind; detail: Record<string, unknown> | null; actor: string | null }[] = [];
+    /** What the webhooks are told, in this same transaction: the first Execute, the final state. */
+    const notices: OutboxEvent['type'][] = [];
     if (change?.kind === 'INITIATED') {
       Object.assign(update, { name: change.name, settings: JSON.stringify(change.settings), createdAt: now, createdBy: recorder.actor });
       events.push({ kind: 'INITIATED', detail: { name: change.name }, actor: recorder.actor });
     } else if (change?.kind === 'STAGED') {
       events.push({ kind: 'STAGED', detail: { records: change.records }, actor: recorder.actor });
     } else if (change?.kind === 'EXECUTED') {
-      if (row.executedAt === null) update.executedAt = now;
+      if (row.executedAt === null) {
+        update.executedAt = now;
+        notices.push('IMPORT_EXECUTED');
+      }
       events.push({ kind: 'EXECUTED', detail: null, actor: recorder.actor });
     }
     // The final state is stored once and never replaced; a state older than the one kept is not taken.
@@ -404,7 +414,10 @@ export class ImportRegistry {
     const isNewer = previous === null || (!FINAL.has(previous) && RANK[state.status] >= RANK[previous]);
     if (isNewer) {
       Object.assign(update, { lastStatus: state.status, lastState: JSON.stringify(state), observedAt: now });
-      if (FINAL.has(state.status)) update.finishedAt = now;
+      if (FINAL.has(state.status)) {
+        update.finishedAt = now;
+        notices.push(state.status === 'COMPLETED' ? 'IMPORT_COMPLETED' : 'IMPORT_FAILED');
+      }
       if (previous !== null && previous !== state.status) {
         events.push({ kind: 'STATUS_CHANGED', detail: { from: previous, to: state.status }, actor: null });
       }
@@ -425,7 +438,28 @@ export class ImportRegistry {
         .onConflict((conflict) => conflict.columns(['credentialFingerprint', 'importId']).doNothing())
         .execute();
     }
+    let delivering = false;
+    if (this.#outbox && notices.length > 0) {
+      const data = importNotice({ ...row, ...update } as ImportRow, state);
+      for (const type of notices) delivering = (await this.#outbox.write(db, { clientId: ref.clientId, importId: row.id, type, data, at: now })) || delivering;
+    }
+    return delivering;
   }
+}
+
+/** An import as webhooks tell it: `BulkImport`'s fields, as `importSummary` answers them, with the registry's. */
+export function importNotice(row: ImportRow, state: BulkImport): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    ...state,
+    expires: state.expires?.toISOString() ?? null,
+    createdAt: iso(row.createdAt),
+    createdBy: row.createdBy,
+    executedAt: iso(row.executedAt),
+    finishedAt: iso(row.finishedAt),
+    observedAt: iso(row.observedAt),
+    isFinal: row.lastStatus !== null && FINAL.has(row.lastStatus),
+  };
 }
 
 function toRecord(row: ImportRow): ImportRecord {
@@ -445,7 +479,7 @@ function toRecord(row: ImportRow): ImportRecord {
 }
 
 /** A stored view back as the domain has it (`expires` was written as its ISO text). */
-function parseState(text: string): BulkImport {
+export function parseState(text: string): BulkImport {
   const state = JSON.parse(text) as Omit<BulkImport, 'expires'> & { expires: string | null };
   return { ...state, expires: state.expires === null ? null : new Date(state.expires) };
 }

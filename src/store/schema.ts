@@ -31,6 +31,9 @@ export interface Database {
   watches: WatchesTable;
   importJobs: ImportJobsTable;
   importJobRejections: ImportJobRejectionsTable;
+  importWebhooks: ImportWebhooksTable;
+  webhookEvents: WebhookEventsTable;
+  webhookDeliveries: WebhookDeliveriesTable;
 }
 
 /**
@@ -171,6 +174,62 @@ export interface ImportJobRejectionsTable {
   jobId: string;
   line: number;
   reason: string;
+}
+
+/** A webhook endpoint of one clientId (issue 28). */
+export interface ImportWebhooksTable {
+  /** A random UUID. */
+  id: string;
+  clientId: string;
+  url: string;
+  /** The `ImportWebhookEvent` names it is sent, as a JSON array. */
+  events: JsonText;
+  /** 1 while deliveries are made; 0 once the endpoint answered 410 Gone. */
+  enabled: number;
+  disabledReason: string | null;
+  /** The signing secret, sealed with the gateway's key (AES-256-GCM): never stored in clear. */
+  sealedSecret: string;
+  createdAt: EpochMs;
+  createdBy: string | null;
+  /** Passthrough: the fingerprint of the credential that registered it; only that credential sees it. */
+  credentialFingerprint: string | null;
+  updatedAt: EpochMs;
+}
+
+/** The outbox: one row per event, written in the transaction of the change that caused it. */
+export interface WebhookEventsTable {
+  id: Id;
+  /** `webhook-id`: the same on every attempt of every endpoint's delivery of this event. */
+  messageId: string;
+  clientId: string;
+  /** The import it is about (null for a test event). */
+  importId: number | null;
+  /** An `ImportWebhookEvent` name. */
+  type: string;
+  /** The body sent, as JSON text. */
+  payload: JsonText;
+  /** The W3C `traceparent` of what caused it, so deliveries link to that trace. */
+  traceParent: string | null;
+  createdAt: EpochMs;
+}
+
+/** One event to one endpoint: attempted until delivered, gone or a day old. */
+export interface WebhookDeliveriesTable {
+  id: Id;
+  webhookId: string;
+  eventId: number;
+  clientId: string;
+  /** `PENDING`, `RETRYING`, `DELIVERED` or `FAILED`. */
+  state: string;
+  attempts: number;
+  /** When it is due (null once DELIVERED or FAILED). */
+  nextAttemptAt: EpochMs | null;
+  lastAttemptAt: EpochMs | null;
+  responseStatus: number | null;
+  /** Which process is attempting it now, and until when its claim holds. */
+  claimedBy: string | null;
+  claimedUntil: EpochMs | null;
+  createdAt: EpochMs;
 }
 
 export type ImportJobRow = Selectable<ImportJobsTable>;
