@@ -67,6 +67,7 @@ export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof
   webSocket: WebSocketConfig;
   cluster: ClusterConfig;
   store: StoreConfig;
+  jobs: JobsConfig;
   tracing: TracingConfig;
   /** {@link SETTINGS.GRAPHIQL}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
   graphiql: boolean;
@@ -176,6 +177,18 @@ const STORE = {
 
 /** The durable store (`src/store/`): PostgreSQL with a `databaseUrl`, else the embedded one in `dataDir`. */
 export interface StoreConfig extends FromSettings<typeof STORE> {}
+
+const JOBS = {
+  maxUploadBytes: VARIABLE.UPLOAD_MAX_BYTES,
+  maxLineBytes: VARIABLE.UPLOAD_MAX_LINE_BYTES,
+  maxBytesInFlight: VARIABLE.UPLOAD_MAX_BYTES_IN_FLIGHT,
+  leaseMs: VARIABLE.JOB_LEASE_MS,
+  scanMs: VARIABLE.JOB_SCAN_MS,
+  publicUrl: VARIABLE.PUBLIC_URL,
+} as const satisfies FieldMap;
+
+/** Import jobs (`src/jobs/`): their uploads' limits, leases and queue scan. */
+export interface JobsConfig extends FromSettings<typeof JOBS> {}
 
 const LIMITS = {
   maxRequestBytes: VARIABLE.MAX_REQUEST_BYTES,
@@ -326,6 +339,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cluster: fields(CLUSTER),
     store: fields(STORE),
+    jobs: fields(JOBS),
     tracing: readTracing(read, problems),
     auth: readAuth(env, read, embedded, problems),
     simulator: fields(SIMULATOR),

@@ -300,6 +300,52 @@ export const SETTINGS = {
     max: 28 * MB,
     description: "largest Stage body forwarded (the upstream's default limit); larger ones are refused without a request",
   },
+  UPLOAD_MAX_BYTES: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 16 * GB,
+    min: 1 * KB,
+    max: 1024 * GB,
+    description: 'import jobs: the longest upload (tus `Upload-Length`); a longer one is refused (413 UPLOAD_TOO_LARGE) before a byte is staged',
+  },
+  UPLOAD_MAX_LINE_BYTES: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 1 * MB,
+    min: 1 * KB,
+    max: 16 * MB,
+    description: 'import jobs: the longest line (one record); a longer line is rejected (`LINE_TOO_LONG` in rejectedLines) without being held in memory',
+  },
+  UPLOAD_MAX_BYTES_IN_FLIGHT: {
+    kind: 'integer',
+    unit: 'bytes',
+    default: 256 * MB,
+    min: 1 * MB,
+    max: 64 * GB,
+    description:
+      'import jobs: memory the uploads being staged may hold at once; each takes two Stage bodies (`UPSTREAM_MAX_STAGE_BYTES`×2), one clientId at most half; beyond, 503 OVERLOADED (`UPLOADS_IN_FLIGHT`, tus clients retry)',
+  },
+  JOB_LEASE_MS: {
+    kind: 'integer',
+    default: 30 * SECOND_MS,
+    min: 500,
+    max: 10 * MINUTE_MS,
+    description:
+      "import jobs: how long a replica's claim on a job's upload lasts unless renewed; a replica that dies mid-upload lets another resume it after this",
+  },
+  JOB_SCAN_MS: {
+    kind: 'integer',
+    default: 5 * SECOND_MS,
+    min: 50,
+    max: HOUR_MS,
+    description:
+      "import jobs: how often each replica looks for queued jobs to execute and executing jobs whose import ended (another replica's, or before a restart)",
+  },
+  PUBLIC_URL: {
+    kind: 'url',
+    description: "the gateway's public base URL, for the absolute URLs it hands out (an import job's `uploadUrl`)",
+    shownDefault: 'the `Host` each caller reached, over http',
+  },
   UPSTREAM_CONNECT_TIMEOUT_MS: {
     kind: 'integer',
     default: 5 * SECOND_MS,

@@ -61,6 +61,11 @@ export const ERROR_CATALOG = {
       TOO_MANY_ENTITIES: '`_entities` with more representations than `GRAPHQL_MAX_ENTITIES`',
       RESPONSE_TOO_LARGE: 'the answer would pass `GRAPHQL_MAX_RESPONSE_BYTES`: ask for fewer failed records',
       REQUEST_TOO_LARGE: 'HTTP 413: a body over `MAX_REQUEST_BYTES`',
+      UPLOAD_TOO_LARGE: 'HTTP 413: an upload longer than `UPLOAD_MAX_BYTES`',
+      UPLOAD_OFFSET_MISMATCH: "HTTP 409: a PATCH whose `Upload-Offset` is not the upload's offset (HEAD it, and resume from there)",
+      UPLOAD_CLOSED: 'HTTP 410: an upload to a job that takes no more bytes (cancelled, failed, or complete)',
+      INVALID_UPLOAD_REQUEST:
+        'HTTP 400/403/405/412/415: a request the tus protocol does not allow (a missing header, another Upload-Length, creation or termination)',
       LENGTH_REQUIRED: 'HTTP 411: a POST without `Content-Length`',
     },
   },
@@ -81,7 +86,11 @@ export const ERROR_CATALOG = {
     raisedBy: 'gateway',
     when: 'the request bodies and WebSocket messages being read and run at once already total `MAX_INFLIGHT_REQUEST_BYTES`; retry after `retryAfterSeconds`',
     http: '503 with `Retry-After`; a WebSocket message that does not fit closes its connection with 1013 instead (graphql-ws clients retry)',
-    reasons: {},
+    reasons: {
+      UPLOADS_IN_FLIGHT:
+        'an upload PATCH while the uploads being staged already hold `UPLOAD_MAX_BYTES_IN_FLIGHT` (or its clientId half of it): 503 with `Retry-After` (tus clients retry)',
+      UPLOAD_IN_PROGRESS: "a job's upload is being staged by another request (another replica holds its lease): 423 (tus clients retry)",
+    },
   },
   UPSTREAM_UNAVAILABLE: {
     raisedBy: 'gateway',
@@ -105,6 +114,16 @@ export const ERROR_CATALOG = {
       SHUTTING_DOWN: 'the replica is draining: subscribe again',
       INTERNAL: 'reading the status failed inside the gateway (logged with its stack)',
     },
+  },
+  NOT_CANCELLABLE: {
+    raisedBy: 'gateway',
+    when: "cancelImportJob on a job whose import's Execute has been sent (EXECUTING, COMPLETED, FAILED)",
+    reasons: {},
+  },
+  STAGE_OUTCOME_UNKNOWN: {
+    raisedBy: 'gateway',
+    when: "an import job's error (and its upload's 410) when, after a Stage call whose answer was lost, the import's `totalRecordsReceived` says neither that the body landed nor that it did not: the job stops rather than risk staging records twice",
+    reasons: {},
   },
   STORE_UNAVAILABLE: {
     raisedBy: 'gateway',

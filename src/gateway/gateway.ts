@@ -5,6 +5,8 @@ import { ClusterCoordinator } from '../cluster/cluster-coordinator.js';
 import type { Config } from '../config/config.js';
 import { ForwardedCredential } from '../credentials/credential.js';
 import { toBulkImport } from '../domain/bulk-import.js';
+import { ImportJobs } from '../jobs/import-jobs.js';
+import { UPLOAD_PATH, UploadEndpoint } from '../jobs/upload-endpoint.js';
 import { InflightBytes } from '../lib/inflight-bytes.js';
 import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
@@ -31,6 +33,7 @@ import type { UnreadBodyDrain } from './early-answer.js';
 import { createGraphQLAdmission } from './graphql-admission.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { type RouteHandler, routeRequests } from './routes.js';
+import { uploadRoutes } from './upload-routes.js';
 import { routeUpgrades } from './websocket-upgrades.js';
 
 export interface GatewayOptions {
@@ -135,7 +138,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     fetchStatus: async (credential, ref, signal, idle) => {
       const state = await upstream.status(credential, ref, { signal, priority: idle ? 'idle-poll' : 'poll' });
       const fingerprint = credential instanceof ForwardedCredential ? credential.id : null;
-      await registry.observed(ref, toBulkImport(ref.clientId, ref.accessToken, state), { actor: null, fingerprint });
+      const view = toBulkImport(ref.clientId, ref.accessToken, state);
+      await registry.observed(ref, view, { actor: null, fingerprint });
+      // An import job's import ending ends the job, and lets its clientId's next job go.
+      if (view.isTerminal) await jobs.queue.importEnded(ref, view.status as 'COMPLETED' | 'FAILED').catch(() => {});
       return state;
     },
     timing: { ...pollTiming, jitterRatio: 0.1 },
@@ -148,7 +154,25 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'watch' }),
     retryAfterMs: config.status.watchIntervalMs,
   });
+  const jobs = new ImportJobs({
+    store,
+    registry,
+    upstream,
+    watch: watcher,
+    logger: logger.child({ component: 'jobs' }),
+    serviceCredentialFor: (clientId) => (config.auth.mode === 'jwt' ? serviceCredentialFor(clientId) : undefined),
+    leaseMs: config.jobs.leaseMs,
+    scanMs: config.jobs.scanMs,
+    refreshMs: config.status.pollIntervalMs,
+    maxStageBytes: config.upstream.maxStageBytes,
+    maxLineBytes: config.jobs.maxLineBytes,
+  });
   const origins = new OriginPolicy(config.limits.corsOrigins);
+  const uploads = new UploadEndpoint(jobs, {
+    maxUploadBytes: config.jobs.maxUploadBytes,
+    logger: logger.child({ component: 'uploads' }),
+    allowedOrigin: (origin) => origins.allows(origin, undefined),
+  });
   const sharedSubscriptions = new SharedSubscriptions({
     onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
   });
@@ -159,6 +183,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry,
     watcher,
     limits,
+    jobs,
+    publicUrl: config.jobs.publicUrl,
+    uploadPath: UPLOAD_PATH,
     // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
     auditLogger: logger.child({ component: 'audit' }),
     callerRateLimit: new CallerRateLimit(config.limits.callerRateLimit),
@@ -224,6 +251,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.developmentIssuer ? developmentRoutes(options.developmentIssuer, { mintTokens: config.devTokenRoute }) : []),
     ...(options.demoPage ? demoPageRoutes() : []),
     ...(graphiql ? [[graphiql.assetDirectory, graphiql.serveAsset] as const] : []),
+    ...uploadRoutes({
+      authenticate,
+      jobs,
+      endpoint: uploads,
+      maxBytesInFlight: config.jobs.maxBytesInFlight,
+      bytesPerUpload: 2 * config.upstream.maxStageBytes,
+    }),
     [
       GRAPHQL_PATH,
       async (request, response) => {
@@ -243,7 +277,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     websocket,
     endSubscriptions: () => {
-      // Watches stop here first (the watch list keeps them for the next start), then subscriptions end.
+      // Watches and the job queue stop here first (the store keeps them for the next start), then subscriptions end.
+      jobs.close();
       watcher.close();
       statusHub.close();
     },
@@ -298,6 +333,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         // jwt mode: the store's watch list, watched again now and rescanned every watch interval (a
         // failover: another replica's watches). Passthrough: no credential is kept to resume with.
         if (config.auth.mode === 'jwt') await watcher.startResuming(serviceCredentialFor, config.status.watchIntervalMs);
+        jobs.start();
       }
       retention.start();
       const { port } = server.address() as AddressInfo;

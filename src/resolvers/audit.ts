@@ -2,8 +2,11 @@ import { GraphQLError } from 'graphql';
 
 /** One audit line: who changed which import how, and how it ended. */
 export interface AuditEntry {
-  operation: 'initiateImport' | 'stageImport' | 'executeImport' | 'watchImport';
-  clientId: string;
+  operation: 'initiateImport' | 'stageImport' | 'executeImport' | 'watchImport' | 'createImportJob' | 'cancelImportJob';
+  /** Unknown for a cancelImportJob whose job was not found. */
+  clientId: string | undefined;
+  /** The import job a job operation named. */
+  jobId?: string;
   /** Unknown for an initiateImport that failed. */
   accessToken: string | undefined;
   /** `OK`, or the error code the caller received. */
@@ -17,16 +20,21 @@ const MAX_AUDITED_LENGTH = 200;
  * Runs a mutation and writes its audit line whatever the outcome — refusals included, since
  * "who tried to execute what" matters most when it was refused. Never a token or credential.
  */
-export async function audited<T extends { accessToken: string }>(
+export async function audited<T extends { accessToken: string; clientId?: string; id?: string }>(
   ctx: { audit: (entry: AuditEntry) => void },
   operation: AuditEntry['operation'],
-  args: { clientId: string; accessToken?: string },
+  args: { clientId?: string; accessToken?: string; jobId?: string },
   run: () => Promise<T>,
 ): Promise<T> {
-  const entry = { operation, clientId: args.clientId.slice(0, MAX_AUDITED_LENGTH) };
+  const entry = {
+    operation,
+    clientId: args.clientId?.slice(0, MAX_AUDITED_LENGTH),
+    ...(args.jobId !== undefined && { jobId: args.jobId.slice(0, MAX_AUDITED_LENGTH) }),
+  };
   try {
     const result = await run();
-    ctx.audit({ ...entry, accessToken: result.accessToken, outcome: 'OK' });
+    const done = operation === 'createImportJob' || operation === 'cancelImportJob' ? { clientId: result.clientId, jobId: result.id } : {};
+    ctx.audit({ ...entry, ...done, accessToken: result.accessToken, outcome: 'OK' });
     return result;
   } catch (error) {
     const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;

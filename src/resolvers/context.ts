@@ -1,5 +1,6 @@
 import type { Access } from '../auth/access.js';
 import type { GatewayError } from '../errors/gateway-error.js';
+import type { ImportJobs } from '../jobs/import-jobs.js';
 import type { ResponseBudget } from '../lib/response-budget.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../logger.js';
@@ -29,6 +30,10 @@ export interface ResolverContext {
   /** Imports watched with nobody subscribed (executed through the gateway, or named in watchImport). */
   watcher: Watcher;
   limits: GatewayLimits;
+  /** Import jobs: a whole file through a resumable upload, staged once, executed in turn. */
+  jobs: ImportJobs;
+  /** The absolute URL of a job's upload, at the origin the caller reached (or `PUBLIC_URL`). */
+  uploadUrlFor: (jobId: string) => string;
   /** Concurrent identical executeImport calls share one upstream Execute. */
   executions: SingleFlight<UpstreamImportState>;
   /** Writes the audit line of a mutation (with the caller's subject). */
@@ -67,6 +72,11 @@ export interface ResolverServices {
   /** Imports watched with nobody subscribed (executed through the gateway, or named in watchImport). */
   watcher: Watcher;
   limits: GatewayLimits;
+  jobs: ImportJobs;
+  /** The gateway's public base URL (`PUBLIC_URL`); unset: the origin each caller reached, from its `Host`. */
+  publicUrl: URL | undefined;
+  /** Where the upload endpoint is served. */
+  uploadPath: string;
   /** Where the mutations' audit lines go (`component: "audit"`). */
   auditLogger: Logger;
   /** Upstream calls per caller. */
@@ -79,6 +89,8 @@ export interface Caller {
   requestId: string;
   /** Aborts when the caller goes away (HTTP). @default none */
   signal?: AbortSignal;
+  /** The `Host` the caller reached the gateway at (absolute URLs handed out, such as an upload's, are built from it). */
+  host?: string | undefined;
 }
 
 /**
@@ -86,9 +98,9 @@ export interface Caller {
  * the execute single-flight included (it joins identical executeImports of any caller).
  */
 export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
-  const { upstream, statusHub, registry, watcher, limits, auditLogger, callerRateLimit } = services;
+  const { upstream, statusHub, registry, watcher, limits, jobs, auditLogger, callerRateLimit } = services;
   const executions = new SingleFlight<UpstreamImportState>();
-  return ({ access, requestId, signal }) => {
+  return ({ access, requestId, signal, host }) => {
     // A caller without a subject was refused: credentialFor throws before any call is counted.
     const subject = access.subject ?? '';
     /** Calls taken for the operation while it waited for its turn, spent by its first resolvers. */
@@ -103,6 +115,8 @@ export function createResolverContexts(services: ResolverServices): (caller: Cal
       registry,
       watcher,
       limits,
+      jobs,
+      uploadUrlFor: (jobId) => `${(services.publicUrl?.href ?? `http://${host ?? 'localhost'}`).replace(/\/$/, '')}${services.uploadPath}/${jobId}`,
       executions,
       spendUpstreamCall: () => {
         if (refused) throw refused;

@@ -361,3 +361,6 @@ builder.queryField('imports', (t) =>
       imports({ ...args, clientId: args.clientId === null || args.clientId === undefined ? args.clientId : String(args.clientId) }, ctx),
   }),
 );
+
+/** Shared with the import jobs' types (`./import-jobs.ts`). */
+export { BulkImportRef, InitiateImportInputRef, PageInfoRef };

@@ -1,5 +1,6 @@
 import { builder } from './builder.js';
 import './imports.js';
+import './import-jobs.js';
 
 /** Apollo Federation v2 `@link` of the subgraph (the version our composition and routers speak). */
 const FEDERATION_LINK_URL = 'https://specs.apollo.dev/federation/v2.6';

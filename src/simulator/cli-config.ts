@@ -8,6 +8,7 @@
  * | `SIMULATOR_RECORDS_PER_SECOND` | 2500 | processing speed of executed imports |
  * | `SIMULATOR_CONTROL_ROUTES` | false | `true`/`1` serves the `/__simulator/` control routes |
  * | `SIMULATOR_TOKEN_TTL_S` | 3600 | lifetime in seconds of the OAuth bearer tokens (`expires_in`) |
+ * | `SIMULATOR_RECORD_RECEIPTS` | false | `true`/`1` counts each import's records per identity (`recordReceipts`; memory grows with distinct records); read them at `GET /__simulator/imports/{clientId}/{accessToken}/receipts` |
  */
 import type { SimulatorOptions } from './index.js';
 
@@ -28,7 +29,7 @@ const DEFAULT_CLI_PORT = 4010;
 
 /** Reads the simulator's variables from `env`; throws {@link SimulatorEnvError} naming the first bad one. */
 export function readSimulatorEnv(env: Readonly<Record<string, string | undefined>>): SimulatorOptions {
-  const options: SimulatorOptions = { port: DEFAULT_CLI_PORT, host: '127.0.0.1', controlRoutes: false };
+  const options: SimulatorOptions = { port: DEFAULT_CLI_PORT, host: '127.0.0.1' };
 
   const port = nonEmpty(env['SIMULATOR_PORT']);
   if (port !== undefined) {
@@ -59,15 +60,18 @@ export function readSimulatorEnv(env: Readonly<Record<string, string | undefined
     options.tokenTtlSeconds = Number(ttl);
   }
 
-  const control = nonEmpty(env['SIMULATOR_CONTROL_ROUTES'])?.toLowerCase();
-  if (control !== undefined) {
-    if (control === 'true' || control === '1') options.controlRoutes = true;
-    else if (control === 'false' || control === '0') options.controlRoutes = false;
-    else {
-      throw new SimulatorEnvError('SIMULATOR_CONTROL_ROUTES', `must be true, 1, false or 0, got ${JSON.stringify(control)}`);
-    }
-  }
+  options.controlRoutes = flag(env, 'SIMULATOR_CONTROL_ROUTES') ?? false;
+  options.recordReceipts = flag(env, 'SIMULATOR_RECORD_RECEIPTS') ?? false;
   return options;
+}
+
+/** A boolean variable: `true`/`1` or `false`/`0`, any case; undefined when unset or blank. */
+function flag(env: Readonly<Record<string, string | undefined>>, variable: string): boolean | undefined {
+  const value = nonEmpty(env[variable])?.toLowerCase();
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new SimulatorEnvError(variable, `must be true, 1, false or 0, got ${JSON.stringify(value)}`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

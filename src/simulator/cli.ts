@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       // A public demo fixture like the demo credential above, so printing its secret is harmless.
       `Demo OAuth client (public demo fixture): client_id=${DEMO_OAUTH_CLIENT.clientId} client_secret=${DEMO_OAUTH_CLIENT.clientSecret} scope=${oauthScope(DEMO_ACCOUNT.clientId, DEMO_OAUTH_CLIENT.userId)}`,
       options.controlRoutes ? `Control routes: ${new URL('/__simulator/', simulator.baseUrl).href}` : 'Control routes: disabled',
+      `Record receipts: ${options.recordReceipts ? 'on' : 'off'}`,
       '',
     ].join('\n'),
   );

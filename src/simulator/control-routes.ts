@@ -14,6 +14,7 @@
  * | POST | `/__simulator/random-failures` | `{"route": "*", "rate": 0.1, "status": 503, "seed": 7}` | 200 `{"route", "rate", "status"}`, plus `"seed"` when set |
  * | GET | `/__simulator/requests` | — | 200 `{"counts": {"initiate": n, …, "token": n}, "total": n, "entries": [last 100 LoggedRequest]}` |
  * | POST | `/__simulator/reset-requests` | — | 200: the request log and its counts are cleared |
+ * | GET | `/__simulator/imports/{clientId}/{accessToken}/receipts` | — | 200 `{"received": n, "distinct": n, "duplicates": [{"id", "count"}, …]}` (`simulator.recordReceipts()`); 404 when the client has no such import or the simulator runs without record receipts |
  *
  * `route` is a route name (`initiate`, `stage`, `execute`, `status`, `exceptions`, `token`) or `"*"`;
  * `fault` is one of the {@link Fault} shapes; `times` is a positive integer, `"Infinity"`, or
@@ -21,7 +22,8 @@
  * {@link FaultOptions}. For random failures `rate` is 0 (off) to 1, `status` 400 to 599 (default
  * 503), `seed` an optional integer (see {@link RandomFailures}). Unknown fields are refused, so a
  * misspelt `after` cannot quietly queue a different fault. A bad body answers 400
- * `{"Message": ...}`; another method on a known path, 405.
+ * `{"Message": ...}`; another method on a known path, 405. In the receipts path, `clientId` is
+ * one percent-encoded segment, as in the API's routes.
  *
  * Example: `curl -X POST localhost:4010/__simulator/faults -d '{"route":"*","fault":{"kind":"reset"}}'`.
  */
@@ -37,7 +39,8 @@ import {
   type RandomFailures,
 } from './faults.js';
 import type { MemoryRequestLog } from './request-log.js';
-import { SIMULATOR_ROUTES, type SimulatorRoute, splitTarget } from './routing.js';
+import { decodeSegment, parseAccessToken, SIMULATOR_ROUTES, type SimulatorRoute, splitTarget } from './routing.js';
+import type { ImportStore } from './store.js';
 import { isPlainObject } from './validation.js';
 
 /** Path prefix of the control routes. */
@@ -52,6 +55,7 @@ const CONTROL_BODY_LIMIT_BYTES = 64 * 1024;
 export interface ControlDeps {
   faults: FaultQueue;
   requests: MemoryRequestLog;
+  store: ImportStore;
 }
 
 /** True when `target` is under the control prefix. */
@@ -88,9 +92,33 @@ export async function handleControlRoute(ex: Exchange, deps: ControlDeps): Promi
       if (method !== 'POST') return allow('POST');
       deps.requests.reset();
       return ex.json(200, { Message: 'The request log was cleared.' });
-    default:
-      return ex.error(404, 'No control route matches the request path.');
+    default: {
+      const receipts = matchReceiptsPath(path);
+      if (!receipts) return ex.error(404, 'No control route matches the request path.');
+      if (method !== 'GET') return allow('GET');
+      return answerReceipts(ex, receipts, deps);
+    }
   }
+}
+
+/** `/__simulator/imports/{clientId}/{accessToken}/receipts`, its segments still encoded. */
+const RECEIPTS_PATH = /^\/__simulator\/imports\/([^/]+)\/([^/]+)\/receipts$/;
+
+function matchReceiptsPath(path: string): { rawClientId: string; rawAccessToken: string } | undefined {
+  const match = RECEIPTS_PATH.exec(path);
+  return match ? { rawClientId: match[1]!, rawAccessToken: match[2]! } : undefined;
+}
+
+function answerReceipts(ex: Exchange, path: { rawClientId: string; rawAccessToken: string }, deps: ControlDeps): Promise<void> {
+  const clientId = decodeSegment(path.rawClientId);
+  const accessToken = parseAccessToken(decodeSegment(path.rawAccessToken));
+  // Both are 404, as simulator.recordReceipts() gives undefined for both; the message tells which.
+  if (!deps.store.recordsReceipts) {
+    return ex.error(404, 'The simulator runs without record receipts: start it with recordReceipts: true (SIMULATOR_RECORD_RECEIPTS=true).');
+  }
+  const receipts = clientId === undefined || accessToken === undefined ? undefined : deps.store.receipts(clientId, accessToken);
+  if (!receipts) return ex.error(404, 'The client has no import with this access token.');
+  return ex.json(200, receipts);
 }
 
 const FAULT_BODY_FIELDS = ['route', 'fault', 'times', 'after', 'match'];

@@ -100,6 +100,15 @@ export class Exchange {
     this.#finish(status);
   }
 
+  /**
+   * Drains the request and never answers, leaving the connection open (the client's timeout or
+   * `stop()` ends it). Logged at once with no status, so a test can wait for the hang to begin.
+   */
+  async hang(): Promise<void> {
+    if (!(await this.#drain())) return;
+    this.#finish(null);
+  }
+
   /** Destroys the connection without answering. */
   reset(): void {
     this.req.socket.destroy();

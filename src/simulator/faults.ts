@@ -22,7 +22,13 @@ export type Fault =
   /** Destroy the socket without any response. */
   | { kind: 'reset' }
   /** Send 200 headers and part of a JSON body, then never finish (until `stop()`). */
-  | { kind: 'stall-body' };
+  | { kind: 'stall-body' }
+  /**
+   * Read the request, then never answer: no status, no headers, the connection left open until
+   * the client gives up or `stop()`. With `after`, the upstream that applied a call and never
+   * said so, which only the client's headers or attempt timeout ends.
+   */
+  | { kind: 'hang' };
 
 /** The faults that can replace an answer already produced ({@link FaultOptions.after}); a delay cannot. */
 export type AfterFault = Exclude<Fault, { kind: 'delay' }>;
@@ -46,8 +52,8 @@ export interface FaultOptions {
    * is replaced. This models "Execute done, response lost". Per kind: `reset` destroys the socket
    * without any response; `status` sends its status, body and headers instead; `malformed` sends
    * the real status and headers with the real body cut in half (never valid JSON); `stall-body`
-   * sends the real status and headers and the first half of the real body, then never finishes.
-   * A `delay` is refused: it only means something before the route runs.
+   * sends the real status and headers and the first half of the real body, then never finishes;
+   * `hang` sends nothing at all and never finishes. A `delay` is refused: it only means something before the route runs.
    * @default false (the fault replaces the route: nothing is changed)
    */
   after?: boolean;
@@ -228,6 +234,7 @@ export function checkFault(fault: unknown): Fault {
     case 'malformed':
     case 'reset':
     case 'stall-body':
+    case 'hang':
       return { kind: candidate['kind'] };
     default:
       throw new TypeError(`Unknown fault kind ${JSON.stringify(candidate['kind'])}`);

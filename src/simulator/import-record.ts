@@ -1,9 +1,10 @@
 /**
  * What the simulator keeps of one import. Valid records are only counted, never kept: an import
  * may stage millions of them. Only records that will be reported on the Exceptions route are kept,
- * with the record as it was staged.
+ * with the record as it was staged; with record receipts on, each record's identity and count too.
  */
 import type { UpstreamImportSettings } from '../mypreferences-contract.js';
+import type { ReceiptCounter } from './receipts.js';
 
 /** A staged record that failed validation (reported with Phase `Staging`). */
 export interface StagingFailure {
@@ -33,6 +34,8 @@ export interface SimulatedImport {
   staged: boolean;
   /** Records received over all Stage calls. */
   received: number;
+  /** Receipts per record identity; undefined unless the simulator records them (`recordReceipts`). */
+  readonly receipts: ReceiptCounter | undefined;
   /** Records that passed validation, exception candidates included. */
   validCount: number;
   /** In staging order. */

@@ -19,6 +19,7 @@ import { type Clock, systemClock } from './clock.js';
 import { type FaultInjector, FaultQueue } from './faults.js';
 import { deriveState } from './lifecycle.js';
 import { OAuthTokenStore } from './oauth-tokens.js';
+import type { RecordReceipts } from './receipts.js';
 import { MemoryRequestLog, type RequestLog } from './request-log.js';
 import { type SimulatorLog, SimulatorServer } from './server.js';
 import { ImportStore } from './store.js';
@@ -41,6 +42,7 @@ export {
   type FaultRoute,
   type RandomFailures,
 } from './faults.js';
+export type { RecordReceipts } from './receipts.js';
 export type { LoggedRequest, RequestLog } from './request-log.js';
 export { SIMULATOR_ROUTES, type SimulatorRoute, TOKEN_ROUTE } from './routing.js';
 export type { SimulatorLog } from './server.js';
@@ -69,6 +71,13 @@ export interface SimulatorOptions {
   accounts?: readonly SimulatorAccount[];
   /** Serve the `/__simulator/` control routes (see `control-routes.ts`). @default false */
   controlRoutes?: boolean;
+  /**
+   * Count, per import, how many times each record arrived over all Stage calls (see
+   * {@link Simulator.recordReceipts}), so a test can prove every record reached the upstream
+   * exactly once. Memory then grows with the distinct records staged, which is why it is off
+   * by default (the simulator otherwise only counts records). @default false
+   */
+  recordReceipts?: boolean;
   /** Receives the simulator's own notices (never credentials, tokens or secrets). @default no logging */
   log?: SimulatorLog;
 }
@@ -95,6 +104,16 @@ export interface Simulator {
    * Throws if the client has no import with this access token.
    */
   failImport(clientId: string, accessToken: number): void;
+  /**
+   * How many records client `clientId`'s import `accessToken` received over all accepted Stage
+   * calls (`received`, its TotalRecordsReceived), how many distinct ones (by `ProfileId` when it
+   * is a non-empty string, else by the record's canonical JSON text), and the first 100 of those
+   * received more than once, in the order each was first received again, with their counts.
+   * Records count once the Stage call was applied, even when a fault then lost its answer.
+   * Undefined when the simulator was started without `recordReceipts` or has no such import;
+   * an expired import still answers. Also `GET /__simulator/imports/{clientId}/{accessToken}/receipts`.
+   */
+  recordReceipts(clientId: string, accessToken: number): RecordReceipts | undefined;
   /**
    * Makes every OAuth token issued so far unusable (the API answers 401 to them, as to an expired
    * token), e.g. to test a token that expires mid-run. Tokens issued later work as usual.
@@ -127,6 +146,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clock = systemClock,
     accounts = [DEMO_ACCOUNT],
     controlRoutes = false,
+    recordReceipts = false,
     log = () => {},
   } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('port must be an integer from 0 to 65535');
@@ -141,9 +161,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     throw new RangeError('tokenTtlSeconds must be a positive integer');
   }
   if (typeof clock?.now !== 'function') throw new TypeError('clock must have a now() method');
+  if (typeof recordReceipts !== 'boolean') throw new TypeError('recordReceipts must be a boolean');
 
   const resolved = resolveAccounts(accounts);
-  const store = new ImportStore(resolved, accessTokenLifetimeMs);
+  const store = new ImportStore(resolved, { tokenLifetimeMs: accessTokenLifetimeMs, recordReceipts });
   const tokens = new OAuthTokenStore(resolved.values(), tokenTtlSeconds);
   const faults = new FaultQueue();
   const requests = new MemoryRequestLog();
@@ -154,7 +175,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   const baseUrl = `${origin}/Profiles/`;
   const tokenUrl = `${origin}${OAUTH.tokenPath}`;
-  log('simulator listening', { baseUrl, tokenUrl, controlRoutes });
+  log('simulator listening', { baseUrl, tokenUrl, controlRoutes, recordReceipts });
 
   return {
     baseUrl,
@@ -174,6 +195,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const { status } = deriveState(imp, now, timing);
       if (status !== 'Completed' && status !== 'Failed') store.fail(imp, now);
     },
+    recordReceipts: (clientId: string, accessToken: number) => store.receipts(clientId, accessToken),
     expireTokens: () => tokens.revokeAll(clock.now()),
     stop: () => server.stop(),
   };

@@ -11,7 +11,7 @@ export interface LoggedRequest {
   method: string;
   /** The path and query exactly as received, before any decoding. */
   rawPath: string;
-  /** The status sent; null when the connection was reset without a response. */
+  /** The status sent; null when none was: the connection was reset, or a `hang` fault left it unanswered. */
   status: number | null;
   /**
    * Label of the matched credential, or of the OAuth client whose bearer token the request

@@ -165,6 +165,9 @@ export class SimulatorServer {
       case 'stall-body':
         await ex.stall(STALLED_BODY);
         return false;
+      case 'hang':
+        await ex.hang();
+        return false;
     }
   }
 
@@ -179,6 +182,8 @@ export class SimulatorServer {
         return ex.reset();
       case 'stall-body':
         return ex.stall(answer.payload, answer.status, answer.headers);
+      case 'hang':
+        return ex.hang();
     }
   }
 

@@ -5,6 +5,7 @@
 import { LIMITS, type UpstreamImportSettings } from '../mypreferences-contract.js';
 import type { ResolvedAccount } from './accounts.js';
 import type { SimulatedImport } from './import-record.js';
+import { ReceiptCounter, type RecordReceipts } from './receipts.js';
 import { profileIdOf, validateRecord } from './validation.js';
 
 /** Access tokens start here and increase, unique across the simulator. */
@@ -16,6 +17,16 @@ export type QuotaVerdict = { ok: true } | { ok: false; retryAfterSeconds: number
 /** The outcome of staging a batch. */
 export type StageVerdict = { ok: true } | { ok: false; message: string };
 
+/** How an {@link ImportStore} keeps its imports. */
+export interface ImportStoreOptions {
+  /** How long an access token is accepted after Initiate. */
+  tokenLifetimeMs: number;
+  /** Records one import may receive over all Stage calls. @default LIMITS.recordsPerImport */
+  maxRecordsPerImport?: number;
+  /** Count each import's receipts per record identity (memory grows with distinct records). @default false */
+  recordReceipts?: boolean;
+}
+
 /** Accounts, imports and quotas. */
 export class ImportStore {
   readonly #accounts: ReadonlyMap<string, ResolvedAccount>;
@@ -24,16 +35,20 @@ export class ImportStore {
   readonly #initiates = new Map<string, number[]>();
   readonly #tokenLifetimeMs: number;
   readonly #maxRecordsPerImport: number;
+  readonly #recordReceipts: boolean;
   #nextAccessToken = FIRST_ACCESS_TOKEN;
 
-  /**
-   * @param tokenLifetimeMs how long an access token is accepted after Initiate
-   * @param maxRecordsPerImport records one import may receive over all Stage calls
-   */
-  constructor(accounts: ReadonlyMap<string, ResolvedAccount>, tokenLifetimeMs: number, maxRecordsPerImport: number = LIMITS.recordsPerImport) {
+  constructor(accounts: ReadonlyMap<string, ResolvedAccount>, options: ImportStoreOptions) {
+    const { tokenLifetimeMs, maxRecordsPerImport = LIMITS.recordsPerImport, recordReceipts = false } = options;
     this.#accounts = accounts;
     this.#tokenLifetimeMs = tokenLifetimeMs;
     this.#maxRecordsPerImport = maxRecordsPerImport;
+    this.#recordReceipts = recordReceipts;
+  }
+
+  /** True when imports count their receipts per record identity. */
+  get recordsReceipts(): boolean {
+    return this.#recordReceipts;
   }
 
   /** The account with this (decoded) client id. */
@@ -65,6 +80,7 @@ export class ImportStore {
       expiresAt: now + this.#tokenLifetimeMs,
       staged: false,
       received: 0,
+      receipts: this.#recordReceipts ? new ReceiptCounter() : undefined,
       validCount: 0,
       failures: [],
       candidates: [],
@@ -81,6 +97,15 @@ export class ImportStore {
   }
 
   /**
+   * The receipts of client `clientId`'s import `accessToken` (expired or not); undefined when
+   * receipts are off or the client has no such import.
+   */
+  receipts(clientId: string, accessToken: number): RecordReceipts | undefined {
+    const imp = this.#imports.get(accessToken);
+    return imp?.clientId === clientId ? imp.receipts?.report() : undefined;
+  }
+
+  /**
    * Validates and counts a batch of records (the caller has checked the import's status). A batch
    * that would take the import over its record limit is refused whole. Valid records are only
    * counted; see {@link SimulatedImport}.
@@ -89,6 +114,9 @@ export class ImportStore {
     if (imp.received + records.length > this.#maxRecordsPerImport) {
       return { ok: false, message: `An import can receive at most ${this.#maxRecordsPerImport} records.` };
     }
+    // First: it is the one step that can throw (a record nested too deeply to serialise), and
+    // then nothing of the batch is counted anywhere.
+    imp.receipts?.add(records);
     imp.staged = true;
     imp.received += records.length;
     for (const record of records) {

@@ -9,7 +9,7 @@ import type { Database, EpochMs, ImportRow } from './schema.js';
 import type { Store, StoreObserver, StoreOperation } from './store.js';
 
 /** What the history says happened (`ImportEventKind`); this part of the registry writes these. */
-export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED';
+export type ImportEventKind = 'INITIATED' | 'STAGED' | 'EXECUTED' | 'STATUS_CHANGED' | 'JOB_CREATED' | 'JOB_FAILED' | 'JOB_CANCELED';
 
 /** What `imports` asks the registry: whose imports (decided before, by the caller's access), which, and where the page starts. */
 export interface ImportQuery {
@@ -66,8 +66,8 @@ export interface Recorder {
 /** A change made through the gateway, recorded with the state the upstream answered. */
 export type ImportChange = { kind: 'INITIATED'; name: string; settings: Record<string, unknown> } | { kind: 'STAGED'; records: number } | { kind: 'EXECUTED' };
 
-/** What started a watch: executed through the gateway, or asked for with `watchImport` (import jobs will add `JOB`). */
-export type WatchOrigin = 'EXECUTED' | 'WATCH_IMPORT';
+/** What started a watch: executed through the gateway, asked for with `watchImport`, or an import job's Execute. */
+export type WatchOrigin = 'EXECUTED' | 'WATCH_IMPORT' | 'JOB';
 
 /** A watch to add: why, by whom (the JWT subject; null in passthrough mode), and until when at the latest (the token's expiry, if known). */
 export interface NewWatch {

@@ -29,6 +29,8 @@ export interface Database {
   importCredentials: ImportCredentialsTable;
   importEvents: ImportEventsTable;
   watches: WatchesTable;
+  importJobs: ImportJobsTable;
+  importJobRejections: ImportJobRejectionsTable;
 }
 
 /**
@@ -102,6 +104,76 @@ export interface WatchesTable {
   endsAt: EpochMs | null;
 }
 
+/**
+ * Import jobs (issue 27): one row per job, its upload's checkpoint and its place in its clientId's
+ * execution queue. Counts and offsets are numbers (`bigint` in PostgreSQL, read back as numbers).
+ */
+export interface ImportJobsTable {
+  /** A random UUID: the job's id and the last segment of its upload URL. */
+  id: string;
+  clientId: string;
+  /** The import behind the job (initiated with it). */
+  importId: number;
+  /** `NDJSON` or `CSV`. */
+  format: string;
+  /** 1: execute once the upload is complete; 0: end COMPLETED once staged. */
+  execute: number;
+  /** An `ImportJobState` name. */
+  state: string;
+  /** The upload's length, once the client declared it. */
+  uploadLength: number | null;
+  /** The upload offset: every record of the bytes before it is staged upstream (a line boundary). */
+  bytesStaged: number;
+  /** Lines before `bytesStaged`: where the line numbers of a resumed upload go on from. */
+  linesRead: number;
+  recordsStaged: number;
+  recordsRejected: number;
+  stageCalls: number;
+  /** The upstream's `TotalRecordsReceived` after the last Stage that landed: what the next one is reconciled against. */
+  upstreamReceived: number;
+  /** CSV: the header's record paths, once read (a resumed upload starts past the header). */
+  csvColumns: JsonText | null;
+  /** The Stage call sent and not yet confirmed (a {@link StageInDoubt}), written before the call. */
+  stageInDoubt: JsonText | null;
+  /** Which process stages the job now, and until when unless it renews. */
+  leaseOwner: string | null;
+  leaseUntil: EpochMs | null;
+  createdAt: EpochMs;
+  /** The caller's subject (jwt mode). */
+  createdBy: string | null;
+  /** Passthrough: the fingerprint of the credential that created the job; only that credential sees it. */
+  credentialFingerprint: string | null;
+  /** When the upload completed: the order of the clientId's queue. */
+  queuedAt: EpochMs | null;
+  finishedAt: EpochMs | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  updatedAt: EpochMs;
+}
+
+/** What a Stage call in doubt carried: enough to tell from the upstream's count whether it landed, and to advance if it did. */
+export interface StageInDoubt {
+  /** The checkpoint it started from. */
+  fromOffset: number;
+  /** Where the checkpoint goes when it lands. */
+  toOffset: number;
+  toLine: number;
+  records: number;
+  rejected: number;
+  /** `TotalRecordsReceived` before it: it landed if the count is now this plus `records`. */
+  receivedBefore: number;
+  /** CSV: the header, if this body is the first after it. */
+  csvColumns?: string[];
+}
+
+/** A line of an upload that was not a record (never sent upstream). */
+export interface ImportJobRejectionsTable {
+  jobId: string;
+  line: number;
+  reason: string;
+}
+
+export type ImportJobRow = Selectable<ImportJobsTable>;
 export type ImportRow = Selectable<ImportsTable>;
 export type NewImport = Insertable<ImportsTable>;
 export type ImportUpdate = Updateable<ImportsTable>;

@@ -18,6 +18,8 @@ export interface SocketExtra {
   socket: WebSocket;
   /** The upgrade request's `Authorization` header. */
   upgradeAuthorization: string | undefined;
+  /** The upgrade's `Host`: the origin the client reached, for the absolute URLs an operation hands out. */
+  upgradeHost: string | undefined;
   /** The upgrade request's `x-request-id` (as the router assigned it): the id of every operation of the connection. */
   requestId: string;
   /** The upgrade request's `traceparent` and `tracestate`, when it had them. */
@@ -101,7 +103,13 @@ export function serveGraphQLWs(
               .finally(release);
           }),
       },
-      { socket, upgradeAuthorization: request.headers.authorization, requestId: requestIdOf(request), upgradeTrace: traceHeadersOf(request) },
+      {
+        socket,
+        upgradeAuthorization: request.headers.authorization,
+        upgradeHost: request.headers.host,
+        requestId: requestIdOf(request),
+        upgradeTrace: traceHeadersOf(request),
+      },
     );
     socket.once('close', (code, reason) => {
       keepAlive.stop();

@@ -17,6 +17,8 @@ export interface TransportContext {
   /** The WebSocket's request id and trace context (HTTP requests carry theirs in their headers). */
   requestId?: string;
   traceCarrier?: TraceCarrier;
+  /** The WebSocket upgrade's `Host` (an HTTP request has its own). */
+  host?: string;
 }
 
 /**

@@ -98,7 +98,13 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         // graphql-ws runs onSubscribe only after onConnect succeeded, so the Access is there.
         const access = accessOf.get(ctx)!;
         const traceCarrier = firstTraceCarrier(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
-        const initial: TransportContext = { access, transport: 'websocket', requestId: ctx.extra.requestId, ...(traceCarrier && { traceCarrier }) };
+        const initial: TransportContext = {
+          access,
+          transport: 'websocket',
+          requestId: ctx.extra.requestId,
+          ...(traceCarrier && { traceCarrier }),
+          ...(ctx.extra.upgradeHost && { host: ctx.extra.upgradeHost }),
+        };
         // graphql-ws has already registered this operation, so the count includes it. Refused
         // before its document is read: the line has no name, and the operation costs nothing.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {

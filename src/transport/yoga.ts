@@ -114,7 +114,12 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
       const traceCarrier = websocket ? initial.traceCarrier : initial.request.headers;
       return {
         // An HTTP request's signal aborts when its client goes away before the answer is sent.
-        ...options.resolverContextFor({ access, requestId, ...(!websocket && { signal: initial.request.signal }) }),
+        ...options.resolverContextFor({
+          access,
+          requestId,
+          ...(!websocket && { signal: initial.request.signal }),
+          host: (websocket ? initial.host : initial.request.headers.get('host')) ?? undefined,
+        }),
         transport: initial.transport ?? 'http',
         ...(traceCarrier && { traceCarrier }),
       };

@@ -56,6 +56,8 @@ export interface UpstreamStats {
 export interface UpstreamClient {
   initiate(credential: UpstreamCredential, clientId: string, request: UpstreamInitiateRequest, options?: CallOptions): Promise<UpstreamImportState>;
   stage(credential: UpstreamCredential, ref: ImportRef, records: readonly Record<string, unknown>[], options?: CallOptions): Promise<UpstreamImportState>;
+  /** Stage with a body already serialised (`{"UserProfilePreferences":[…]}`): import jobs splice records' own bytes into it. */
+  stageBody(credential: UpstreamCredential, ref: ImportRef, body: Buffer, options?: CallOptions): Promise<UpstreamImportState>;
   execute(credential: UpstreamCredential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
   status(credential: UpstreamCredential, ref: ImportRef, options?: CallOptions): Promise<UpstreamImportState>;
   exceptions(credential: UpstreamCredential, ref: ImportRef, page: { limit: number; offset: number }, options?: CallOptions): Promise<UpstreamExceptionPage>;
@@ -101,7 +103,7 @@ export interface UpstreamClientOptions {
 
 /** What one route call carries besides its route, credential and params. */
 interface CallRequest {
-  body?: string;
+  body?: string | Buffer;
   query?: Record<string, number>;
   signal?: AbortSignal | undefined;
   priority?: Priority | undefined;
@@ -247,6 +249,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
             'records',
           ),
         );
+      }
+      return call('stage', credential, ref, parseImportState, { body, signal, priority, requestId });
+    },
+
+    stageBody(credential, ref, body, { signal, priority, requestId } = {}) {
+      if (body.length > options.maxStageBytes) {
+        return Promise.reject(badUserInput(`The Stage body is larger than ${options.maxStageBytes} bytes, the most one stage request may carry.`));
       }
       return call('stage', credential, ref, parseImportState, { body, signal, priority, requestId });
     },

@@ -56,7 +56,7 @@ export interface HttpRequest {
   requestId?: string | undefined;
   authorization: string;
   /** A JSON body (Initiate, Stage). */
-  body?: string | undefined;
+  body?: string | Buffer | undefined;
   /** Cancels the request and its body read; the promise then rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
   /**

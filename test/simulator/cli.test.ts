@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('readSimulatorEnv', () => {
   it('applies the defaults', () => {
-    expect(readSimulatorEnv({})).toEqual({ port: 4010, host: '127.0.0.1', controlRoutes: false });
+    expect(readSimulatorEnv({})).toEqual({ port: 4010, host: '127.0.0.1', controlRoutes: false, recordReceipts: false });
   });
 
   it('reads every variable', () => {
@@ -19,11 +19,14 @@ describe('readSimulatorEnv', () => {
         SIMULATOR_RECORDS_PER_SECOND: '100.5',
         SIMULATOR_CONTROL_ROUTES: 'TRUE',
         SIMULATOR_TOKEN_TTL_S: ' 120 ',
+        SIMULATOR_RECORD_RECEIPTS: 'true',
       }),
-    ).toEqual({ port: 0, host: '0.0.0.0', recordsPerSecond: 100.5, controlRoutes: true, tokenTtlSeconds: 120 });
+    ).toEqual({ port: 0, host: '0.0.0.0', recordsPerSecond: 100.5, controlRoutes: true, tokenTtlSeconds: 120, recordReceipts: true });
     expect(readSimulatorEnv({ SIMULATOR_TOKEN_TTL_S: '' })).not.toHaveProperty('tokenTtlSeconds');
     expect(readSimulatorEnv({ SIMULATOR_CONTROL_ROUTES: '1' }).controlRoutes).toBe(true);
     expect(readSimulatorEnv({ SIMULATOR_CONTROL_ROUTES: '0' }).controlRoutes).toBe(false);
+    expect(readSimulatorEnv({ SIMULATOR_RECORD_RECEIPTS: '1' }).recordReceipts).toBe(true);
+    expect(readSimulatorEnv({ SIMULATOR_RECORD_RECEIPTS: ' False ' }).recordReceipts).toBe(false);
   });
 
   it.each([
@@ -33,6 +36,7 @@ describe('readSimulatorEnv', () => {
     ['SIMULATOR_RECORDS_PER_SECOND', '0'],
     ['SIMULATOR_RECORDS_PER_SECOND', 'fast'],
     ['SIMULATOR_CONTROL_ROUTES', 'yes'],
+    ['SIMULATOR_RECORD_RECEIPTS', 'on'],
     ['SIMULATOR_TOKEN_TTL_S', '0'],
     ['SIMULATOR_TOKEN_TTL_S', '-5'],
     ['SIMULATOR_TOKEN_TTL_S', '1.5'],
@@ -87,7 +91,12 @@ describe('npm run simulator', () => {
   });
 
   it('prints its base URL and the demo credential, serves, and stops on SIGTERM', async () => {
-    const { child, exited, output } = run({ SIMULATOR_PORT: '0', SIMULATOR_CONTROL_ROUTES: 'true', SIMULATOR_TOKEN_TTL_S: '90' });
+    const { child, exited, output } = run({
+      SIMULATOR_PORT: '0',
+      SIMULATOR_CONTROL_ROUTES: 'true',
+      SIMULATOR_TOKEN_TTL_S: '90',
+      SIMULATOR_RECORD_RECEIPTS: 'true',
+    });
     const baseUrl = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', () => {
         const match = /listening at (\S+)/.exec(output().stdout);
@@ -106,6 +115,10 @@ describe('npm run simulator', () => {
     });
     expect(answer.status).toBe(200);
     expect((await fetch(new URL('/__simulator/requests', baseUrl))).status).toBe(200);
+    expect(output().stdout).toContain('Record receipts: on');
+    const { AccessToken: accessToken } = (await answer.json()) as { AccessToken: number };
+    const receipts = await fetch(new URL(`/__simulator/imports/demo/${accessToken}/receipts`, baseUrl));
+    expect(await receipts.json()).toEqual({ received: 0, distinct: 0, duplicates: [] });
 
     // The demo OAuth client is printed in full (a public fixture) and its token works.
     const tokenUrl = /OAuth token endpoint: (\S+)/.exec(output().stdout)?.[1];
@@ -118,11 +131,11 @@ describe('npm run simulator', () => {
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: oauth![1]!, client_secret: oauth![2]! }),
     });
     expect(grant.status).toBe(200);
-    const { access_token: accessToken, expires_in: expiresIn } = (await grant.json()) as { access_token: string; expires_in: number };
+    const { access_token: bearer, expires_in: expiresIn } = (await grant.json()) as { access_token: string; expires_in: number };
     expect(expiresIn).toBe(90);
     const viaOAuth = await fetch(`${baseUrl}Async/demo/Import`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}` },
+      headers: { authorization: `Bearer ${bearer}` },
       body: JSON.stringify({ Name: 'with an OAuth token' }),
     });
     expect(viaOAuth.status).toBe(200);

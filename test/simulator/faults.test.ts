@@ -539,6 +539,21 @@ describe('control routes for after, targeted and random faults', () => {
     expect((await api.status(token)).status).toBe(503);
   });
 
+  it('queue a hang after the route: the Stage applied, its answer never sent', async () => {
+    const simulator = await start({ controlRoutes: true });
+    const api = client(simulator);
+    const token = (await api.initiate()).body.AccessToken as number;
+    const body = { route: 'stage', fault: { kind: 'hang' }, times: 1, after: true, match: { accessToken: token } };
+    const injected = await post(simulator, 'faults', body);
+    expect(await injected.json()).toEqual(body);
+    const hung = simulator.requests.waitFor((entry) => entry.route === 'stage');
+    const staging = api.stageRecords(token, validRecords(2));
+    expect(await hung).toMatchObject({ status: null });
+    expect((await api.status(token)).body).toMatchObject({ TotalRecordsReceived: 2 });
+    await simulator.stop();
+    await expect(staging).rejects.toThrow();
+  });
+
   it('queue a fault targeted at one import', async () => {
     const simulator = await start({ controlRoutes: true });
     const api = client(simulator);

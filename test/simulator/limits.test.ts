@@ -112,7 +112,7 @@ describe('the Stage size limit', () => {
 
 describe('the per-import record limit', () => {
   it('refuses a batch that would take the import over the limit, whole', () => {
-    const store = new ImportStore(resolveAccounts([DEMO_ACCOUNT]), 60_000, 5);
+    const store = new ImportStore(resolveAccounts([DEMO_ACCOUNT]), { tokenLifetimeMs: 60_000, maxRecordsPerImport: 5 });
     const account = store.account('demo')!;
     const imp = store.initiate(account, { ...settings }, 0);
     expect(store.stage(imp, validRecords(3))).toEqual({ ok: true });

@@ -19,6 +19,8 @@ export interface ColumnTypes {
   time: ColumnDataType;
   /** A JSON document, written and read as text. */
   json: ColumnDataType;
+  /** A count or a byte offset that may pass 2^31 (a file's bytes, a job's records). */
+  count: ColumnDataType;
 }
 
 export const COLUMN_TYPES: Readonly<Record<StoreEngine, ColumnTypes>> = {
@@ -28,6 +30,7 @@ export const COLUMN_TYPES: Readonly<Record<StoreEngine, ColumnTypes>> = {
     reference: 'bigint',
     time: 'bigint',
     json: 'jsonb',
+    count: 'bigint',
   },
   sqlite: {
     id: 'integer',
@@ -36,5 +39,6 @@ export const COLUMN_TYPES: Readonly<Record<StoreEngine, ColumnTypes>> = {
     reference: 'integer',
     time: 'integer',
     json: 'text',
+    count: 'integer',
   },
 };

@@ -1,5 +1,6 @@
 import type { MigrationProvider } from 'kysely/migration';
 import { registry } from './0001-registry.js';
+import { importJobs } from './0002-import-jobs.js';
 import { COLUMN_TYPES, type StoreEngine, type StoreMigration } from './column-types.js';
 
 /**
@@ -9,6 +10,7 @@ import { COLUMN_TYPES, type StoreEngine, type StoreMigration } from './column-ty
  */
 const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0001-registry': registry,
+  '0002-import-jobs': importJobs,
 };
 
 /** The newest migration this build knows: a database that ran it is up to date. */

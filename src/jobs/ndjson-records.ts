@@ -1,0 +1,76 @@
+import { type ParseStart, REJECTION, type UploadItem } from './upload-items.js';
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * NDJSON, one record object a line, read as the bytes arrive. Each line is checked with
+ * `JSON.parse` (a record must be a JSON object) and then passed on as its own bytes — never
+ * re-serialised. A line longer than `maxLineBytes` is skipped as it streams past, never held.
+ * A last line without a line ending is a line only when the body ends the upload; otherwise it
+ * is left for the next PATCH (the checkpoint stops before it).
+ */
+export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, start: ParseStart): AsyncGenerator<UploadItem> {
+  let offset = start.offset;
+  let line = start.lines;
+  /** Bytes of the line being read, from earlier chunks. */
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** The line being read is too long: its bytes are dropped until its end. */
+  let skipping = false;
+  let bytesRead = 0;
+
+  const finish = (parts: Buffer[], length: number, end: number): UploadItem => {
+    line++;
+    if (skipping) {
+      skipping = false;
+      return { kind: 'rejected', line, reason: REJECTION.tooLong(start.maxLineBytes), end };
+    }
+    return lineItem(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length), line, end);
+  };
+
+  for await (const chunk of chunks) {
+    bytesRead += chunk.length;
+    let from = 0;
+    for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, from)) {
+      const piece = chunk.subarray(from, newline);
+      const length = pendingBytes + piece.length;
+      if (!skipping && length > start.maxLineBytes) skipping = true;
+      const end = offset + (newline + 1);
+      yield finish(skipping ? [] : [...pending, piece], length, end);
+      pending = [];
+      pendingBytes = 0;
+      from = newline + 1;
+    }
+    const rest = chunk.subarray(from);
+    if (!skipping && pendingBytes + rest.length > start.maxLineBytes) {
+      skipping = true;
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (!skipping && rest.length > 0) {
+      // A copy: the chunk's memory belongs to the stream, and the rest of it is not kept.
+      pending.push(Buffer.from(rest));
+      pendingBytes += rest.length;
+    }
+    offset += chunk.length;
+  }
+  if ((pendingBytes > 0 || skipping) && start.final(bytesRead)) yield finish(pending, pendingBytes, offset);
+}
+
+function lineItem(bytes: Buffer, line: number, end: number): UploadItem {
+  let length = bytes.length;
+  if (length > 0 && bytes[length - 1] === CARRIAGE_RETURN) length--;
+  // A byte-order mark may open the file; JSON.parse would refuse it.
+  const from = line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const text = bytes.toString('utf8', from, length);
+  if (text.trim() === '') return { kind: 'rejected', line, reason: REJECTION.empty, end };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: 'rejected', line, reason: REJECTION.notJson, end };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { kind: 'rejected', line, reason: REJECTION.notObject, end };
+  return { kind: 'record', json: bytes.subarray(from, length), line, end };
+}

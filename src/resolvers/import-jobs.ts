@@ -1,0 +1,170 @@
+import type { Permission } from '../auth/caller.js';
+import { ForwardedCredential } from '../credentials/credential.js';
+import type { UpstreamCredential } from '../credentials/upstream-credential.js';
+import { type BulkImport, toBulkImport } from '../domain/bulk-import.js';
+import { badUserInput, GatewayError } from '../errors/gateway-error.js';
+import { FINAL_JOB_STATES, type ImportJobRecord, type RecordFormat, type RejectedLine } from '../store/import-jobs.js';
+import { audited } from './audit.js';
+import type { ResolverContext } from './context.js';
+import type { Page } from './registry.js';
+import { viewOfRecord } from './registry.js';
+import { clientIdArg, type InitiateImportInput, initiateRequestOf } from './validation.js';
+
+/**
+ * Import jobs (issue 27) as the API shows them: creating one (which initiates its import),
+ * cancelling it, reading it, following it. Access is the clientId's, as for the import itself: a
+ * job is read with `read` on its clientId and changed with `write`; in passthrough mode only the
+ * credential that created it sees it (others get NOT_FOUND, as for a job that does not exist).
+ */
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The job of `id`, if the caller may act on it with `permission`, and the credential it acts with. */
+async function jobFor(id: string, permission: Permission, ctx: ResolverContext): Promise<{ job: ImportJobRecord; credential: UpstreamCredential }> {
+  const notFound = () => new GatewayError('NOT_FOUND', 'No import job has this id.');
+  if (!JOB_ID.test(id)) throw notFound();
+  const job = await ctx.jobs.find(id).catch(() => {
+    throw new GatewayError('STORE_UNAVAILABLE', 'The gateway cannot read its import jobs now: try again shortly.');
+  });
+  if (!job) throw notFound();
+  const credential = ctx.access.credentialFor(job.clientId, permission);
+  if (credential instanceof ForwardedCredential && job.credentialFingerprint !== credential.id) throw notFound();
+  return { job, credential };
+}
+
+export function createImportJob(
+  args: { clientId: string; input: InitiateImportInput; format?: RecordFormat | null; execute?: boolean | null },
+  ctx: ResolverContext,
+): Promise<ImportJobRecord> {
+  return audited(ctx, 'createImportJob', args, async () => {
+    const clientId = clientIdArg(args.clientId);
+    const request = initiateRequestOf(args.input);
+    const credential = ctx.access.credentialFor(clientId, 'write');
+    await ctx.registry.ensureAvailable();
+    ctx.spendUpstreamCall();
+    const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
+    const view = toBulkImport(clientId, String(state.AccessToken), state);
+    const passthrough = credential instanceof ForwardedCredential;
+    const recorder = { actor: passthrough ? null : (ctx.access.subject ?? null), fingerprint: passthrough ? credential.id : null };
+    await ctx.registry.changed(view, view, recorder, { kind: 'INITIATED', name: view.name, settings: { ...args.input } });
+    return ctx.jobs.create({
+      clientId,
+      accessToken: view.accessToken,
+      format: args.format ?? 'NDJSON',
+      execute: args.execute ?? true,
+      createdBy: recorder.actor,
+      credentialFingerprint: recorder.fingerprint,
+    });
+  });
+}
+
+/** Cancels a job whose Execute has not been sent: no Execute is ever sent for it. NOT_CANCELLABLE afterwards; idempotent. */
+export function cancelImportJob(args: { id: string }, ctx: ResolverContext): Promise<ImportJobRecord> {
+  return audited(ctx, 'cancelImportJob', { jobId: String(args.id) }, async () => {
+    const { job } = await jobFor(String(args.id), 'write', ctx);
+    if (job.state === 'CANCELED') return job;
+    const canceled = await ctx.jobs.cancel(job, ctx.access.subject ?? null);
+    const now = (await ctx.jobs.find(job.id))!;
+    if (!canceled && now.state !== 'CANCELED') {
+      throw new GatewayError(
+        'NOT_CANCELLABLE',
+        `The job is ${now.state}: its import has been executed (or the job has ended), so it can no longer be cancelled.`,
+      );
+    }
+    return now;
+  });
+}
+
+export async function importJob(args: { id: string }, ctx: ResolverContext): Promise<ImportJobRecord> {
+  return (await jobFor(String(args.id), 'read', ctx)).job;
+}
+
+/** The import behind a job, in the last state the gateway saw (the registry: no upstream call). */
+export async function jobImport(job: ImportJobRecord, ctx: ResolverContext): Promise<BulkImport> {
+  const record = await ctx.registry.find(job);
+  if (!record?.lastState) throw new GatewayError('STORE_UNAVAILABLE', "The gateway cannot read the job's import now: try again shortly.");
+  return viewOfRecord(record);
+}
+
+export function queuePosition(job: ImportJobRecord, ctx: ResolverContext): Promise<number | null> {
+  return ctx.jobs.store.queuePosition(job);
+}
+
+/** `rejectedLines`: in line order, paged by line number. */
+export async function rejectedLines(
+  job: ImportJobRecord,
+  args: { first?: number | null; after?: string | null },
+  ctx: ResolverContext,
+): Promise<Page<RejectedLine>> {
+  const size = args.first ?? 100;
+  if (!Number.isInteger(size) || size < 1 || size > 1000) throw badUserInput('first must be 1 to 1000.', 'first');
+  let afterLine: number | undefined;
+  if (args.after !== null && args.after !== undefined) {
+    const match = /^line:([1-9]\d{0,15})$/.exec(Buffer.from(args.after, 'base64url').toString());
+    if (!match) throw badUserInput('after is not a cursor of this connection.', 'after');
+    afterLine = Number(match[1]);
+  }
+  const rows = await ctx.jobs.store.rejections(job.id, { first: size + 1, afterLine });
+  const edges = rows.slice(0, size).map((node) => ({ cursor: Buffer.from(`line:${node.line}`).toString('base64url'), node }));
+  return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/**
+ * The `importJob` subscription: the job now, then after every change, until it ends (sent, then
+ * the subscription completes). Changes made by this process wake it at once; while the import
+ * runs, the status engine's shared poller of the import does (the same one poll per interval
+ * as importStatus); and a re-read every `refreshMs` sees what another replica changed.
+ */
+export async function* importJobEvents(args: { id: string }, ctx: ResolverContext): AsyncGenerator<ImportJobRecord> {
+  const { job: first, credential } = await jobFor(String(args.id), 'read', ctx);
+  yield first;
+  if (FINAL_JOB_STATES.has(first.state)) return;
+
+  let wake: (() => void) | undefined;
+  let woken = false;
+  /** The import's poller saw a state since the last payload. */
+  let importMoved = false;
+  const signal = () => {
+    woken = true;
+    wake?.();
+  };
+  const importSignal = () => {
+    importMoved = true;
+    signal();
+  };
+  const stopListening = ctx.jobs.onChange(first.id, signal);
+  const refresh = setInterval(signal, ctx.jobs.refreshMs);
+  let statusEvents: AsyncIterableIterator<unknown> | undefined;
+  let last = first;
+  try {
+    for (;;) {
+      if (!woken) await new Promise<void>((resolve) => (wake = resolve));
+      woken = false;
+      wake = undefined;
+      const job = await ctx.jobs.find(first.id);
+      if (!job) return;
+      if (job.state === 'EXECUTING' && !statusEvents) statusEvents = followImport(ctx, job, credential, importSignal);
+      if (job.updatedAt !== last.updatedAt || importMoved) yield job;
+      importMoved = false;
+      last = job;
+      if (FINAL_JOB_STATES.has(job.state)) return;
+    }
+  } finally {
+    stopListening();
+    clearInterval(refresh);
+    void statusEvents?.return?.();
+  }
+}
+
+/** Wakes the subscription at every state the import's shared poller sees. */
+function followImport(ctx: ResolverContext, job: ImportJobRecord, credential: UpstreamCredential, wake: () => void): AsyncIterableIterator<unknown> {
+  const events = ctx.statusHub.subscribe(job, credential);
+  void (async () => {
+    try {
+      for await (const _ of events) wake();
+    } catch {
+      // The job's own re-reads go on; the poller's failure is the import's, reported there.
+    }
+  })();
+  return events;
+}
