@@ -27,11 +27,13 @@ export const INGEST_HEADER = [
   'Records / s',
   'MB / s',
   'Stage calls',
+  'Simulator busy %',
   'RSS before MB',
   'Peak RSS growth MB',
   'CPU s',
   'Simulator CPU s',
   'Client CPU s',
+  'Load',
   'Notes',
 ];
 const column = (name: string) => INGEST_HEADER.indexOf(name);
@@ -46,6 +48,9 @@ export function ingestLabel(settings: IngestSettings, outcomes: readonly IngestO
 
 function resultRow(label: string, result: IngestResult): string[] {
   const notes = [...result.notes];
+  const { heapTotalMB: heap, externalMB: external } = result.memory;
+  if (heap && external)
+    notes.unshift(`peaks: V8 heap ${fmt(heap.before, 0)} → ${fmt(heap.peak, 0)} MB, external ${fmt(external.before, 0)} → ${fmt(external.peak, 0)} MB`);
   if (result.contender === 'ours' && result.uploadedAfterMs !== null)
     notes.unshift(`${result.patches} PATCHes; last answered at ${fmt(result.uploadedAfterMs / 1000, 1)} s`);
   if (result.contender === 'floor') notes.unshift('lines not parsed');
@@ -57,11 +62,13 @@ function resultRow(label: string, result: IngestResult): string[] {
     fmt(result.recordsPerSecond),
     fmt(result.megabytesPerSecond, 1),
     fmt(result.stageCalls),
+    fmt(result.upstreamBusy.share * 100, 0),
     fmt(result.memory.beforeMB, 0),
     fmt(result.memory.growthMB, 1),
     fmt(result.cpuSeconds.contender, 1),
     fmt(result.cpuSeconds.simulator, 1),
     fmt(result.cpuSeconds.client, 1),
+    `${fmt(result.load.start, 1)} → ${fmt(result.load.end, 1)}`,
     `${result.timedOut ? 'TIMED OUT; ' : ''}${notes.join('; ')}`,
   ];
 }

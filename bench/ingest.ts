@@ -17,13 +17,14 @@
  * here). Records/s = records staged ÷ that time.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SETTINGS } from '../src/config/settings.js';
+import { STAGE_BODY_MARGIN_BYTES } from '../src/jobs/import-jobs.js';
 import { COMPILED_ENTRIES } from './build.js';
 import { BENCH_AUTHORIZATION, BENCH_CLIENT_ID, type RunningGateway, type RunningSimulator, startBenchSimulator, startGateway } from './gateways.js';
 import { type IngestFile, writeIngestFile } from './ingest-file.js';
-import { readCpuSeconds, readMemory } from './proc.js';
+import { metric, parsePrometheus, readCpuSeconds, readMemory } from './proc.js';
 import { type NodeProcess, startNode } from './processes.js';
 import type { IngestSettings } from './scenarios.js';
 
@@ -34,16 +35,12 @@ export type IngestContender = 'floor' | 'ours';
 export const INGEST_CONTENDERS: readonly IngestContender[] = ['floor', 'ours'];
 
 /**
- * What the gateway keeps free in a Stage body below `UPSTREAM_MAX_STAGE_BYTES` when it packs
- * records (the `{"UserProfilePreferences":[…]}` envelope fits inside it).
- * TODO(import jobs core): read from `src/jobs/` once it lands.
+ * The Stage body the gateway packs up to, which the floor uses too: the limit it runs with
+ * (`UPSTREAM_MAX_STAGE_BYTES`, by default the upstream's 25 MB) less the margin it keeps.
  */
-const GATEWAY_STAGE_MARGIN_BYTES = 64 * 1024;
-
-/** The Stage body the gateway aims for, which the floor uses too: the limit it is configured with, less its margin. */
-export function stageBodyBytes(settings: IngestSettings): number {
+function stageBodyBytes(settings: IngestSettings): number {
   const limit = settings.maxStageBytes ?? SETTINGS.UPSTREAM_MAX_STAGE_BYTES.default;
-  return limit - GATEWAY_STAGE_MARGIN_BYTES;
+  return limit - STAGE_BODY_MARGIN_BYTES;
 }
 
 export interface IngestResult {
@@ -72,7 +69,22 @@ export interface IngestResult {
     /** Its peak RSS during the run (ours: the larger of VmHWM, reset before the upload, and the samples). */
     peakMB: number;
     growthMB: number;
+    /**
+     * ours: V8's heap (total, what it holds from the OS) and memory outside it (external: Buffers
+     * and ArrayBuffers), before the upload and at their peaks (scraped from `/metrics` every
+     * 500 ms, so a short peak may be missed); null for the floor.
+     */
+    heapTotalMB: { before: number; peak: number } | null;
+    externalMB: { before: number; peak: number } | null;
   };
+  /**
+   * The simulator's Stage calls within the run: the time they took in all (from a call's headers
+   * arriving to its answer: receiving the body, parsing and validating it), and that as a share of
+   * the wall time; the rest is the upstream waiting for the contender.
+   */
+  upstreamBusy: { ms: number; share: number };
+  /** The machine's 1-minute load average when the run started and ended (2 cores: above 2, something else competed). */
+  load: { start: number; end: number };
   /** CPU time during the run, seconds: the contender's process (the floor: all of it), the simulator's, the tus client's. */
   cpuSeconds: { contender: number; simulator: number; client: number | null };
   timedOut: boolean;
@@ -146,8 +158,10 @@ async function runFloor(file: IngestFile, settings: IngestSettings): Promise<Ing
       },
     });
     started.push(floor);
+    const loadStart = loadavg()[0]!;
     const line = await floor.waitForLine((l) => l['msg'] === 'ingested', settings.timeoutMs);
     const simulatorCpu = readCpuSeconds(simulator.process.pid) - simulatorCpuBefore;
+    const loadEnd = loadavg()[0]!;
     const wallMs = (line['endedAt'] as number) - (line['startedAt'] as number);
     const records = line['records'] as number;
     const bytes = line['bytes'] as number;
@@ -167,7 +181,9 @@ async function runFloor(file: IngestFile, settings: IngestSettings): Promise<Ing
       megabytesPerSecond: bytes / MB / (wallMs / 1000),
       patches: null,
       uploadedAfterMs: null,
-      memory: { beforeMB, peakMB, growthMB: peakMB - beforeMB },
+      memory: { beforeMB, peakMB, growthMB: peakMB - beforeMB, heapTotalMB: null, externalMB: null },
+      upstreamBusy: await upstreamBusy(simulator, line['startedAt'] as number, line['endedAt'] as number),
+      load: { start: loadStart, end: loadEnd },
       cpuSeconds: { contender: line['cpuSeconds'] as number, simulator: simulatorCpu, client: null },
       timedOut: false,
       notes: [],
@@ -240,6 +256,14 @@ async function runOurs(file: IngestFile, settings: IngestSettings, options: Inge
         }
       }, settings.sampleMs);
       const cpuBefore = { gateway: readCpuSeconds(pid), simulator: readCpuSeconds(simulator.process.pid) };
+      const heapBefore = await scrapeMemory(replica.metricsUrl);
+      const heapPeak = { ...heapBefore };
+      const scraper = setInterval(() => {
+        void scrapeMemory(replica.metricsUrl).then((sample) => {
+          heapPeak.heapTotal = Math.max(heapPeak.heapTotal, sample.heapTotal);
+          heapPeak.external = Math.max(heapPeak.external, sample.external);
+        });
+      }, 500);
 
       const client = startNode('ingest-client', 'bench/ingest-client.ts', {
         env: { UPLOAD_URL: job.uploadUrl, AUTHORIZATION: BENCH_AUTHORIZATION, INGEST_FILE: file.path, CHUNK_BYTES: String(settings.chunkBytes) },
@@ -248,6 +272,7 @@ async function runOurs(file: IngestFile, settings: IngestSettings, options: Inge
       const firstByte = client.waitForLine((l) => l['msg'] === 'first-byte', 60_000);
       const uploaded = client.waitForLine((l) => l['msg'] === 'uploaded' || l['msg'] === 'failed', settings.timeoutMs);
       uploaded.catch(() => undefined);
+      const loadStart = loadavg()[0]!;
       const firstByteAt = (await firstByte)['at'] as number;
 
       let timedOut = false;
@@ -260,8 +285,10 @@ async function runOurs(file: IngestFile, settings: IngestSettings, options: Inge
       ]);
       const endAt = final?.at ?? now();
       clearInterval(sampler);
+      clearInterval(scraper);
       if (final === undefined) timedOut = true;
       const after = readMemory(pid);
+      const loadEnd = loadavg()[0]!;
       const cpu = { gateway: readCpuSeconds(pid) - cpuBefore.gateway, simulator: readCpuSeconds(simulator.process.pid) - cpuBefore.simulator };
       const uploadedLine = await Promise.race([uploaded.catch(() => undefined), timeout(5_000)]);
       const last = final?.job ?? events.latest();
@@ -286,7 +313,15 @@ async function runOurs(file: IngestFile, settings: IngestSettings, options: Inge
         megabytesPerSecond: last.bytesStaged / MB / (wallMs / 1000),
         patches: uploadedLine?.['msg'] === 'uploaded' ? (uploadedLine['patches'] as number) : null,
         uploadedAfterMs: uploadedLine?.['msg'] === 'uploaded' ? (uploadedLine['at'] as number) - firstByteAt : null,
-        memory: { beforeMB: before.rssBytes / MB, peakMB: peakBytes / MB, growthMB: (peakBytes - before.rssBytes) / MB },
+        memory: {
+          beforeMB: before.rssBytes / MB,
+          peakMB: peakBytes / MB,
+          growthMB: (peakBytes - before.rssBytes) / MB,
+          heapTotalMB: { before: heapBefore.heapTotal / MB, peak: heapPeak.heapTotal / MB },
+          externalMB: { before: heapBefore.external / MB, peak: heapPeak.external / MB },
+        },
+        upstreamBusy: await upstreamBusy(simulator, firstByteAt, endAt),
+        load: { start: loadStart, end: loadEnd },
         cpuSeconds: { contender: cpu.gateway, simulator: cpu.simulator, client: readCpuOfExited(uploadedLine) },
         timedOut,
         notes,
@@ -309,6 +344,16 @@ function timeout(ms: number): Promise<undefined> {
 }
 
 const readCpuOfExited = (line: Record<string, unknown> | undefined): number | null => (typeof line?.['cpuSeconds'] === 'number' ? line['cpuSeconds'] : null);
+
+/** V8's heap (total) and external memory of a gateway, from its `/metrics` (0 when it does not answer). */
+async function scrapeMemory(metricsUrl: string): Promise<{ heapTotal: number; external: number }> {
+  try {
+    const samples = parsePrometheus(await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text());
+    return { heapTotal: metric(samples, 'nodejs_heap_size_total_bytes') ?? 0, external: metric(samples, 'nodejs_external_memory_bytes') ?? 0 };
+  } catch {
+    return { heapTotal: 0, external: 0 };
+  }
+}
 
 /** Resets the process's peak RSS (VmHWM) to its current RSS (`/proc/<pid>/clear_refs`, Linux ≥ 4.0); the samples cover a kernel without it. */
 function resetPeakRss(pid: number): void {
@@ -383,6 +428,16 @@ function watch(url: string, id: string, signal: AbortSignal) {
     (error: unknown) => rejectFirst(error instanceof Error ? error : new Error(String(error))),
   );
   return { first, final, latest: () => latest };
+}
+
+/** The simulator's time in Stage calls between `from` and `to` (each call clipped to it), and its share of that time. */
+async function upstreamBusy(simulator: RunningSimulator, from: number, to: number): Promise<{ ms: number; share: number }> {
+  const reply = simulator.process.waitForMessage<{ times: Float64Array }>((message) => message['type'] === 'stage-times', 30_000);
+  simulator.process.send({ type: 'stage-times' });
+  const { times } = await reply;
+  let ms = 0;
+  for (let i = 0; i + 1 < times.length; i += 2) ms += Math.max(0, Math.min(times[i + 1]!, to) - Math.max(times[i]!, from));
+  return { ms, share: to > from ? ms / (to - from) : 0 };
 }
 
 /** The import's TotalRecordsReceived, from the simulator (null if it does not answer). */

@@ -17,6 +17,10 @@
  *   --gateways <names>   a subset of ours,ours-2-replicas,naive,floor (default: each scenario's
  *                        contenders; the ingestion scenario's are ours and floor)
  *   --ingest-mb <n>      size of the ingestion scenario's file in MB (default 1024; smoke 4)
+ *   --ingest-chunk-mb <n>  tus-js-client's chunkSize in the ingestion scenario, MB (default 64; smoke 1.5)
+ *   --ingest-stage-mb <n>  UPSTREAM_MAX_STAGE_BYTES of ours in the ingestion scenario, MB (and the floor's
+ *                        body size derived from it; default the gateway's, 25; smoke 1)
+ *   --ours-flags <flags> extra node flags for ours, space-separated (e.g. --ours-flags="--max-semi-space-size=4")
  *   --out <dir>          where to write latest.json / latest.svg (default bench/results; smoke: none)
  *   --profile <dir>      run ours with --cpu-prof into <dir> (stopped with SIGTERM so it is written)
  *   --heap-snapshot <dir>  write a heap snapshot of ours into <dir> once every subscriber is idle
@@ -54,6 +58,9 @@ async function main(): Promise<number> {
       profile: { type: 'string' },
       'heap-snapshot': { type: 'string' },
       'ingest-mb': { type: 'string' },
+      'ingest-chunk-mb': { type: 'string' },
+      'ingest-stage-mb': { type: 'string' },
+      'ours-flags': { type: 'string' },
     },
   });
   const interval = values.interval === undefined ? undefined : Number(values.interval);
@@ -73,6 +80,16 @@ async function main(): Promise<number> {
     if (!(Number.isInteger(megabytes) && megabytes >= 1)) throw new Error('--ingest-mb must be a whole number of MB ≥ 1');
     settings.ingest.megabytes = megabytes;
   }
+  if (values['ingest-chunk-mb'] !== undefined && settings.ingest) {
+    const megabytes = Number(values['ingest-chunk-mb']);
+    if (!(megabytes > 0 && megabytes <= 1024)) throw new Error('--ingest-chunk-mb must be a number of MB from 0 to 1024');
+    settings.ingest.chunkBytes = Math.round(megabytes * 1024 * 1024);
+  }
+  if (values['ingest-stage-mb'] !== undefined && settings.ingest) {
+    const megabytes = Number(values['ingest-stage-mb']);
+    if (!(megabytes >= 0.25 && megabytes <= 28)) throw new Error('--ingest-stage-mb must be a number of MB from 0.25 to 28');
+    settings.ingest.maxStageBytes = Math.round(megabytes * 1024 * 1024);
+  }
   const gateways = values.gateways ? (values.gateways.split(',') as GatewayName[]) : [...GATEWAYS];
   if (!gateways.every((name) => GATEWAYS.includes(name))) throw new Error(`--gateways takes some of ${GATEWAYS.join(', ')}`);
   const outDir = values.out ?? (values.smoke ? undefined : join(ROOT, 'bench/results'));
@@ -81,6 +98,7 @@ async function main(): Promise<number> {
   const heapSnapshotDir = absolute(values['heap-snapshot']);
   for (const dir of [profileDir, heapSnapshotDir]) if (dir) mkdirSync(dir, { recursive: true });
   const oursNodeFlags = [
+    ...(values['ours-flags']?.split(' ').filter(Boolean) ?? []),
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
     ...(heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`] : []),
   ];

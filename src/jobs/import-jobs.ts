@@ -30,7 +30,7 @@ export interface ImportJobsOptions {
 }
 
 /** Room left in each Stage body below the upstream's limit: proxies and the upstream's own accounting may count a little more. */
-const STAGE_BODY_MARGIN_BYTES = 64 * 1024;
+export const STAGE_BODY_MARGIN_BYTES = 64 * 1024;
 
 /**
  * Import jobs (issue 27): a whole file in, every record staged exactly once, resumable through
