@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const rssAtStartBytes = process.memoryUsage.rss();
   const startedAt = now();
   let carry: Buffer | undefined; // the start of a line the previous chunk cut
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
     bytes += chunk.length;
     let start = 0;
     let newline = chunk.indexOf(NEWLINE);
