@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SETTINGS } from '../src/config/settings.js';
-import { STAGE_BODY_MARGIN_BYTES } from '../src/jobs/import-jobs.js';
+import { stageBodyMargin } from '../src/jobs/import-jobs.js';
 import { COMPILED_ENTRIES } from './build.js';
 import { BENCH_AUTHORIZATION, BENCH_CLIENT_ID, type RunningGateway, type RunningSimulator, startBenchSimulator, startGateway } from './gateways.js';
 import { type IngestFile, writeIngestFile } from './ingest-file.js';
@@ -40,7 +40,7 @@ export const INGEST_CONTENDERS: readonly IngestContender[] = ['floor', 'ours'];
  */
 function stageBodyBytes(settings: IngestSettings): number {
   const limit = settings.maxStageBytes ?? SETTINGS.UPSTREAM_MAX_STAGE_BYTES.default;
-  return limit - STAGE_BODY_MARGIN_BYTES;
+  return limit - stageBodyMargin(limit);
 }
 
 export interface IngestResult {

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterCoordinator } from './cluster/cluster-coordinator.js';
+import type { ImportJobs } from './jobs/import-jobs.js';
 import type { RouteName } from './mypreferences-contract.js';
 import type { StatusHub } from './status/status-hub.js';
 import type { ImportRegistry } from './store/registry.js';
@@ -18,6 +19,8 @@ export interface MetricSources {
   /** The imports tracked: a count query, shared by scrapes for a few seconds (the registry's). */
   registry: Pick<ImportRegistry, 'tracked'>;
   retention: Pick<RetentionPurge, 'stats'>;
+  /** What import jobs staged on this process. */
+  jobs: Pick<ImportJobs, 'stats'>;
 }
 
 const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -125,6 +128,22 @@ export class GatewayMetrics {
       () => [...sources.upstream.stats().circuits.values()].filter((state) => state !== 'closed').length,
     );
     counter('upstream_circuit_opened_total', 'Times a circuit breaker opened.', () => sources.upstream.stats().circuitOpened);
+    const staging = () => sources.jobs.stats();
+    gauge('import_job_subscribers', 'importJob subscriptions following a job on this process.', () => staging().followers);
+    gauge('import_job_uploads_active', 'Import job uploads (PATCHes) being staged on this process.', () => staging().uploadsActive);
+    counter('import_job_records_staged_total', 'Records import jobs staged upstream from this process (each exactly once).', () => staging().recordsStaged);
+    counter('import_job_bytes_staged_total', 'Upload bytes whose records import jobs staged from this process.', () => staging().bytesStaged);
+    counter('import_job_stage_calls_total', 'Stage calls import jobs made from this process that landed.', () => staging().stageCalls);
+    new Counter({
+      name: 'bulk_import_gateway_import_job_lost_stage_answers_total',
+      help: "Stage calls whose answer was lost, by how the import's count settled them: landed, resent, unknown (the job failed STAGE_OUTCOME_UNKNOWN), undecided (the status could not be read).",
+      labelNames: ['settled'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [settled, count] of Object.entries(staging().lostAnswers)) this.inc({ settled }, count);
+      },
+    });
     gauge('upstream_in_flight', 'Requests to MyPreferences in flight.', () => sources.upstream.stats().inFlight);
     gauge('upstream_waiting', 'Calls waiting for upstream budget.', () => sources.upstream.stats().waiting);
     new Gauge({

@@ -16,8 +16,11 @@ export function developmentAuthorization(origin: string, clientId: string): () =
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ clients: [clientId], ttlSeconds: 900, subject: 'progress-page' }),
     });
-    // A zero-config gateway in passthrough mode has no issuer: callers send the simulator's demo credential.
-    if (response.status === 404) return 'Bearer demo-import-token';
+    // A zero-config gateway in passthrough mode has no issuer: callers send the simulator's demo credential (for good).
+    if (response.status === 404) {
+      current = { authorization: 'Bearer demo-import-token', renewAt: Number.POSITIVE_INFINITY };
+      return current.authorization;
+    }
     const body = (await response.json()) as { token?: string; expiresAt?: string; error?: string };
     if (!response.ok || !body.token || !body.expiresAt) throw new Error(body.error ?? `no development token (HTTP ${response.status})`);
     current = { authorization: `Bearer ${body.token}`, renewAt: Date.parse(body.expiresAt) - 60_000 };

@@ -3,6 +3,8 @@
  * synthetic records, subscribe to `importStatus`, execute, draw every pushed state, then list the
  * first failed records. The order to copy: subscribe first, then execute, and render whatever
  * arrives — the gateway does the polling, and its first event is always the current state.
+ *
+ * Its second section (`file-import.ts`) takes a whole file instead, as an import job.
  */
 import {
   ExecuteImportDocument,
@@ -15,6 +17,8 @@ import {
 } from '../../operations/generated.js';
 import { DEMO_RECORDS, syntheticRecord } from '../synthetic-records.js';
 import { developmentAuthorization } from './development-token.js';
+import { byTestId as element, messageOf, numbers, setBar } from './dom.js';
+import { setUpFileImport } from './file-import.js';
 import { type ConnectionState, createGatewayClient } from './gateway-client.js';
 
 const CLIENT_ID = 'demo';
@@ -22,22 +26,21 @@ const CLIENT_ID = 'demo';
 const STAGE_BATCH = 5000;
 const FAILED_SHOWN = 5;
 
-const element = <T extends HTMLElement = HTMLElement>(testId: string) => document.querySelector<T>(`[data-testid="${testId}"]`)!;
 const start = element<HTMLButtonElement>('start');
 const bar = element('progress');
-const fill = bar.querySelector<HTMLElement>('.fill')!;
 const statusLine = element('status');
 const connectionLine = element('connection');
 const failedSection = element('failed-records');
-const numbers = new Intl.NumberFormat('en-US');
 
 const authorization = developmentAuthorization(location.origin, CLIENT_ID);
 const client = createGatewayClient({ url: new URL('/graphql', location.href).href, authorization, onConnection: showConnection });
+const enableFileImport = setUpFileImport({ client, authorization, clientId: CLIENT_ID });
 
 authorization().then(
   () => {
     start.disabled = false;
     say(`Ready to import ${numbers.format(DEMO_RECORDS)} records.`);
+    enableFileImport();
   },
   (error: unknown) => say(`No development token: ${messageOf(error)}`),
 );
@@ -114,9 +117,7 @@ function showState(state: ImportCountersFragment): void {
 
 /** `progress` is 0–1 and never goes back; the bar shows whole percents. */
 function showProgress(progress: number): void {
-  const percent = Math.floor(progress * 100);
-  bar.setAttribute('aria-valuenow', String(percent));
-  fill.style.width = `${percent}%`;
+  setBar(bar, progress);
 }
 
 function showFailedRecords(page: FailedRecordsQuery['importSummary']['failedRecords']): void {
@@ -143,8 +144,4 @@ function showConnection(state: ConnectionState): void {
 
 function say(text: string): void {
   statusLine.textContent = text;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

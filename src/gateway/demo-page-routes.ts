@@ -19,7 +19,11 @@ const PAGE_PATH = '/demo';
 const SCRIPT_PATH = '/demo/progress-page.js';
 const STYLE_PATH = '/demo/progress-page.css';
 
-/** The page's own files only, and connections to this origin only (graphql-ws and the development token). */
+/**
+ * The page's own files only, and connections to this origin only: graphql-ws, the development
+ * token, and the file section's tus uploads (a job's `uploadUrl` is on the origin the page was
+ * loaded from, unless `PUBLIC_URL` names another, which this policy would then refuse).
+ */
 const CONTENT_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
@@ -80,6 +84,7 @@ function send(response: ServerResponse, type: string, body: string | Buffer): vo
   response.end(body);
 }
 
+/** `platform: 'browser'` makes esbuild follow packages' `browser` fields: tus-js-client's browser build (XMLHttpRequest, Blob slices), not its Node one. */
 async function bundle(): Promise<string> {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({

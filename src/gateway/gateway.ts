@@ -159,6 +159,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry,
     upstream,
     watch: watcher,
+    announce: (ref, credential, state) => statusHub.importChanged(ref, credential, state),
     logger: logger.child({ component: 'jobs' }),
     serviceCredentialFor: (clientId) => (config.auth.mode === 'jwt' ? serviceCredentialFor(clientId) : undefined),
     leaseMs: config.jobs.leaseMs,
@@ -231,7 +232,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { groups, subscribers, pushed, coalesced } = sharedSubscriptions.stats();
     return { subscribers, executions: groups, pushed, coalesced };
   };
-  metrics.watch({ statusHub, upstream, cluster, registry, retention, subscriptions: subscriptionStats, webSocketConnections: () => websocket.connections });
+  metrics.watch({
+    statusHub,
+    upstream,
+    cluster,
+    registry,
+    retention,
+    jobs,
+    subscriptions: subscriptionStats,
+    webSocketConnections: () => websocket.connections,
+  });
 
   /** Starting until it listens, serving until a drain begins (readiness turns 503, upgrades are refused), then draining. */
   let lifecycle: 'starting' | 'serving' | 'draining' = 'starting';

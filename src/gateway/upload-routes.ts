@@ -77,9 +77,7 @@ export function uploadRoutes(options: UploadRouteOptions): [string, RouteHandler
     };
     if (method === 'HEAD') return endpoint.handle(request, response, { job, uploader });
 
-    const declared = Number(headerOf(request, 'upload-length') ?? Number.NaN);
-    // tus refuses a second Upload-Length; a client that repeats the one declared (on resuming) means no harm.
-    if (job.uploadLength !== null && declared === job.uploadLength) delete request.headers['upload-length'];
+    const declared = headerOf(request, 'upload-length');
     const held = inFlightByClient.get(job.clientId) ?? 0;
     if (inFlight + options.bytesPerUpload > options.maxBytesInFlight || held + options.bytesPerUpload > options.maxBytesInFlight / 2) {
       return refuse(
@@ -94,7 +92,7 @@ export function uploadRoutes(options: UploadRouteOptions): [string, RouteHandler
     inFlight += options.bytesPerUpload;
     inFlightByClient.set(job.clientId, held + options.bytesPerUpload);
     try {
-      await endpoint.handle(request, response, { job, uploader });
+      await endpoint.handle(request, response, { job, uploader, declaredLength: declared === undefined ? undefined : Number(declared) });
     } finally {
       inFlight -= options.bytesPerUpload;
       const left = (inFlightByClient.get(job.clientId) ?? 0) - options.bytesPerUpload;

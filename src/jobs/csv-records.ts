@@ -27,7 +27,7 @@ const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
 export class CsvUploadError extends Error {}
 
 /** Parses the header row into record paths; throws {@link CsvUploadError} naming what is wrong. */
-export function headerColumns(cells: readonly string[]): string[] {
+function headerColumns(cells: readonly string[]): string[] {
   const columns = cells.map((cell) => cell.trim());
   const bad = columns.find((column) => !PATH.test(column));
   if (bad !== undefined)

@@ -12,6 +12,9 @@ export interface JobUpstream {
   execute(credential: UpstreamCredential, ref: ImportRef): Promise<UpstreamImportState>;
 }
 
+/** How a Stage call whose answer was lost was settled: it landed, it did not (sent again), the count matched neither, or the status could not be read. */
+export type LostAnswerOutcome = 'landed' | 'resent' | 'unknown' | 'undecided';
+
 /** A Stage call whose outcome could not be learnt this time (the status could not be read): retry later, from the checkpoint in doubt. */
 export class StageUndecided extends Error {}
 
@@ -33,13 +36,18 @@ export async function stageExactlyOnce(
   ref: ImportRef,
   body: Buffer,
   inDoubt: StageInDoubt,
+  onLostAnswer: (settled: LostAnswerOutcome) => void = () => {},
 ): Promise<UpstreamImportState> {
   for (let send = 1; ; send++) {
     try {
       return await upstream.stageBody(credential, ref, body);
     } catch (error) {
       if (isRefusal(error)) throw error;
-      const outcome = await reconcileStage(upstream, credential, ref, inDoubt);
+      const outcome = await reconcileStage(upstream, credential, ref, inDoubt).catch((failure: unknown) => {
+        onLostAnswer(failure instanceof StageUndecided ? 'undecided' : 'unknown');
+        throw failure;
+      });
+      onLostAnswer(outcome.landed ? 'landed' : 'resent');
       if (outcome.landed) return outcome.state;
       if (send >= MAX_SENDS) throw new StageUndecided('the Stage call did not land after several attempts');
     }

@@ -24,7 +24,11 @@ export interface ExecutionQueueOptions {
   serviceCredentialFor: (clientId: string) => UpstreamCredential | undefined;
   /** How often every replica looks for what another one left: queued jobs to promote, executing ones whose import ended. */
   scanMs: number;
+  /** How long after its promotion a job's Execute is left to the replica that promoted it, before another sends it. */
+  executeGraceMs: number;
   changed: (job: Pick<ImportJobRecord, 'id' | 'clientId'>) => void;
+  /** Tells the status engine of a state the gateway caused (Execute's QUEUED): subscribers see it now, and the poller takes a running import's pace. */
+  announce: (ref: ImportRecordRef, credential: UpstreamCredential, state: UpstreamImportState) => void;
   /** @default systemTimers */
   timers?: Timers;
 }
@@ -82,7 +86,8 @@ export class ExecutionQueue {
     try {
       for (const { job, importStatus } of await this.#options.store.executing()) {
         if (importStatus === 'COMPLETED' || importStatus === 'FAILED') await this.importEnded(job, importStatus);
-        else if (importStatus === null || !EXECUTED.has(importStatus)) this.#sendExecute(job);
+        // Promoted a while ago and the import not executed: the process that promoted it died before its Execute.
+        else if (!EXECUTED.has(importStatus ?? '') && this.#timers.now() - job.updatedAt > this.#options.executeGraceMs) this.#sendExecute(job);
       }
       for (const clientId of await this.#options.store.queuedClients()) await this.promote(clientId);
     } catch (error) {
@@ -142,6 +147,7 @@ export class ExecutionQueue {
         return;
       }
     }
+    this.#options.announce(job, credential, state);
     const view = toBulkImport(job.clientId, job.accessToken, state);
     await registry.changed(job, view, { actor: job.createdBy, fingerprint: job.credentialFingerprint }, { kind: 'EXECUTED' });
     this.#options.changed(job);

@@ -7,14 +7,16 @@ import { type ImportJobRecord, ImportJobStore, type NewImportJob } from '../stor
 import type { ImportRegistry } from '../store/registry.js';
 import type { Store } from '../store/store.js';
 import type { JobUpstream } from './exactly-once-stage.js';
-import { ExecutionQueue, type JobWatch } from './execution-queue.js';
-import { JobStaging } from './job-staging.js';
+import { ExecutionQueue, type ExecutionQueueOptions, type JobWatch } from './execution-queue.js';
+import { JobStaging, type StagingStats } from './job-staging.js';
 
 export interface ImportJobsOptions {
   store: Store;
   registry: ImportRegistry;
   upstream: JobUpstream;
   watch: JobWatch;
+  /** The status engine's `importChanged`: a state the gateway caused, told to the import's subscribers at once. */
+  announce: ExecutionQueueOptions['announce'];
   logger: Logger;
   serviceCredentialFor: (clientId: string) => UpstreamCredential | undefined;
   /** How long a replica's claim on a job's upload lasts unless renewed (a replica that died mid-upload lets go after it). */
@@ -29,8 +31,11 @@ export interface ImportJobsOptions {
   timers?: Timers;
 }
 
-/** Room left in each Stage body below the upstream's limit: proxies and the upstream's own accounting may count a little more. */
-export const STAGE_BODY_MARGIN_BYTES = 64 * 1024;
+/**
+ * Room left in each Stage body below the upstream's limit (proxies and the upstream's own
+ * accounting may count a little more): 64 KB, or a twentieth of a limit under 1.25 MB.
+ */
+export const stageBodyMargin = (maxStageBytes: number) => Math.min(64 * 1024, Math.floor(maxStageBytes / 20));
 
 /**
  * Import jobs (issue 27): a whole file in, every record staged exactly once, resumable through
@@ -47,6 +52,13 @@ export class ImportJobs {
   readonly leaseMs: number;
   readonly refreshMs: number;
   readonly #changes = new EventEmitter({ captureRejections: false });
+  readonly #stats: StagingStats = {
+    uploadsActive: 0,
+    recordsStaged: 0,
+    bytesStaged: 0,
+    stageCalls: 0,
+    lostAnswers: { landed: 0, resent: 0, unknown: 0, undecided: 0 },
+  };
 
   constructor(options: ImportJobsOptions) {
     this.leaseMs = options.leaseMs;
@@ -64,20 +76,22 @@ export class ImportJobs {
       logger: options.logger,
       owner: this.owner,
       leaseMs: options.leaseMs,
-      maxBodyBytes: options.maxStageBytes - STAGE_BODY_MARGIN_BYTES,
+      maxBodyBytes: options.maxStageBytes - stageBodyMargin(options.maxStageBytes),
       maxLineBytes: options.maxLineBytes,
-      changed: (job) => {
-        changed(job);
-      },
+      changed,
+      stats: this.#stats,
     });
     this.queue = new ExecutionQueue({
       store: this.store,
       registry: options.registry,
       upstream: options.upstream,
       watch: options.watch,
+      announce: options.announce,
       logger: options.logger,
       serviceCredentialFor: options.serviceCredentialFor,
       scanMs: options.scanMs,
+      // The promoting replica's Execute is an upstream write: as long as a lease before another sends it.
+      executeGraceMs: options.leaseMs,
       changed,
       ...(options.timers && { timers: options.timers }),
     });
@@ -98,6 +112,11 @@ export class ImportJobs {
     return () => this.#changes.off(id, listener);
   }
 
+  /** Subscribers of jobs on this process (listeners of their changes). */
+  get followers(): number {
+    return this.#changes.eventNames().reduce((sum, name) => sum + this.#changes.listenerCount(name), 0);
+  }
+
   /** Cancels a job Execute was not sent for. False when it is past that. */
   async cancel(job: ImportJobRecord, actor: string | null): Promise<boolean> {
     const canceled = await this.store.cancel(job.id, actor);
@@ -113,6 +132,11 @@ export class ImportJobs {
   /** The upload of a job completed here: it may execute at once. */
   async uploadCompleted(job: ImportJobRecord): Promise<void> {
     if (job.execute) await this.queue.promote(job.clientId);
+  }
+
+  /** What this process staged (`/metrics`). */
+  stats(): Readonly<StagingStats & { followers: number }> {
+    return { ...this.#stats, followers: this.followers };
   }
 
   start(): void {

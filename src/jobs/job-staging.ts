@@ -8,7 +8,7 @@ import type { ImportJobRecord, ImportJobStore } from '../store/import-jobs.js';
 import type { ImportRegistry, Recorder } from '../store/registry.js';
 import type { StageInDoubt } from '../store/schema.js';
 import { CsvUploadError, csvRecords } from './csv-records.js';
-import { type JobUpstream, reconcileStage, StageUndecided, stageExactlyOnce } from './exactly-once-stage.js';
+import { type JobUpstream, type LostAnswerOutcome, reconcileStage, StageUndecided, stageExactlyOnce } from './exactly-once-stage.js';
 import { ndjsonRecords } from './ndjson-records.js';
 import { packStageBodies, type StageBatch } from './stage-bodies.js';
 
@@ -31,6 +31,19 @@ export interface JobStagingOptions {
   maxLineBytes: number;
   /** Told after every change of a job (subscribers re-read it). */
   changed: (job: Pick<ImportJobRecord, 'id' | 'clientId'>) => void;
+  /** Counted as staging goes (`/metrics`). */
+  stats: StagingStats;
+}
+
+/** What this process staged, for `/metrics`. */
+export interface StagingStats {
+  /** PATCHes being staged now. */
+  uploadsActive: number;
+  recordsStaged: number;
+  bytesStaged: number;
+  stageCalls: number;
+  /** Stage calls whose answer was lost, by how they were settled. */
+  lostAnswers: Record<LostAnswerOutcome, number>;
 }
 
 /** The job ended while its bytes were staged (cancelled, failed, or staged elsewhere). */
@@ -100,6 +113,8 @@ export class JobStaging {
       }
       this.#options.changed(job);
     };
+    const { stats } = this.#options;
+    stats.uploadsActive++;
     try {
       const end = await packStageBodies(items, start, this.#options.maxBodyBytes, send);
       const completed = uploadLength() === end.offset && (await store.uploadComplete(job.id, job.execute));
@@ -113,6 +128,8 @@ export class JobStaging {
       }
       await this.#failOn(job, error);
       throw error;
+    } finally {
+      stats.uploadsActive--;
     }
   }
 
@@ -129,8 +146,12 @@ export class JobStaging {
     };
     if (!(await store.beginStage(job.id, owner, inDoubt, batch.rejections, leaseMs)))
       throw new JobNotUploadable('the job moved on while its bytes were being staged');
-    const state = await stageExactlyOnce(upstream, uploader.credential, job, batch.body, inDoubt);
+    const { stats } = this.#options;
+    const state = await stageExactlyOnce(upstream, uploader.credential, job, batch.body, inDoubt, (outcome) => stats.lostAnswers[outcome]++);
     await this.#advanceOrStop(job, { ...batch, rejections: [] }, batch.rejections.length, state.TotalRecordsReceived, true, csvColumns);
+    stats.stageCalls++;
+    stats.recordsStaged += batch.records;
+    stats.bytesStaged += batch.toOffset - batch.fromOffset;
     await this.#recordStaged(job, uploader, batch.records, state);
     return state.TotalRecordsReceived;
   }
@@ -171,13 +192,17 @@ export class JobStaging {
     await this.#options.registry.changed(job, toBulkImport(job.clientId, job.accessToken, state), uploader.recorder, { kind: 'STAGED', records });
   }
 
-  /** A refusal or a count that matches nothing fails the job; what is merely undecided leaves it to the next attempt. */
+  /**
+   * An upstream refusal or a count that matches nothing fails the job. What is merely undecided
+   * (the status could not be read, the job moved on) or went wrong here (the store did not
+   * answer) leaves the job where its checkpoint says, for the next request to go on from.
+   */
   async #failOn(job: ImportJobRecord, error: unknown): Promise<void> {
-    if (error instanceof StageUndecided || error instanceof JobNotUploadable) return;
-    const code = error instanceof GatewayError ? String(error.extensions['code']) : 'INTERNAL_SERVER_ERROR';
-    const message = error instanceof GatewayError ? error.message : 'The job could not stage its records.';
-    if (!(error instanceof GatewayError)) this.#options.logger.error({ err: error, jobId: job.id }, 'staging failed');
-    if (await this.#options.store.fail(job.id, { code, message })) this.#options.changed(job);
+    if (!(error instanceof GatewayError)) {
+      if (!(error instanceof StageUndecided || error instanceof JobNotUploadable)) this.#options.logger.error({ err: error, jobId: job.id }, 'staging stopped');
+      return;
+    }
+    if (await this.#options.store.fail(job.id, { code: error.code, message: error.message })) this.#options.changed(job);
   }
 }
 

@@ -5,7 +5,7 @@ import { Server } from '@tus/server';
 import { DataStore, ERRORS, type Lock, type Locker, Upload } from '@tus/utils';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
-import type { ImportJobRecord } from '../store/import-jobs.js';
+import { FINAL_JOB_STATES, type ImportJobRecord } from '../store/import-jobs.js';
 import { StageUndecided } from './exactly-once-stage.js';
 import type { ImportJobs } from './import-jobs.js';
 import { JobNotUploadable, type Uploader } from './job-staging.js';
@@ -17,6 +17,8 @@ export const UPLOAD_PATH = '/uploads';
 export interface UploadRequest {
   job: ImportJobRecord;
   uploader: Uploader;
+  /** The request's `Upload-Length`, if it sends one. */
+  declaredLength?: number | undefined;
 }
 
 /** An answer the tus server writes as it is: our errors, coded JSON like every other refusal of the gateway. */
@@ -38,18 +40,23 @@ interface TusAnswer {
  */
 export class UploadEndpoint {
   readonly #tus: Server;
+  readonly #jobs: ImportJobs;
   readonly #requests = new AsyncLocalStorage<UploadRequest>();
 
   constructor(jobs: ImportJobs, options: { maxUploadBytes: number; logger: Logger; allowedOrigin: (origin: string) => boolean }) {
+    this.#jobs = jobs;
     const requestOf = (id: string): UploadRequest => {
       const request = this.#requests.getStore();
       if (!request || request.job.id !== id) throw ERRORS.FILE_NOT_FOUND;
       return request;
     };
+    // tus lets go of its lock when the request's stream fails (a cut connection), while the data
+    // store still stages the whole lines it read: the lock is held until that write is done.
+    const writes = new Map<string, Promise<unknown>>();
     this.#tus = new Server({
       path: UPLOAD_PATH,
-      datastore: new JobUploadStore(jobs, requestOf),
-      locker: new LeaseLocker(jobs),
+      datastore: new JobUploadStore(jobs, requestOf, writes),
+      locker: new LeaseLocker(jobs, writes),
       maxSize: options.maxUploadBytes,
       respectForwardedHeaders: false,
       allowedOrigins: options.allowedOrigin,
@@ -62,33 +69,62 @@ export class UploadEndpoint {
   async handle(request: IncomingMessage, response: ServerResponse, upload: UploadRequest | undefined): Promise<void> {
     // tus writes its answers' bodies without a type: ours are JSON (a 204 has none to type).
     response.setHeader('content-type', 'application/json; charset=utf-8');
+    endEvenWhenGone(response);
     if (!upload) return this.#tus.handle(request, response);
+    // Passthrough: the only credential the job's Execute can be sent with (jwt mode has the service account).
+    this.#jobs.queue.rememberUploader(upload.job.id, upload.uploader.credential);
     return this.#requests.run(upload, () => this.#tus.handle(request, response));
   }
+}
+
+/**
+ * tus answers through its Node adapter (srvx), which waits for `response.end`'s callback; Node
+ * never calls it on a response whose connection is already gone (a client that went away
+ * mid-body), so the request's handling would never end, and the room the upload route reserved
+ * for it never come back: a few cut connections would leave the clientId refused (503) until a
+ * restart. Ending such a response calls the callback at once.
+ */
+function endEvenWhenGone(response: ServerResponse): void {
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.end = ((...args: unknown[]) => {
+    if (!response.destroyed) return end(...args);
+    const callback = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (callback) queueMicrotask(callback);
+    return response;
+  }) as ServerResponse['end'];
 }
 
 class JobUploadStore extends DataStore {
   readonly #jobs: ImportJobs;
   readonly #requestOf: (id: string) => UploadRequest;
+  readonly #writes: Map<string, Promise<unknown>>;
 
-  constructor(jobs: ImportJobs, requestOf: (id: string) => UploadRequest) {
+  constructor(jobs: ImportJobs, requestOf: (id: string) => UploadRequest, writes: Map<string, Promise<unknown>>) {
     super();
     this.#jobs = jobs;
     this.#requestOf = requestOf;
+    this.#writes = writes;
     this.extensions = ['creation-defer-length'];
   }
 
   /** The job's offset, after a Stage call left in doubt is settled: HEAD answers only what is certainly staged. */
   override async getUpload(id: string): Promise<Upload> {
     const request = this.#requestOf(id);
-    const job = await this.#jobs.staging.settle(request.job, request.uploader).catch((error: unknown) => {
-      throw answerOf(error);
+    // Read again under the lock: the route's copy may be from before another request's write ended.
+    const current = (await this.#jobs.find(id)) ?? request.job;
+    const job = await this.#jobs.staging.settle(current, request.uploader).catch(async (error: unknown) => {
+      throw answerOf(error, await this.#jobs.find(id));
     });
     request.job = job;
+    // A client that repeats the length already declared (tus-js-client resuming, a PATCH sent
+    // again) means no harm, but tus refuses a second Upload-Length: such a request is shown the
+    // length as not yet declared, and declaring it again changes nothing. Decided here, under
+    // the lock, on the job as it is now.
+    const known = job.uploadLength !== null && job.uploadLength !== request.declaredLength;
     return new Upload({
       id,
       offset: job.bytesStaged,
-      ...(job.uploadLength !== null && { size: job.uploadLength }),
+      ...(known && { size: job.uploadLength! }),
       creation_date: new Date(job.createdAt).toISOString(),
     });
   }
@@ -99,12 +135,21 @@ class JobUploadStore extends DataStore {
     request.job = { ...request.job, uploadLength: length };
   }
 
-  override async write(body: Readable, id: string, offset: number): Promise<number> {
+  override write(body: Readable, id: string, offset: number): Promise<number> {
+    const writing = this.#write(body, id, offset);
+    const settled = writing.catch(() => {});
+    this.#writes.set(id, settled);
+    void settled.then(() => {
+      if (this.#writes.get(id) === settled) this.#writes.delete(id);
+    });
+    return writing;
+  }
+
+  async #write(body: Readable, id: string, offset: number): Promise<number> {
     const request = this.#requestOf(id);
     const { job, uploader } = request;
     if (!['CREATED', 'STAGING'].includes(job.state)) throw closed(job);
     if (offset !== job.bytesStaged) throw ERRORS.INVALID_OFFSET;
-    this.#jobs.queue.rememberUploader(job.id, uploader.credential);
     try {
       const staged = await this.#jobs.staging.stage(job, body, uploader, () => request.job.uploadLength);
       if (staged.completed) await this.#jobs.uploadCompleted(job);
@@ -132,8 +177,9 @@ function answerOf(error: unknown, job?: ImportJobRecord): TusAnswer {
     return coded(503, 'UPSTREAM_UNAVAILABLE', 'MyPreferences did not answer whether a Stage call landed; resume the upload shortly.', {});
   }
   if (error instanceof JobNotUploadable) return closed(job);
-  if (error instanceof GatewayError) return job ? closed(job) : coded(503, error.code, error.message, {});
-  throw error;
+  if (error instanceof GatewayError) return job && FINAL_JOB_STATES.has(job.state) ? closed(job) : coded(503, error.code, error.message, {});
+  // The store did not answer: nothing moved that the checkpoint does not say; resume later.
+  return coded(503, 'STORE_UNAVAILABLE', 'The gateway cannot record the upload now; resume it shortly.', {});
 }
 
 function coded(status: number, code: string, message: string, extensions: Record<string, unknown>): TusAnswer {
@@ -172,14 +218,17 @@ function toCodedAnswer(error: unknown, logger: Logger): TusAnswer {
 class LeaseLocker implements Locker {
   readonly #jobs: ImportJobs;
   readonly #held = new Map<string, { released: Promise<void>; requestRelease: () => void }>();
+  readonly #writes: Map<string, Promise<unknown>>;
 
-  constructor(jobs: ImportJobs) {
+  constructor(jobs: ImportJobs, writes: Map<string, Promise<unknown>>) {
     this.#jobs = jobs;
+    this.#writes = writes;
   }
 
   newLock(id: string): Lock {
     const jobs = this.#jobs;
     const held = this.#held;
+    const writes = this.#writes;
     let renew: NodeJS.Timeout | undefined;
     let release: (() => void) | undefined;
     return {
@@ -200,8 +249,10 @@ class LeaseLocker implements Locker {
         renew.unref();
       },
       async unlock() {
-        clearInterval(renew);
         if (!release) return;
+        // Held (and renewed) until the data store's write is done, whatever tus saw of the request.
+        await writes.get(id);
+        clearInterval(renew);
         try {
           await jobs.store.releaseLease(id, jobs.owner);
         } finally {

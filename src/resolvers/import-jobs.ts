@@ -114,19 +114,44 @@ export async function rejectedLines(
  * the subscription completes). Changes made by this process wake it at once; while the import
  * runs, the status engine's shared poller of the import does (the same one poll per interval
  * as importStatus); and a re-read every `refreshMs` sees what another replica changed.
+ *
+ * An async generator cannot be stopped while it awaits (its `return()` waits for the next
+ * `yield`), so a subscriber who leaves while nothing changes would keep its listener and timer:
+ * the iterator's `return()` first wakes the generator, which then sees it is closed and ends.
  */
-export async function* importJobEvents(args: { id: string }, ctx: ResolverContext): AsyncGenerator<ImportJobRecord> {
-  const { job: first, credential } = await jobFor(String(args.id), 'read', ctx);
+export function importJobEvents(args: { id: string }, ctx: ResolverContext): AsyncIterableIterator<ImportJobRecord> {
+  const waiting = { closed: false, woken: false, wake: undefined as (() => void) | undefined };
+  const generator = followJob(String(args.id), ctx, waiting);
+  return {
+    next: () => generator.next(),
+    return: (value?: unknown) => {
+      waiting.closed = true;
+      waiting.wake?.();
+      return generator.return(value as ImportJobRecord);
+    },
+    throw: (error?: unknown) => generator.throw(error),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+interface Waiting {
+  closed: boolean;
+  woken: boolean;
+  wake: (() => void) | undefined;
+}
+
+async function* followJob(id: string, ctx: ResolverContext, waiting: Waiting): AsyncGenerator<ImportJobRecord> {
+  const { job: first, credential } = await jobFor(id, 'read', ctx);
   yield first;
   if (FINAL_JOB_STATES.has(first.state)) return;
 
-  let wake: (() => void) | undefined;
-  let woken = false;
   /** The import's poller saw a state since the last payload. */
   let importMoved = false;
   const signal = () => {
-    woken = true;
-    wake?.();
+    waiting.woken = true;
+    waiting.wake?.();
   };
   const importSignal = () => {
     importMoved = true;
@@ -137,10 +162,11 @@ export async function* importJobEvents(args: { id: string }, ctx: ResolverContex
   let statusEvents: AsyncIterableIterator<unknown> | undefined;
   let last = first;
   try {
-    for (;;) {
-      if (!woken) await new Promise<void>((resolve) => (wake = resolve));
-      woken = false;
-      wake = undefined;
+    while (!waiting.closed) {
+      if (!waiting.woken) await new Promise<void>((resolve) => (waiting.wake = resolve));
+      waiting.woken = false;
+      waiting.wake = undefined;
+      if (waiting.closed) return;
       const job = await ctx.jobs.find(first.id);
       if (!job) return;
       if (job.state === 'EXECUTING' && !statusEvents) statusEvents = followImport(ctx, job, credential, importSignal);

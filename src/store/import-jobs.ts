@@ -9,12 +9,12 @@ export type RecordFormat = 'NDJSON' | 'CSV';
 /** States a job never leaves. */
 export const FINAL_JOB_STATES: ReadonlySet<ImportJobState> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
 /** States in which the upload takes bytes. */
-export const UPLOADING_STATES: readonly ImportJobState[] = ['CREATED', 'STAGING'];
+const UPLOADING_STATES: readonly ImportJobState[] = ['CREATED', 'STAGING'];
 /** States in which the job may still be cancelled: Execute has not been sent. */
 const CANCELLABLE_STATES: readonly ImportJobState[] = ['CREATED', 'STAGING', 'QUEUED'];
 
 /** At most this many rejected lines are listed per job (all are counted): a file of garbage cannot fill the store. */
-export const MAX_LISTED_REJECTIONS = 10_000;
+const MAX_LISTED_REJECTIONS = 10_000;
 
 /** One job as the store knows it, with its import's handle. */
 export interface ImportJobRecord {

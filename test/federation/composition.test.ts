@@ -77,7 +77,14 @@ describe('composition with a subgraph that extends BulkImport', () => {
     expect(isNonNullType(importStatus!.type) && getNamedType(importStatus!.type).name).toBe('BulkImport');
     expect(supergraph.getQueryType()?.getFields()).toHaveProperty('importSummary');
     expect(supergraph.getQueryType()?.getFields()).toHaveProperty('campaign');
-    expect(Object.keys(supergraph.getMutationType()?.getFields() ?? {})).toEqual(['initiateImport', 'stageImport', 'executeImport', 'watchImport']);
+    expect(Object.keys(supergraph.getMutationType()?.getFields() ?? {})).toEqual([
+      'initiateImport',
+      'stageImport',
+      'executeImport',
+      'watchImport',
+      'createImportJob',
+      'cancelImportJob',
+    ]);
   });
 
   it('_service { sdl } over HTTP is the committed subgraph.graphql', async () => {

@@ -32,7 +32,7 @@ export async function startGateway(
   upstreamBaseUrl: string,
   env: Record<string, string> = {},
   register?: (dispose: () => unknown) => void,
-  options: { logger?: Logger } & Pick<GatewayOptions, 'refusedBodyDrain' | 'timers'> = {},
+  options: { logger?: Logger } & Pick<GatewayOptions, 'refusedBodyDrain' | 'timers' | 'demoPage'> = {},
 ): Promise<RunningGateway> {
   const dataDir = env['DATA_DIR'] === undefined && env['DATABASE_URL'] === undefined ? temporaryDataDir() : undefined;
   const config: Config = loadConfig({

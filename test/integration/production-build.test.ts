@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,8 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 /**
  * What production runs: `npm run build` (tsc with tsconfig.build.json) and `node dist/server.js`,
  * no TypeScript loader. The build goes to a folder of its own inside the repository (the bench
- * smoke test builds `dist/` at the same time; inside the repository, node_modules resolves).
+ * smoke test builds `dist/` at the same time; inside the repository, node_modules resolves). The
+ * command line (`bulk-import`, package.json's bin) is part of the same build.
  */
 describe('the production build', () => {
   const cleanup = useCleanup();
@@ -40,6 +41,19 @@ describe('the production build', () => {
     expect(initiated.data?.['initiateImport']).toMatchObject({ status: 'INITIATED' });
 
     expect(existsSync(join(workingDir, 'data', 'gateway.sqlite'))).toBe(true);
+
+    // The command line the package installs (package.json's bin) runs from the same build.
+    const { bin } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(bin).toEqual({ 'bulk-import': 'dist/cli/bulk-import.js' });
+    const cli = join(outDir, 'cli/bulk-import.js');
+    expect(readFileSync(cli, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    writeFileSync(join(workingDir, 'records.ndjson'), '{"ProfileId":"p-1"}\n{"ProfileId":"p-2"}\n');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [cli, 'upload', 'records.ndjson', '--client', 'demo', '--gateway', new URL(url).origin, '--no-execute', '--json'],
+      { cwd: workingDir, env: { PATH: process.env['PATH'] ?? '', HOME: workingDir } },
+    );
+    expect(JSON.parse(stdout.trimEnd().split('\n').at(-1)!)).toMatchObject({ type: 'summary', outcome: 'COMPLETED', exitCode: 0, job: { recordsStaged: 2 } });
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });

@@ -15,7 +15,8 @@ import { connectionsTo, createDatabase, noConnectionsTo, type TestDatabase } fro
 
 /** No upstream call is made here: the store is all these gateways touch. */
 const UPSTREAM = 'http://127.0.0.1:9/Profiles/';
-const TABLES = ['import_credentials', 'import_events', 'imports', 'watches'];
+const TABLES = ['import_credentials', 'import_events', 'import_job_rejections', 'import_jobs', 'imports', 'watches'];
+const MIGRATIONS = ['0001-registry', '0002-import-jobs'];
 
 /**
  * The durable store through the gateway that owns it (`createGateway`: opened and migrated by
@@ -76,13 +77,13 @@ describe('the store', () => {
       const { logger, lines } = captureLogs('info');
       const gateway = await startGateway(UPSTREAM, env, undefined, { logger });
       expect(await tables(gateway)).toEqual(TABLES);
-      expect(await migrations(gateway)).toEqual(['0001-registry']);
-      expect(lines.find((line) => line['msg'] === 'store migrated')).toMatchObject({ applied: ['0001-registry'], schema: '0001-registry' });
+      expect(await migrations(gateway)).toEqual(MIGRATIONS);
+      expect(lines.find((line) => line['msg'] === 'store migrated')).toMatchObject({ applied: MIGRATIONS, schema: MIGRATIONS.at(-1) });
 
       const ready = await fetch(`${gateway.origin}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready', store: 'ok' }]);
       const health = (await (await fetch(`${gateway.origin}/healthz`)).json()) as { store: Record<string, unknown> };
-      expect(health.store).toMatchObject({ engine: engineName, schema: '0001-registry', reachable: true });
+      expect(health.store).toMatchObject({ engine: engineName, schema: MIGRATIONS.at(-1), reachable: true });
 
       await gateway.gateway.stop();
       await engine.released(env);
@@ -109,7 +110,7 @@ describe('the store', () => {
       const { logger, lines } = captureLogs('info');
       const second = await startGateway(UPSTREAM, env, cleanup, { logger });
       expect(lines.find((line) => line['msg'] === 'store open')).toMatchObject({ applied: [] });
-      expect(await migrations(second)).toEqual(['0001-registry']);
+      expect(await migrations(second)).toEqual(MIGRATIONS);
       const rows = await second.gateway.store.db.selectFrom('imports').select(['id', 'clientId', 'name', 'settings', 'createdAt']).execute();
       // One representation on both engines: ids and times are numbers, JSON is its text.
       expect(rows).toEqual([{ id: expect.any(Number), clientId: 'acme', name: 'kept', settings: expect.any(String), createdAt: now }]);
@@ -154,7 +155,7 @@ describe('the store', () => {
     it('replicas starting at once on an empty database migrate it once, without error', async () => {
       const env = await engines.postgresql.env();
       const replicas = await Promise.all(Array.from({ length: 4 }, () => startGateway(UPSTREAM, env, cleanup)));
-      expect(await migrations(replicas[0]!)).toEqual(['0001-registry']);
+      expect(await migrations(replicas[0]!)).toEqual(MIGRATIONS);
       for (const replica of replicas) expect((await fetch(`${replica.origin}/readyz`)).status).toBe(200);
     });
 
@@ -222,7 +223,7 @@ describe('the store', () => {
       const gateway = await startGateway(UPSTREAM, env, cleanup, { logger });
       expect((await fetch(`${gateway.origin}/readyz`)).status).toBe(200);
       expect(lines.find((line) => line['msg']?.startsWith('the store was migrated by a newer build'))).toMatchObject({ newer: ['9999-from-a-newer-build'] });
-      expect(await migrations(gateway)).toEqual(['0001-registry', '9999-from-a-newer-build']);
+      expect(await migrations(gateway)).toEqual([...MIGRATIONS, '9999-from-a-newer-build']);
     });
 
     it('closes its pool at the end of the drain, in-flight readiness included', async () => {

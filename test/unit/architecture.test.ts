@@ -35,6 +35,12 @@ const NARROW_EDGES: Readonly<Record<string, { onlyFile: string; typeOnly: true }
 };
 /** A separate program: it shares the upstream contract and the leaves, nothing of the gateway. */
 const SIMULATOR = { name: 'simulator', mayImport: new Set(['mypreferences-contract', 'lib', 'errors']), importedBy: new Set(['server']) };
+/**
+ * The command line (`bulk-import`), a separate program too: a client of the gateway's public API
+ * (its typed documents are generated into it), it may use the dependency-free leaves only —
+ * not even `credentials`, which every gateway module may — and nothing imports it.
+ */
+const CLI = { name: 'cli', mayImport: new Set(['lib', 'errors']) };
 
 const SRC = join(import.meta.dirname, '../../src');
 
@@ -74,7 +80,10 @@ function importDeclarationsOf(file: string): Array<{ target: string; typeOnly: b
 const graph = new Map(sourceFiles(SRC).map((file) => [relative(SRC, file), importsOf(file)]));
 
 function edgeAllowed(from: string, to: string): boolean {
-  if (from === to || ANYWHERE.has(to)) return true;
+  if (from === to) return true;
+  if (from === CLI.name) return CLI.mayImport.has(to);
+  if (to === CLI.name) return false;
+  if (ANYWHERE.has(to)) return true;
   if (ANYWHERE.has(from)) return ANYWHERE.has(to);
   if (from === SIMULATOR.name) return SIMULATOR.mayImport.has(to);
   if (to === SIMULATOR.name) return SIMULATOR.importedBy.has(from);
@@ -105,7 +114,7 @@ function cycles(): string[][] {
 
 describe('architecture of src/', () => {
   it('places every module in a layer', () => {
-    const placed = new Set([...TIERS.flat(), ...ANYWHERE, SIMULATOR.name]);
+    const placed = new Set([...TIERS.flat(), ...ANYWHERE, SIMULATOR.name, CLI.name]);
     const unplaced = [...new Set([...graph.keys()].map(moduleOf))].filter((name) => !placed.has(name));
     expect(unplaced).toEqual([]);
   });

@@ -106,7 +106,8 @@ describe('the configuration table', () => {
   });
 
   it('names every variable that src/ reads or blames', () => {
-    const gatewaySources = sourceFiles(join(ROOT, 'src')).filter((file) => !relative(ROOT, file).startsWith('src/simulator/'));
+    // The simulator and the command line are programs of their own, with variables of their own.
+    const gatewaySources = sourceFiles(join(ROOT, 'src')).filter((file) => !/^src\/(simulator|cli)\//.test(relative(ROOT, file)));
     const named = new Set<string>();
     for (const file of gatewaySources) {
       const text = readFileSync(file, 'utf8');
