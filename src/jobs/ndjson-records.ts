@@ -10,7 +10,7 @@ const CARRIAGE_RETURN = 0x0d;
  * A last line without a line ending is a line only when the body ends the upload; otherwise it
  * is left for the next PATCH (the checkpoint stops before it).
  */
-export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, start: ParseStart): AsyncGenerator<UploadItem> {
+export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, start: ParseStart): AsyncGenerator<UploadItem[]> {
   let offset = start.offset;
   let line = start.lines;
   /** Bytes of the line being read, from earlier chunks. */
@@ -31,13 +31,15 @@ export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, start: Parse
 
   for await (const chunk of chunks) {
     bytesRead += chunk.length;
+    // A chunk's lines are handed on together: one step of the pipeline per chunk, not per line.
+    const items: UploadItem[] = [];
     let from = 0;
     for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, from)) {
       const piece = chunk.subarray(from, newline);
       const length = pendingBytes + piece.length;
       if (!skipping && length > start.maxLineBytes) skipping = true;
       const end = offset + (newline + 1);
-      yield finish(skipping ? [] : [...pending, piece], length, end);
+      items.push(finish(skipping ? [] : pending.length === 0 ? [piece] : [...pending, piece], length, end));
       pending = [];
       pendingBytes = 0;
       from = newline + 1;
@@ -54,8 +56,9 @@ export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, start: Parse
       pendingBytes += rest.length;
     }
     offset += chunk.length;
+    if (items.length > 0) yield items;
   }
-  if ((pendingBytes > 0 || skipping) && start.final(bytesRead)) yield finish(pending, pendingBytes, offset);
+  if ((pendingBytes > 0 || skipping) && start.final(bytesRead)) yield [finish(pending, pendingBytes, offset)];
 }
 
 function lineItem(bytes: Buffer, line: number, end: number): UploadItem {

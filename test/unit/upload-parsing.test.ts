@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvRecords, nestedRecord } from '../../src/jobs/csv-records.js';
 import { ndjsonRecords } from '../../src/jobs/ndjson-records.js';
-import { packStageBodies, type StageBatch } from '../../src/jobs/stage-bodies.js';
+import { BodyBuffers, packStageBodies, type StageBatch } from '../../src/jobs/stage-bodies.js';
 import type { ParseStart, UploadItem } from '../../src/jobs/upload-items.js';
 
 /** `text` as chunks of `size` bytes: records must come out the same however the bytes are cut. */
@@ -10,9 +10,11 @@ async function* chunksOf(text: string | Buffer, size: number): AsyncGenerator<Bu
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
-async function collect(items: AsyncIterable<UploadItem>) {
+async function collect(batches: AsyncIterable<readonly UploadItem[]>) {
   const out: unknown[] = [];
-  for await (const item of items) out.push(item.kind === 'record' ? { record: item.json.toString(), line: item.line, end: item.end } : item);
+  for await (const items of batches) {
+    for (const item of items) out.push(item.kind === 'record' ? { record: item.json.toString(), line: item.line, end: item.end } : item);
+  }
   return out;
 }
 
@@ -94,12 +96,14 @@ describe('Stage bodies', () => {
     const file = `${lines.join('\n')}\n`;
     const sent: StageBatch[] = [];
     let inFlight = 0;
-    const end = await packStageBodies(ndjsonRecords(chunksOf(file, 333), start(file.length)), { offset: 0, lines: 0 }, 4_096, async (batch) => {
+    const buffers = new BodyBuffers(4_096, 2);
+    const end = await packStageBodies(ndjsonRecords(chunksOf(file, 333), start(file.length)), { offset: 0, lines: 0 }, buffers, async (batch) => {
       expect(inFlight).toBe(0);
       inFlight++;
       await new Promise((resolve) => setImmediate(resolve));
       inFlight--;
-      sent.push(batch);
+      // The buffer is reused once the call is done: what was sent is read now.
+      sent.push({ ...batch, body: Buffer.from(batch.body) });
     });
     expect(end).toEqual({ offset: file.length, lines: 500 });
     expect(sent.length).toBeGreaterThan(5);
