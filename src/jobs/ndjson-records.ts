@@ -1,12 +1,13 @@
+import { jsonObjectCheck } from './json-object-check.js';
 import { type ParseStart, REJECTION, type UploadItem } from './upload-items.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
 /**
- * NDJSON, one record object a line, read as the bytes arrive. Each line is checked with
- * `JSON.parse` (a record must be a JSON object) and then passed on as its own bytes — never
- * re-serialised. A line longer than `maxLineBytes` is skipped as it streams past, never held.
+ * NDJSON, one record object a line, read as the bytes arrive. Each line is checked in place by
+ * `jsonObjectCheck` (JSON.parse's acceptance, nothing decoded or allocated; a record must be a
+ * JSON object) and then passed on as its own bytes — never re-serialised. A line longer than `maxLineBytes` is skipped as it streams past, never held.
  * A last line without a line ending is a line only when the body ends the upload; otherwise it
  * is left for the next PATCH (the checkpoint stops before it).
  */
@@ -64,16 +65,14 @@ export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, start: Parse
 function lineItem(bytes: Buffer, line: number, end: number): UploadItem {
   let length = bytes.length;
   if (length > 0 && bytes[length - 1] === CARRIAGE_RETURN) length--;
-  // A byte-order mark may open the file; JSON.parse would refuse it.
+  // A byte-order mark may open the file; JSON would refuse it.
   const from = line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  const text = bytes.toString('utf8', from, length);
-  if (text.trim() === '') return { kind: 'rejected', line, reason: REJECTION.empty, end };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { kind: 'rejected', line, reason: REJECTION.notJson, end };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { kind: 'rejected', line, reason: REJECTION.notObject, end };
-  return { kind: 'record', json: bytes.subarray(from, length), line, end };
+  const check = jsonObjectCheck(bytes, from, length);
+  if (check === 'object') return { kind: 'record', json: bytes.subarray(from, length), line, end };
+  if (check === 'not-object') return { kind: 'rejected', line, reason: REJECTION.notObject, end };
+  if (check === 'too-deep') return { kind: 'rejected', line, reason: REJECTION.tooDeep, end };
+  // Only a line already refused is decoded: blank by String.prototype.trim's measure (which
+  // knows more whitespace than JSON) is the empty line it always was.
+  if (bytes.toString('utf8', from, length).trim() === '') return { kind: 'rejected', line, reason: REJECTION.empty, end };
+  return { kind: 'rejected', line, reason: REJECTION.notJson, end };
 }

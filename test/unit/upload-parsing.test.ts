@@ -54,6 +54,19 @@ describe('NDJSON records', () => {
     ]);
   });
 
+  it('tells a blank line (any whitespace trim knows), a non-JSON line and one nested too deep apart', async () => {
+    const deep = `{"a":${'['.repeat(300)}${']'.repeat(300)}}`;
+    const file = ` \t\r\n\u00a0\u2028\n\f\n${deep}\n{"a":[[{}]]}\n{"a":1}x\n`;
+    expect(await collect(ndjsonRecords(chunksOf(file, 7), start(Buffer.byteLength(file))))).toMatchObject([
+      { kind: 'rejected', line: 1, reason: 'empty line' },
+      { kind: 'rejected', line: 2, reason: 'empty line' },
+      { kind: 'rejected', line: 3, reason: 'empty line' },
+      { kind: 'rejected', line: 4, reason: 'nested deeper than 256 levels' },
+      { record: '{"a":[[{}]]}', line: 5 },
+      { kind: 'rejected', line: 6, reason: 'not valid JSON' },
+    ]);
+  });
+
   it('rejects a line longer than the limit without holding it', async () => {
     const long = `{"x":"${'y'.repeat(5_000)}"}`;
     const file = `{"a":1}\n${long}\n{"b":2}\n`;
