@@ -122,7 +122,6 @@ export class ImportJobs {
     const canceled = await this.store.cancel(job.id, actor);
     if (canceled) {
       this.queue.forget(job.id);
-      this.staging.discardCarried(job.id);
       this.#changes.emit(job.id);
       // A queued job that leaves may let the next one of its clientId go.
       await this.queue.promote(job.clientId);

@@ -10,7 +10,7 @@ import type { StageInDoubt } from '../store/schema.js';
 import { CsvUploadError, csvRecords } from './csv-records.js';
 import { type JobUpstream, type LostAnswerOutcome, reconcileStage, StageUndecided, stageExactlyOnce } from './exactly-once-stage.js';
 import { ndjsonRecords } from './ndjson-records.js';
-import { BodyBuffers, type CarriedBody, packStageBodies, type StageBatch } from './stage-bodies.js';
+import { BodyBuffers, packStageBodies, type StageBatch } from './stage-bodies.js';
 
 /** Who sends the bytes, as the upload's request established it. */
 export interface Uploader {
@@ -60,8 +60,6 @@ export class JobStaging {
   readonly #bodies: BodyBuffers;
   /** A line longer than a body could hold is rejected like any over the limit. */
   readonly #maxLineBytes: number;
-  /** Bodies a PATCH left unsent for the job's next PATCH, with when they are given up (a lease later). */
-  readonly #carried = new Map<string, { body: CarriedBody; expiry: NodeJS.Timeout }>();
 
   constructor(options: JobStagingOptions) {
     this.#options = options;
@@ -90,34 +88,6 @@ export class JobStaging {
     return (await store.find(job.id))!;
   }
 
-  /** Gives up a body carried for a job (it ended, or its next PATCH did not come within a lease). */
-  discardCarried(jobId: string): void {
-    const entry = this.#carried.get(jobId);
-    if (!entry) return;
-    clearTimeout(entry.expiry);
-    this.#carried.delete(jobId);
-    this.#bodies.give(entry.body.buffer);
-  }
-
-  /** The body the job's previous PATCH carried, if it is still where the job's checkpoint says. */
-  #takeCarried(job: ImportJobRecord): CarriedBody | undefined {
-    const entry = this.#carried.get(job.id);
-    if (!entry) return undefined;
-    clearTimeout(entry.expiry);
-    this.#carried.delete(job.id);
-    if (entry.body.batch.fromOffset === job.bytesStaged) return entry.body;
-    this.#bodies.give(entry.body.buffer);
-    return undefined;
-  }
-
-  #carry(jobId: string, body: CarriedBody): void {
-    this.discardCarried(jobId);
-    // A client that does not come back within a lease (another replica, or none) leaves it to the collector.
-    const expiry = setTimeout(() => this.discardCarried(jobId), this.#options.leaseMs);
-    expiry.unref();
-    this.#carried.set(jobId, { body, expiry });
-  }
-
   /**
    * Stages the bytes of one PATCH, which start at the job's checkpoint. Resolves with the new
    * offset, and whether the upload is complete (the job is then QUEUED, or COMPLETED without execute).
@@ -130,18 +100,9 @@ export class JobStaging {
       offset: job.bytesStaged,
       lines: job.linesRead,
       maxLineBytes,
-      final: (bytesRead: number) => start.offset + bytesRead === uploadLength(),
+      final: (bytesRead: number) => job.bytesStaged + bytesRead === uploadLength(),
     };
-    const carried = this.#takeCarried(job);
-    if (carried) {
-      // The PATCH re-sends the carried body's bytes first: they are skipped, and packing goes on after them.
-      start.offset = carried.batch.toOffset;
-      start.lines = carried.batch.toLine;
-    }
-    let bytesAfterCarried = 0;
-    const bytes = skipping(untilCut(body), carried ? carried.batch.toOffset - job.bytesStaged : 0, (count) => {
-      bytesAfterCarried += count;
-    });
+    const bytes = untilCut(body);
     const items =
       job.format === 'CSV'
         ? csvRecords(bytes, start, job.csvColumns, ({ columns }) => {
@@ -162,13 +123,7 @@ export class JobStaging {
     const { stats } = this.#options;
     stats.uploadsActive++;
     try {
-      const end = await packStageBodies(
-        items,
-        { offset: start.offset, lines: start.lines, carried, mayCarry: () => start.offset + bytesAfterCarried !== uploadLength() },
-        this.#bodies,
-        send,
-      );
-      if (end.carried) this.#carry(job.id, end.carried);
+      const end = await packStageBodies(items, start, this.#bodies, send);
       const completed = uploadLength() === end.offset && (await store.uploadComplete(job.id, job.execute));
       if (completed) this.#options.changed(job);
       return { offset: end.offset, completed };
@@ -250,7 +205,6 @@ export class JobStaging {
    * answer) leaves the job where its checkpoint says, for the next request to go on from.
    */
   async #failOn(job: ImportJobRecord, error: unknown): Promise<void> {
-    this.discardCarried(job.id);
     if (!(error instanceof GatewayError)) {
       if (!(error instanceof StageUndecided || error instanceof JobNotUploadable)) this.#options.logger.error({ err: error, jobId: job.id }, 'staging stopped');
       return;
@@ -269,23 +223,5 @@ async function* untilCut(body: Readable): AsyncGenerator<Buffer> {
     for await (const chunk of body) yield chunk as Buffer;
   } catch {
     // The cut: what came before it stands.
-  }
-}
-
-/**
- * The bytes after the first `skip` (a carried body's, which the PATCH sends again); `counted`
- * learns how many came after them.
- */
-async function* skipping(chunks: AsyncIterable<Buffer>, skip: number, counted: (bytes: number) => void): AsyncGenerator<Buffer> {
-  let left = skip;
-  for await (const chunk of chunks) {
-    if (left >= chunk.length) {
-      left -= chunk.length;
-      continue;
-    }
-    const rest = left > 0 ? chunk.subarray(left) : chunk;
-    left = 0;
-    counted(rest.length);
-    yield rest;
   }
 }

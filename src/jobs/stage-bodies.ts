@@ -9,8 +9,6 @@ export interface StageBatch {
   /** The upload offset the stretch starts at (the checkpoint before it) and ends at. */
   fromOffset: number;
   toOffset: number;
-  /** Lines before `fromOffset`. */
-  fromLine: number;
   /** Lines up to `toOffset`. */
   toLine: number;
   rejections: RejectedLine[];
@@ -50,54 +48,26 @@ export class BodyBuffers {
 }
 
 /**
- * A body left unsent at the end of a PATCH that is not the upload's last: its records are not
- * staged (the PATCH answered the offset before them) but kept, with the stretch they cover, for
- * the next PATCH of the same job, which re-sends those bytes: they are skipped, and the body is
- * filled on. So a PATCH's end costs no partial Stage call, and the next body is not started over.
- */
-export interface CarriedBody {
-  buffer: Buffer;
-  length: number;
-  batch: StageBatch;
-  unplaced: RejectedLine[];
-}
-
-/** How one PATCH's records are packed: where the upload stands, and a body carried from the previous PATCH. */
-export interface PackingStart {
-  offset: number;
-  lines: number;
-  /** A body the previous PATCH of the job left unsent: packing goes on in it. */
-  carried?: CarriedBody | undefined;
-  /** True when these bytes may end before the upload does: the last body may then be carried instead of sent. */
-  mayCarry: () => boolean;
-}
-
-/**
  * Packs records into Stage bodies as full as the buffers allow, and hands each to `send` — one at
  * a time: the next body is packed while the previous one is being sent (two bodies in memory at
  * most), and is sent only once that one is done, so the upload is read no faster than the
  * upstream takes it. A stretch holding only rejected lines is handed on without records (the
  * checkpoint moves past it; no Stage call). Resolves with where the upload stands after the last
- * stretch sent, and the body carried to the next PATCH, if any: a PATCH that sent at least one
- * full body and does not end the upload carries its last one over (a PATCH smaller than a body
- * sends it, so every PATCH moves the checkpoint on).
+ * stretch, which ends at the last item whose end is known.
  */
 export async function packStageBodies(
   items: AsyncIterable<readonly UploadItem[]>,
-  start: PackingStart,
+  start: { offset: number; lines: number },
   buffers: BodyBuffers,
   send: (batch: StageBatch) => Promise<void>,
-): Promise<{ offset: number; lines: number; carried: CarriedBody | undefined }> {
+): Promise<{ offset: number; lines: number }> {
   const maxBodyBytes = buffers.size;
   let sending: Promise<void> | undefined;
-  let batch = start.carried?.batch ?? emptyBatch(start.offset, start.lines);
-  let buffer = start.carried?.buffer ?? buffers.take();
-  let length = start.carried?.length ?? PREFIX.copy(buffer, 0);
+  let batch = emptyBatch(start.offset, start.lines);
+  let buffer = buffers.take();
+  let length = PREFIX.copy(buffer, 0);
   /** Rejected lines whose end is not known yet (CSV): they join the stretch of the next item that has one. */
-  let unplaced: RejectedLine[] = start.carried?.unplaced ?? [];
-  /** A full body was sent from this PATCH: it moved the checkpoint on, so its last body may be carried. */
-  let sentFull = false;
-  let carried: CarriedBody | undefined;
+  let unplaced: RejectedLine[] = [];
 
   const dispatch = async () => {
     if (batch.toOffset === batch.fromOffset) return;
@@ -121,10 +91,7 @@ export async function packStageBodies(
       for (const item of chunk) {
         if (item.kind === 'record') {
           const separator = batch.records > 0 ? 1 : 0;
-          if (separator === 1 && length + 1 + item.json.length + SUFFIX.length > maxBodyBytes) {
-            await dispatch();
-            sentFull = true;
-          }
+          if (separator === 1 && length + 1 + item.json.length + SUFFIX.length > maxBodyBytes) await dispatch();
           if (batch.records > 0) buffer[length++] = COMMA;
           length += item.json.copy(buffer, length);
           batch.records++;
@@ -139,19 +106,14 @@ export async function packStageBodies(
         }
       }
     }
-    if (sentFull && batch.records > 0 && start.mayCarry()) {
-      carried = { buffer, length, batch, unplaced };
-      await sending;
-      return { offset: batch.fromOffset, lines: batch.fromLine, carried };
-    }
     await dispatch();
     await sending;
   } finally {
-    if (!carried) buffers.give(buffer);
+    buffers.give(buffer);
   }
-  return { offset: batch.fromOffset, lines: batch.toLine, carried: undefined };
+  return { offset: batch.fromOffset, lines: batch.toLine };
 }
 
 function emptyBatch(offset: number, lines: number): StageBatch {
-  return { body: Buffer.alloc(0), records: 0, fromOffset: offset, fromLine: lines, toOffset: offset, toLine: lines, rejections: [] };
+  return { body: Buffer.alloc(0), records: 0, fromOffset: offset, toOffset: offset, toLine: lines, rejections: [] };
 }

@@ -133,20 +133,6 @@ describe('import jobs', () => {
     });
   }
 
-  it('carries the last body of a PATCH over to the next PATCH instead of staging it part-full: Stage calls as few as the bytes need', async () => {
-    const stageBytes = 128 * 1024;
-    const { simulator, gateway } = await setUp({ env: { UPSTREAM_MAX_STAGE_BYTES: String(stageBytes) } });
-    const file = ndjsonFile(20_000);
-    const job = await createJob(gateway);
-    // PATCHes of 400 KB, each more than two bodies: every one ends with a body part-full.
-    await tusUpload(job['uploadUrl'], file.bytes, { authorization, chunkSize: 400_000 });
-    const done = await finalJob(gateway, job['id']);
-    expect(done).toMatchObject({ state: 'COMPLETED', recordsStaged: 20_000, bytesStaged: file.bytes.length });
-    const bodyBytes = stageBytes - Math.floor(stageBytes / 20);
-    expect(done['stageCalls']).toBeLessThanOrEqual(Math.ceil(file.bytes.length / (bodyBytes - 400)));
-    expect(simulator.recordReceipts(clientId, Number(done['import'].accessToken))).toEqual({ received: 20_000, distinct: 20_000, duplicates: [] });
-  });
-
   it('stages exactly once when the upstream applies a Stage and its answer is lost (reset, or no answer until the attempt times out)', async () => {
     const { simulator, gateway } = await setUp({ env: { UPSTREAM_MAX_STAGE_BYTES: String(256 * 1024), UPSTREAM_ATTEMPT_TIMEOUT_MS: '1000' } });
     const file = ndjsonFile(20_000);
