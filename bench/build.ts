@@ -4,8 +4,8 @@
  * that esbuild's keep-names adds at run time — about 2 KB of heap per idle subscriber (8 closures
  * each) that `node dist/server.js` does not have.
  *
- * Ours is `npm run build`'s output (`dist/server.js`); the naive gateway and the floor are
- * compiled alike into `bench/.build/`.
+ * Ours is `npm run build`'s output (`dist/server.js`); the naive gateway, the floor and the
+ * ingestion floor are compiled alike into `bench/.build/`.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -18,6 +18,7 @@ export const COMPILED_ENTRIES = {
   ours: 'dist/server.js',
   naive: 'bench/.build/naive-gateway.js',
   floor: 'bench/.build/floor-gateway.js',
+  ingestFloor: 'bench/.build/ingest-floor.js',
 } as const;
 
 export function buildContenders(): void {

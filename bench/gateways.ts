@@ -26,7 +26,7 @@ export interface RunningSimulator {
   origin: string;
 }
 
-export async function startBenchSimulator(settings: BenchSettings): Promise<RunningSimulator> {
+export async function startBenchSimulator(settings: Pick<BenchSettings, 'intervalMs'>): Promise<RunningSimulator> {
   const proc = startNode('simulator', 'bench/simulator-process.ts', {
     ipc: true,
     env: {
@@ -61,20 +61,22 @@ export interface RunningGateway {
 export interface GatewayStartOptions {
   /** Extra node flags for our gateway (e.g. `--cpu-prof`). */
   nodeFlags?: string[];
+  /** Extra environment for our gateway (one process), over the bench's. */
+  env?: Record<string, string>;
 }
 
 /** Starts the gateway under test in front of `upstreamBaseUrl` and waits until it serves. */
 export async function startGateway(
   name: GatewayName,
   upstreamBaseUrl: string,
-  settings: BenchSettings,
+  settings: Pick<BenchSettings, 'intervalMs'>,
   options: GatewayStartOptions = {},
 ): Promise<RunningGateway> {
   if (name === 'ours-2-replicas') return startOursCluster(upstreamBaseUrl, settings);
   if (name === 'ours') {
     // Ours keeps its embedded store in a folder of its own, removed after the run.
     const dataDir = mkdtempSync(join(tmpdir(), 'bench-data-'));
-    const ours = await startOurs('ours', upstreamBaseUrl, settings, { DATA_DIR: dataDir }, options.nodeFlags);
+    const ours = await startOurs('ours', upstreamBaseUrl, settings, { DATA_DIR: dataDir, ...options.env }, options.nodeFlags);
     const cleanUp = async () => rmSync(dataDir, { recursive: true, force: true });
     return { name, replicas: [await replicaOfOurs(ours)], processes: [ours.process], cleanUp };
   }
@@ -104,7 +106,7 @@ interface OursProcess {
 async function startOurs(
   name: string,
   upstreamBaseUrl: string,
-  settings: BenchSettings,
+  settings: Pick<BenchSettings, 'intervalMs'>,
   extraEnv: Record<string, string>,
   nodeFlags?: string[],
 ): Promise<OursProcess> {
@@ -155,7 +157,7 @@ async function replicaOfOurs(ours: OursProcess): Promise<Replica> {
  * `docs/deployment.md` runs a cluster: each its own process (so each its own core), the clients
  * spread over them in turn as a round-robin load balancer would.
  */
-async function startOursCluster(upstreamBaseUrl: string, settings: BenchSettings): Promise<RunningGateway> {
+async function startOursCluster(upstreamBaseUrl: string, settings: Pick<BenchSettings, 'intervalMs'>): Promise<RunningGateway> {
   const port = await freePort();
   const redis = startProgram('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { env: {} });
   await waitUntil(() => listeningPort(redis.pid) === port, redis, 'listen');

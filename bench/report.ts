@@ -3,6 +3,7 @@
  * target checks, `latest.json`, and a hand-written SVG bar chart.
  */
 import { cpus, totalmem } from 'node:os';
+import type { IngestOutcome } from './ingest.js';
 import type { RunResult } from './measure.js';
 import { type BenchSettings, GATEWAYS, type GatewayName, type Scenario, TARGET_SCENARIOS } from './scenarios.js';
 
@@ -363,7 +364,14 @@ export function machineInfo(): Record<string, string | number> {
   };
 }
 
-export function resultsJson(settings: BenchSettings, outcomes: readonly Outcome[], checks: readonly TargetCheck[], table: string, durationMs: number) {
+export function resultsJson(
+  settings: BenchSettings,
+  outcomes: readonly Outcome[],
+  checks: readonly TargetCheck[],
+  table: string,
+  durationMs: number,
+  ingest?: { label: string; outcomes: readonly IngestOutcome[]; table: string },
+) {
   const { scenarios, ...rest } = settings;
   return {
     generatedAt: new Date().toISOString(),
@@ -372,6 +380,7 @@ export function resultsJson(settings: BenchSettings, outcomes: readonly Outcome[
     settings: rest,
     scenarios,
     results: outcomes,
+    ...(ingest && { ingest: { label: ingest.label, results: ingest.outcomes, table: ingest.table } }),
     targets: checks,
     table,
   };

@@ -54,6 +54,32 @@ export interface BenchSettings {
   /** The whole bench stops starting new runs after this (the rest are reported as skipped). */
   budgetMs: number;
   scenarios: Scenario[];
+  /** The ingestion scenario (`bench/ingest.ts`), or undefined when `--only` left it out. */
+  ingest: IngestSettings | undefined;
+}
+
+/** The ingestion scenario's id, for `--only`. */
+export const INGEST_SCENARIO_ID = 'ingest';
+
+/**
+ * The ingestion scenario: one NDJSON file through one import, by the floor (a plain script
+ * posting full Stage bodies, `bench/ingest-floor.ts`) and by ours (an import job, the file
+ * uploaded with tus-js-client from a client process), each against a fresh simulator.
+ */
+export interface IngestSettings {
+  /** Size of the generated file, MB (whole lines: a little over). */
+  megabytes: number;
+  /**
+   * `UPSTREAM_MAX_STAGE_BYTES` for ours, from which the floor's body size is derived as the
+   * gateway derives its own; undefined: the gateway's default (the upstream's 25 MB limit).
+   */
+  maxStageBytes: number | undefined;
+  /** tus-js-client's `chunkSize`: the most one PATCH carries. */
+  chunkBytes: number;
+  /** How often the gateway's RSS is sampled during the upload, ms. */
+  sampleMs: number;
+  /** Time allowed for one contender's run, from the first byte to the last record staged. */
+  timeoutMs: number;
 }
 
 export const SUBSCRIPTION_QUERY = `subscription BenchImportStatus($clientId: ID!, $accessToken: ID!) {
@@ -101,6 +127,7 @@ export function fullSettings(intervalMs = 1000): BenchSettings {
       scenario(1, 10_000, 'multiplexed', 100, ['ours', 'naive', 'floor']),
       scenario(1_000, 10, 'multiplexed', 100, ['ours', 'naive']),
     ],
+    ingest: { megabytes: 1024, maxStageBytes: undefined, chunkBytes: 64 * 1024 * 1024, sampleMs: 50, timeoutMs: 10 * 60_000 },
   };
 }
 
@@ -117,6 +144,8 @@ export function smokeSettings(intervalMs = 250): BenchSettings {
     settleMs: 200,
     budgetMs: 150_000,
     scenarios: [scenario(1, 200, 'multiplexed', 50, ['ours', 'naive']), scenario(20, 5, 'browser', 1, ['ours', 'ours-2-replicas', 'floor'])],
+    // A few MB in Stage bodies of ~1 MB: several Stage calls and PATCHes, in seconds.
+    ingest: { megabytes: 4, maxStageBytes: 1024 * 1024, chunkBytes: 1536 * 1024, sampleMs: 20, timeoutMs: 60_000 },
   };
 }
 

@@ -6,8 +6,9 @@
  * `{"msg": "listening", "baseUrl": ...}`. Control routes are on (`GET /__simulator/requests` for
  * the counts). Over IPC it answers `{type: "status-times"}` with the arrival time of every Status
  * request, per access token: the wall clock in ms with sub-ms precision (`performance.timeOrigin +
- * performance.now()`, the same clock the clients stamp receipts with). It exits when its parent
- * goes away.
+ * performance.now()`, the same clock the clients stamp receipts with); `{type: "stage-times"}` with
+ * each Stage call's arrival (its headers) and answer times on that clock, as alternating pairs.
+ * It exits when its parent goes away.
  */
 import { type LoggedRequest, type SimulatorAccount, startSimulator } from '../src/simulator/index.js';
 
@@ -38,7 +39,10 @@ async function main(): Promise<void> {
   // Every Status arrival, per token. The request log keeps only its last 10,000 entries, so we
   // watch it: a waitFor predicate sees every entry as it is logged, and by never matching it stays.
   const statusTimes = new Map<string, number[]>();
+  const stageTimes: number[] = [];
   void simulator.requests.waitFor((entry: LoggedRequest) => {
+    // An entry is logged once answered: now is when its answer went out.
+    if (entry.route === 'stage') stageTimes.push(entry.at, wallClock.now());
     if (entry.route !== 'status') return false;
     const token = STATUS_PATH.exec(entry.rawPath)?.[1];
     if (token === undefined) return false;
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       for (const [token, times] of statusTimes) byToken[token] = Float64Array.from(times);
       process.send?.({ type: 'status-times', byToken });
     }
+    if (message?.type === 'stage-times') process.send?.({ type: 'stage-times', times: Float64Array.from(stageTimes) });
   });
   const stop = () => void simulator.stop().finally(() => process.exit(0));
   process.on('disconnect', stop);

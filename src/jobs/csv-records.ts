@@ -45,6 +45,15 @@ export async function* csvRecords(
   start: ParseStart,
   known: string[] | null,
   onHeader: (header: CsvHeader) => void,
+): AsyncGenerator<UploadItem[]> {
+  for await (const item of csvItems(chunks, start, known, onHeader)) yield [item];
+}
+
+async function* csvItems(
+  chunks: AsyncIterable<Buffer>,
+  start: ParseStart,
+  known: string[] | null,
+  onHeader: (header: CsvHeader) => void,
 ): AsyncGenerator<UploadItem> {
   let columns = known;
   const skipped: UploadItem[] = [];

@@ -35,7 +35,7 @@ export interface ImportJobsOptions {
  * Room left in each Stage body below the upstream's limit (proxies and the upstream's own
  * accounting may count a little more): 64 KB, or a twentieth of a limit under 1.25 MB.
  */
-const stageBodyMargin = (maxStageBytes: number) => Math.min(64 * 1024, Math.floor(maxStageBytes / 20));
+export const stageBodyMargin = (maxStageBytes: number) => Math.min(64 * 1024, Math.floor(maxStageBytes / 20));
 
 /**
  * Import jobs (issue 27): a whole file in, every record staged exactly once, resumable through

@@ -10,7 +10,7 @@ import type { StageInDoubt } from '../store/schema.js';
 import { CsvUploadError, csvRecords } from './csv-records.js';
 import { type JobUpstream, type LostAnswerOutcome, reconcileStage, StageUndecided, stageExactlyOnce } from './exactly-once-stage.js';
 import { ndjsonRecords } from './ndjson-records.js';
-import { packStageBodies, type StageBatch } from './stage-bodies.js';
+import { BodyBuffers, packStageBodies, type StageBatch } from './stage-bodies.js';
 
 /** Who sends the bytes, as the upload's request established it. */
 export interface Uploader {
@@ -56,9 +56,15 @@ export class JobNotUploadable extends Error {}
  */
 export class JobStaging {
   readonly #options: JobStagingOptions;
+  /** Stage bodies' memory, reused from one body to the next (two per upload being staged; a few kept free). */
+  readonly #bodies: BodyBuffers;
+  /** A line longer than a body could hold is rejected like any over the limit. */
+  readonly #maxLineBytes: number;
 
   constructor(options: JobStagingOptions) {
     this.#options = options;
+    this.#bodies = new BodyBuffers(options.maxBodyBytes, 4);
+    this.#maxLineBytes = Math.min(options.maxLineBytes, options.maxBodyBytes - 64);
   }
 
   /**
@@ -87,7 +93,8 @@ export class JobStaging {
    * offset, and whether the upload is complete (the job is then QUEUED, or COMPLETED without execute).
    */
   async stage(job: ImportJobRecord, body: Readable, uploader: Uploader, uploadLength: () => number | null): Promise<{ offset: number; completed: boolean }> {
-    const { store, maxLineBytes } = this.#options;
+    const { store } = this.#options;
+    const maxLineBytes = this.#maxLineBytes;
     let headerJustRead: string[] | undefined;
     const start = {
       offset: job.bytesStaged,
@@ -116,7 +123,7 @@ export class JobStaging {
     const { stats } = this.#options;
     stats.uploadsActive++;
     try {
-      const end = await packStageBodies(items, start, this.#options.maxBodyBytes, send);
+      const end = await packStageBodies(items, start, this.#bodies, send);
       const completed = uploadLength() === end.offset && (await store.uploadComplete(job.id, job.execute));
       if (completed) this.#options.changed(job);
       return { offset: end.offset, completed };

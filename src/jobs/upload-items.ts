@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from './json-object-check.js';
+
 /**
  * What a record parser makes of an upload's bytes: records to stage, lines that are not records,
  * and where each ends in the upload (so the checkpoint can move past it).
@@ -40,5 +42,6 @@ export const REJECTION = {
   notJson: 'not valid JSON',
   notObject: 'not a JSON object (a record is one object per line)',
   empty: 'empty line',
+  tooDeep: `nested deeper than ${MAX_JSON_DEPTH} levels`,
   tooLong: (max: number) => `LINE_TOO_LONG: longer than ${max} bytes`,
 } as const;

@@ -18,7 +18,7 @@ describe('bench --smoke', () => {
   const cleanup = useCleanup();
 
   it(
-    'runs every contender to completion: each row complete, ours (one process, and two replicas with Redis) polls once per import per interval, ratios printed',
+    'runs every contender to completion: each row complete, ours (one process, and two replicas with Redis) polls once per import per interval, ratios printed; ingestion: the floor and an import job stage every record once',
     async () => {
       // SIGINT on timeout: the bench then kills its own children before exiting.
       const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], {
@@ -42,10 +42,15 @@ describe('bench --smoke', () => {
       const code = await exited;
       expect(code, `stderr:\n${stderr}\nstdout:\n${stdout}`).toBe(0);
 
-      const rows = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('| ') && line.endsWith(' |'))
-        .map(cells);
+      const tableRows = (text: string) =>
+        text
+          .split('\n')
+          .filter((line) => line.startsWith('| ') && line.endsWith(' |'))
+          .map(cells);
+      // Two tables: the fan-out's, then the ingestion scenario's (its header starts with "| Ingestion |").
+      const ingestStart = stdout.indexOf('| Ingestion |');
+      expect(ingestStart, stdout).toBeGreaterThan(0);
+      const rows = tableRows(stdout.slice(0, ingestStart));
       const header = rows[0]!;
       const column = (name: string) => header.indexOf(name);
       expect(column('Gateway')).toBe(1);
@@ -61,10 +66,26 @@ describe('bench --smoke', () => {
         const [subscribed, subscribers] = row[column('Subscribed')]!.split(' / ');
         expect(subscribed).toBe(subscribers);
       }
-      // Structural checks are printed one per line; none may fail: each run has one, each run of ours (either shape) a second.
+      // The ingestion table: the floor and ours, every record staged, and ours ÷ floor.
+      const ingestRows = tableRows(stdout.slice(ingestStart, stdout.indexOf('Structural checks:')));
+      const ingestHeader = ingestRows[0]!;
+      const ingestColumn = (name: string) => ingestHeader.indexOf(name);
+      expect(ingestRows.slice(2).map((row) => row[ingestColumn('Contender')])).toEqual(['floor', 'ours', 'ours ÷ floor']);
+      for (const row of ingestRows.slice(2, 4)) {
+        expect(row.join(' ')).not.toMatch(/ERROR|skipped|TIMED OUT/);
+        const [staged, records] = row[ingestColumn('Records staged')]!.split(' / ');
+        expect(staged).toBe(records);
+        expect(Number(row[ingestColumn('Stage calls')])).toBeGreaterThan(1);
+        expect(Number(row[ingestColumn('Peak RSS growth MB')])).not.toBeNaN();
+      }
+      expect(ingestRows[4]![ingestColumn('Records / s')]).toMatch(/^[\d.,]+×$/);
+
+      // Structural checks are printed one per line; none may fail: each run has one, each run of ours (either shape) a second,
+      // each ingestion contender one.
       const structural = stdout.slice(stdout.indexOf('Structural checks:'), stdout.indexOf('Targets:')).split('\n').slice(1).filter(Boolean);
-      expect(structural.length).toBe(contenderRows.length + gatewayRows('ours').length + gatewayRows('ours-2-replicas').length);
+      expect(structural.length).toBe(contenderRows.length + gatewayRows('ours').length + gatewayRows('ours-2-replicas').length + 2);
       expect(structural.filter((line) => !line.startsWith('PASS'))).toEqual([]);
+      expect(stdout).toMatch(/^(PASS|FAIL) {2}ingestion: records\/s ≥ 0\.9 × the floor's/m);
 
       const naiveRatio = gatewayRows('ours vs naive');
       expect(naiveRatio.length).toBe(1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvRecords, nestedRecord } from '../../src/jobs/csv-records.js';
 import { ndjsonRecords } from '../../src/jobs/ndjson-records.js';
-import { packStageBodies, type StageBatch } from '../../src/jobs/stage-bodies.js';
+import { BodyBuffers, packStageBodies, type StageBatch } from '../../src/jobs/stage-bodies.js';
 import type { ParseStart, UploadItem } from '../../src/jobs/upload-items.js';
 
 /** `text` as chunks of `size` bytes: records must come out the same however the bytes are cut. */
@@ -10,9 +10,11 @@ async function* chunksOf(text: string | Buffer, size: number): AsyncGenerator<Bu
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
-async function collect(items: AsyncIterable<UploadItem>) {
+async function collect(batches: AsyncIterable<readonly UploadItem[]>) {
   const out: unknown[] = [];
-  for await (const item of items) out.push(item.kind === 'record' ? { record: item.json.toString(), line: item.line, end: item.end } : item);
+  for await (const items of batches) {
+    for (const item of items) out.push(item.kind === 'record' ? { record: item.json.toString(), line: item.line, end: item.end } : item);
+  }
   return out;
 }
 
@@ -49,6 +51,19 @@ describe('NDJSON records', () => {
     const rest = '{"a":1}\n';
     expect(await collect(ndjsonRecords(chunksOf(rest, 3), { offset: 1_000, lines: 41, maxLineBytes: 1024, final: () => false }))).toEqual([
       { record: '{"a":1}', line: 42, end: 1_008 },
+    ]);
+  });
+
+  it('tells a blank line (any whitespace trim knows), a non-JSON line and one nested too deep apart', async () => {
+    const deep = `{"a":${'['.repeat(300)}${']'.repeat(300)}}`;
+    const file = ` \t\r\n\u00a0\u2028\n\f\n${deep}\n{"a":[[{}]]}\n{"a":1}x\n`;
+    expect(await collect(ndjsonRecords(chunksOf(file, 7), start(Buffer.byteLength(file))))).toMatchObject([
+      { kind: 'rejected', line: 1, reason: 'empty line' },
+      { kind: 'rejected', line: 2, reason: 'empty line' },
+      { kind: 'rejected', line: 3, reason: 'empty line' },
+      { kind: 'rejected', line: 4, reason: 'nested deeper than 256 levels' },
+      { record: '{"a":[[{}]]}', line: 5 },
+      { kind: 'rejected', line: 6, reason: 'not valid JSON' },
     ]);
   });
 
@@ -94,12 +109,14 @@ describe('Stage bodies', () => {
     const file = `${lines.join('\n')}\n`;
     const sent: StageBatch[] = [];
     let inFlight = 0;
-    const end = await packStageBodies(ndjsonRecords(chunksOf(file, 333), start(file.length)), { offset: 0, lines: 0 }, 4_096, async (batch) => {
+    const buffers = new BodyBuffers(4_096, 2);
+    const end = await packStageBodies(ndjsonRecords(chunksOf(file, 333), start(file.length)), { offset: 0, lines: 0 }, buffers, async (batch) => {
       expect(inFlight).toBe(0);
       inFlight++;
       await new Promise((resolve) => setImmediate(resolve));
       inFlight--;
-      sent.push(batch);
+      // The buffer is reused once the call is done: what was sent is read now.
+      sent.push({ ...batch, body: Buffer.from(batch.body) });
     });
     expect(end).toEqual({ offset: file.length, lines: 500 });
     expect(sent.length).toBeGreaterThan(5);
