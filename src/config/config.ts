@@ -68,6 +68,7 @@ export interface Config extends FromSettings<typeof SERVER>, FromSettings<typeof
   cluster: ClusterConfig;
   store: StoreConfig;
   jobs: JobsConfig;
+  webhooks: WebhooksConfig;
   tracing: TracingConfig;
   /** {@link SETTINGS.GRAPHIQL}; unset, its default follows {@link SETTINGS.NODE_ENV}. */
   graphiql: boolean;
@@ -189,6 +190,16 @@ const JOBS = {
 
 /** Import jobs (`src/jobs/`): their uploads' limits, leases and queue scan. */
 export interface JobsConfig extends FromSettings<typeof JOBS> {}
+
+/** Where webhooks may be sent (`src/webhooks/destination.ts`). */
+export interface WebhooksConfig {
+  /**
+   * {@link SETTINGS.WEBHOOK_ALLOWED_HOSTS}, each item checked as `host` or `host:port` and written
+   * as a URL's host is (lower case, IDN as punycode, IPv4 in dotted decimal, IPv6 in brackets and
+   * shortest form), the port without leading zeros, so a URL's `hostname` and port compare equal.
+   */
+  allowedHosts: readonly string[];
+}
 
 const LIMITS = {
   maxRequestBytes: VARIABLE.MAX_REQUEST_BYTES,
@@ -340,6 +351,7 @@ export function loadConfig(env: Env = process.env): Config {
     cluster: fields(CLUSTER),
     store: fields(STORE),
     jobs: fields(JOBS),
+    webhooks: { allowedHosts: problems.attempt(() => readWebhookAllowedHosts(read), []) },
     tracing: readTracing(read, problems),
     auth: readAuth(env, read, embedded, problems),
     simulator: fields(SIMULATOR),
@@ -478,6 +490,39 @@ function readCorsOrigins(read: Reader, embedded: boolean): readonly string[] | '
     if (url.origin !== origin.replace(/\/$/, '')) throw new ConfigError('CORS_ORIGINS', `lists "${origin}": give origins only (scheme, host, port), no path`);
     return url.origin;
   });
+}
+
+/**
+ * `WEBHOOK_ALLOWED_HOSTS`: `host` or `host:port` items, written as the URL parser writes a host, so
+ * that `Example.COM`, `0x7f.1` and `[0:0::1]` name what a webhook URL's `hostname` will say
+ * (`example.com`, `127.0.0.1`, `[::1]`). No scheme, path, credentials or wildcard: each item is
+ * one host an operator vouches for.
+ */
+function readWebhookAllowedHosts(read: Reader): string[] {
+  return read('WEBHOOK_ALLOWED_HOSTS').map((item) => {
+    if (item.includes('*')) throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', `lists "${item}": wildcards are not supported, list each host`);
+    const host = canonicalHostPort(item);
+    if (host === undefined) {
+      throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', `lists "${item}", which is not a host or host:port (such as hooks.internal:8443 or [fd00::1]:8443)`);
+    }
+    return host;
+  });
+}
+
+/** `host[:port]` as a URL writes it, or undefined when `item` is anything else. */
+function canonicalHostPort(item: string): string | undefined {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/?#@[\]\\%]+)(?::(\d{1,5}))?$/.exec(item);
+  if (!match) return undefined;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${match[1]}/`).hostname;
+  } catch {
+    return undefined;
+  }
+  if (hostname === '') return undefined;
+  if (match[2] === undefined) return hostname;
+  const port = Number(match[2]);
+  return port >= 1 && port <= 65_535 ? `${hostname}:${port}` : undefined;
 }
 
 type Reader = ReturnType<typeof reader>;

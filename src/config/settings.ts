@@ -642,6 +642,14 @@ export const SETTINGS = {
       "days an import is kept in the registry after its record last changed (any state seen, change made or read); older ones are purged in the background, with their history, credentials' fingerprints and watch",
   },
 
+  WEBHOOK_ALLOWED_HOSTS: {
+    kind: 'list',
+    default: [],
+    description:
+      'comma-separated `host` or `host:port` (IPv6 in brackets: `[fd00::1]:8443`) that webhooks may target although they resolve to a private, loopback or link-local address, or over plain http; a `host` alone allows every port. Any other webhook URL must be https and resolve only to public addresses, checked at registration and again at every connection',
+    shownDefault: 'none',
+  },
+
   REDIS_URL: {
     kind: 'redisUrl',
     secret: true,
