@@ -21,6 +21,8 @@ export interface MetricSources {
   retention: Pick<RetentionPurge, 'stats'>;
   /** What import jobs staged on this process. */
   jobs: Pick<ImportJobs, 'stats'>;
+  /** Webhook deliveries: in flight here, and the backlog of every replica (a count, shared by scrapes for a few seconds). */
+  webhooks: { inFlight: () => number; backlog: () => Promise<number> };
 }
 
 const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -35,6 +37,9 @@ export class GatewayMetrics {
   readonly #upstreamRequests: Counter<'route' | 'status'>;
   readonly #upstreamDuration: Histogram<'route'>;
   readonly #storeDuration: Histogram<'operation'>;
+  readonly #webhookDeliveries: Counter<'outcome'>;
+  readonly #webhookDuration: Histogram;
+  #backlog: { at: number; count: Promise<number> } | undefined;
 
   constructor() {
     // Under their standard names (process_*, nodejs_*), so stock Node.js dashboards work.
@@ -59,7 +64,25 @@ export class GatewayMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [this.registry],
     });
+    this.#webhookDeliveries = new Counter({
+      name: 'bulk_import_gateway_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this process, by outcome: delivered (2xx), retried, failed (no 2xx within the retry window), gone (410: the endpoint disabled).',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.#webhookDuration = new Histogram({
+      name: 'bulk_import_gateway_webhook_delivery_duration_seconds',
+      help: 'Time one webhook delivery attempt took, from signing to the answer (bounded at 10 s).',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
   }
+
+  /** For the webhook worker's `observe` option: each attempt's outcome and time. */
+  readonly observeWebhookDelivery = (outcome: 'delivered' | 'retried' | 'failed' | 'gone', seconds: number): void => {
+    this.#webhookDeliveries.inc({ outcome });
+    this.#webhookDuration.observe(seconds);
+  };
 
   /** For the registry's and retention's `observe` option: one label per operation, a bounded set. */
   readonly observeStore = (operation: StoreOperation, seconds: number): void => {
@@ -129,6 +152,22 @@ export class GatewayMetrics {
     );
     counter('upstream_circuit_opened_total', 'Times a circuit breaker opened.', () => sources.upstream.stats().circuitOpened);
     const staging = () => sources.jobs.stats();
+    gauge('webhook_deliveries_in_flight', 'Webhook deliveries this process is attempting now.', sources.webhooks.inFlight);
+    const metrics = this;
+    new Gauge({
+      name: 'bulk_import_gateway_webhook_backlog',
+      help: "Webhook deliveries waiting (PENDING or RETRYING), every replica's; counted at most every 10 s.",
+      registers: [this.registry],
+      async collect() {
+        const now = Date.now();
+        if (!metrics.#backlog || now - metrics.#backlog.at > 10_000) metrics.#backlog = { at: now, count: sources.webhooks.backlog() };
+        try {
+          this.set(await metrics.#backlog.count);
+        } catch {
+          metrics.#backlog = undefined;
+        }
+      },
+    });
     gauge('import_job_subscribers', 'importJob subscriptions following a job on this process.', () => staging().followers);
     gauge('import_job_uploads_active', 'Import job uploads (PATCHes) being staged on this process.', () => staging().uploadsActive);
     counter('import_job_records_staged_total', 'Records import jobs staged upstream from this process (each exactly once).', () => staging().recordsStaged);

@@ -191,8 +191,18 @@ const JOBS = {
 /** Import jobs (`src/jobs/`): their uploads' limits, leases and queue scan. */
 export interface JobsConfig extends FromSettings<typeof JOBS> {}
 
-/** Where webhooks may be sent (`src/webhooks/destination.ts`). */
-export interface WebhooksConfig {
+const WEBHOOKS = {
+  secretKey: VARIABLE.WEBHOOK_SECRET_KEY,
+  maxPerClient: VARIABLE.WEBHOOK_MAX_PER_CLIENT,
+  maxInFlight: VARIABLE.WEBHOOK_MAX_IN_FLIGHT,
+  firstRetryMs: VARIABLE.WEBHOOK_FIRST_RETRY_MS,
+  giveUpAfterMs: VARIABLE.WEBHOOK_GIVE_UP_AFTER_MS,
+  timeoutMs: VARIABLE.WEBHOOK_TIMEOUT_MS,
+  scanMs: VARIABLE.WEBHOOK_SCAN_MS,
+} as const satisfies FieldMap;
+
+/** Webhooks (`src/webhooks/`): where they may be sent, how their secrets are kept, how deliveries are paced. */
+export interface WebhooksConfig extends FromSettings<typeof WEBHOOKS> {
   /**
    * {@link SETTINGS.WEBHOOK_ALLOWED_HOSTS}, each item checked as `host` or `host:port` and written
    * as a URL's host is (lower case, IDN as punycode, IPv4 in dotted decimal, IPv6 in brackets and
@@ -351,7 +361,7 @@ export function loadConfig(env: Env = process.env): Config {
     cluster: fields(CLUSTER),
     store: fields(STORE),
     jobs: fields(JOBS),
-    webhooks: { allowedHosts: problems.attempt(() => readWebhookAllowedHosts(read), []) },
+    webhooks: { ...fields(WEBHOOKS), allowedHosts: problems.attempt(() => readWebhookAllowedHosts(read), []) },
     tracing: readTracing(read, problems),
     auth: readAuth(env, read, embedded, problems),
     simulator: fields(SIMULATOR),

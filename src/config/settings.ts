@@ -650,6 +650,57 @@ export const SETTINGS = {
     shownDefault: 'none',
   },
 
+  WEBHOOK_SECRET_KEY: {
+    kind: 'secret',
+    minLength: 32,
+    secret: true,
+    description:
+      "the key webhooks' signing secrets are sealed with in the store (AES-256-GCM; any string of 32 characters or more). Unset: the embedded store keeps a key file of its own in `DATA_DIR`; with `DATABASE_URL`, webhooks cannot be registered (`WEBHOOKS_UNAVAILABLE`)",
+    shownDefault: 'a key file in `DATA_DIR` (embedded store)',
+  },
+  WEBHOOK_MAX_PER_CLIENT: {
+    kind: 'integer',
+    default: 10,
+    min: 1,
+    max: 1000,
+    description: 'webhook endpoints one clientId may register (more: `BAD_USER_INPUT`, `TOO_MANY_WEBHOOKS`)',
+  },
+  WEBHOOK_MAX_IN_FLIGHT: {
+    kind: 'integer',
+    default: 16,
+    min: 1,
+    max: 1000,
+    description:
+      'webhook deliveries one replica attempts at once; one clientId at most a quarter of them (at least one), so a slow endpoint cannot hold up another tenant',
+  },
+  WEBHOOK_FIRST_RETRY_MS: {
+    kind: 'integer',
+    default: 5 * SECOND_MS,
+    min: 10,
+    max: HOUR_MS,
+    description: 'the wait before the first retry of a failed webhook delivery; each next wait is five times longer (at most an hour), ±20% jitter',
+  },
+  WEBHOOK_GIVE_UP_AFTER_MS: {
+    kind: 'integer',
+    default: DAY_MS,
+    min: 100,
+    max: 7 * DAY_MS,
+    description: 'how long after its event a webhook delivery is retried before it is FAILED',
+  },
+  WEBHOOK_TIMEOUT_MS: {
+    kind: 'integer',
+    default: 10 * SECOND_MS,
+    min: 100,
+    max: 10 * SECOND_MS,
+    description: "how long one webhook delivery attempt may take, answer included; a replica's claim on a delivery lasts twice that and a second, so a replica that dies mid-attempt leaves it to another",
+  },
+  WEBHOOK_SCAN_MS: {
+    kind: 'integer',
+    default: SECOND_MS,
+    min: 10,
+    max: MINUTE_MS,
+    description: 'how often each replica looks for webhook deliveries that are due (deliveries written here are attempted at once)',
+  },
   REDIS_URL: {
     kind: 'redisUrl',
     secret: true,

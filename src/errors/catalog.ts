@@ -67,6 +67,12 @@ export const ERROR_CATALOG = {
       INVALID_UPLOAD_REQUEST:
         'HTTP 400/403/405/412/415: a request the tus protocol does not allow (a missing header, another Upload-Length, creation or termination)',
       LENGTH_REQUIRED: 'HTTP 411: a POST without `Content-Length`',
+      INVALID_URL: 'createImportWebhook: `url` is not an absolute URL the gateway can call (credentials in it, a fragment, too long, port 0)',
+      NOT_HTTPS: 'createImportWebhook: `url` is not https (plain http only for a host in `WEBHOOK_ALLOWED_HOSTS`)',
+      UNRESOLVABLE: "createImportWebhook: `url`'s host does not resolve",
+      PRIVATE_ADDRESS:
+        "createImportWebhook: `url`'s host resolves to a loopback, private, link-local, metadata or otherwise non-public address (the message names which kind, never the address), and is not in `WEBHOOK_ALLOWED_HOSTS`",
+      TOO_MANY_WEBHOOKS: 'createImportWebhook: the clientId has `WEBHOOK_MAX_PER_CLIENT` webhooks already',
     },
   },
   RATE_LIMITED: {
@@ -123,6 +129,11 @@ export const ERROR_CATALOG = {
   STAGE_OUTCOME_UNKNOWN: {
     raisedBy: 'gateway',
     when: "an import job's error (and its upload's 410) when, after a Stage call whose answer was lost, the import's `totalRecordsReceived` says neither that the body landed nor that it did not: the job stops rather than risk staging records twice",
+    reasons: {},
+  },
+  WEBHOOKS_UNAVAILABLE: {
+    raisedBy: 'gateway',
+    when: 'createImportWebhook on a gateway with a PostgreSQL store and no `WEBHOOK_SECRET_KEY`: it has no key to keep signing secrets with',
     reasons: {},
   },
   STORE_UNAVAILABLE: {

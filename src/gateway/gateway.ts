@@ -18,6 +18,8 @@ import { Watcher } from '../status/watcher.js';
 import { ImportRegistry } from '../store/registry.js';
 import { RetentionPurge } from '../store/retention.js';
 import { Store } from '../store/store.js';
+import { WebhookOutbox } from '../store/webhook-outbox.js';
+import { WebhookStore } from '../store/webhooks.js';
 import { createGraphiQL } from '../transport/graphiql/graphiql.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { createAccessLog } from '../transport/plugins/access-log.js';
@@ -25,6 +27,7 @@ import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
 import { createUpstreamClient, type UpstreamClient } from '../upstream/client.js';
+import { ImportWebhooks } from '../webhooks/import-webhooks.js';
 import { createAuthentication } from './authentication.js';
 import { demoPageRoutes } from './demo-page-routes.js';
 import { developmentRoutes } from './development-routes.js';
@@ -113,7 +116,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'upstream' }),
   });
   const store = new Store({ ...config.store, logger: logger.child({ component: 'store' }) });
-  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }), observe: metrics.observeStore });
+  // Webhooks' outbox: written by the registry and the job store in the transactions of the changes they tell.
+  const outbox = new WebhookOutbox();
+  const registry = new ImportRegistry({ store, logger: logger.child({ component: 'registry' }), observe: metrics.observeStore, outbox });
+  const webhooks = new ImportWebhooks({
+    store: new WebhookStore({ store }),
+    outbox,
+    config: config.webhooks,
+    dataDir: config.store.databaseUrl === undefined ? config.store.dataDir : undefined,
+    logger: logger.child({ component: 'webhooks' }),
+    observe: metrics.observeWebhookDelivery,
+  });
   const retention = new RetentionPurge({
     store,
     importHistoryDays: config.store.importHistoryDays,
@@ -156,6 +169,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const jobs = new ImportJobs({
     store,
+    outbox,
     registry,
     upstream,
     watch: watcher,
@@ -185,6 +199,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     watcher,
     limits,
     jobs,
+    webhooks,
     publicUrl: config.jobs.publicUrl,
     uploadPath: UPLOAD_PATH,
     // From the root, as every component's logger is: a child of the graphql one would write `component` twice.
@@ -239,6 +254,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry,
     retention,
     jobs,
+    webhooks: { inFlight: () => webhooks.worker.inFlight, backlog: () => webhooks.store.backlog() },
     subscriptions: subscriptionStats,
     webSocketConnections: () => websocket.connections,
   });
@@ -289,6 +305,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     endSubscriptions: () => {
       // Watches and the job queue stop here first (the store keeps them for the next start), then subscriptions end.
       jobs.close();
+      void webhooks.worker.close();
       watcher.close();
       statusHub.close();
     },
@@ -299,6 +316,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       () => upstream.close(),
       async () => yoga.dispose(),
       () => retention.stop(),
+      () => webhooks.close(),
       () => store.close(),
       () => closeMetricsServer(metricsServer),
     ],
@@ -344,6 +362,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         // failover: another replica's watches). Passthrough: no credential is kept to resume with.
         if (config.auth.mode === 'jwt') await watcher.startResuming(serviceCredentialFor, config.status.watchIntervalMs);
         jobs.start();
+        webhooks.start();
       }
       retention.start();
       const { port } = server.address() as AddressInfo;

@@ -6,12 +6,15 @@ import type { Logger } from '../logger.js';
 import { type ImportJobRecord, ImportJobStore, type NewImportJob } from '../store/import-jobs.js';
 import type { ImportRegistry } from '../store/registry.js';
 import type { Store } from '../store/store.js';
+import type { WebhookOutbox } from '../store/webhook-outbox.js';
 import type { JobUpstream } from './exactly-once-stage.js';
 import { ExecutionQueue, type ExecutionQueueOptions, type JobWatch } from './execution-queue.js';
 import { JobStaging, type StagingStats } from './job-staging.js';
 
 export interface ImportJobsOptions {
   store: Store;
+  /** Webhooks' outbox: a job that fails or is cancelled writes its event in the same transaction. */
+  outbox?: WebhookOutbox;
   registry: ImportRegistry;
   upstream: JobUpstream;
   watch: JobWatch;
@@ -63,7 +66,7 @@ export class ImportJobs {
   constructor(options: ImportJobsOptions) {
     this.leaseMs = options.leaseMs;
     this.refreshMs = options.refreshMs;
-    this.store = new ImportJobStore({ store: options.store });
+    this.store = new ImportJobStore({ store: options.store, ...(options.outbox && { outbox: options.outbox }) });
     // Every subscriber of a job listens here; there is no fixed bound to warn about.
     this.#changes.setMaxListeners(0);
     const changed = (job: Pick<ImportJobRecord, 'id' | 'clientId'>) => {

@@ -2,7 +2,18 @@ import { GraphQLError } from 'graphql';
 
 /** One audit line: who changed which import how, and how it ended. */
 export interface AuditEntry {
-  operation: 'initiateImport' | 'stageImport' | 'executeImport' | 'watchImport' | 'createImportJob' | 'cancelImportJob';
+  operation:
+    | 'initiateImport'
+    | 'stageImport'
+    | 'executeImport'
+    | 'watchImport'
+    | 'createImportJob'
+    | 'cancelImportJob'
+    | 'createImportWebhook'
+    | 'deleteImportWebhook'
+    | 'sendTestImportWebhook';
+  /** The webhook a webhook operation named. */
+  webhookId?: string;
   /** Unknown for a cancelImportJob whose job was not found. */
   clientId: string | undefined;
   /** The import job a job operation named. */
@@ -20,16 +31,17 @@ const MAX_AUDITED_LENGTH = 200;
  * Runs a mutation and writes its audit line whatever the outcome — refusals included, since
  * "who tried to execute what" matters most when it was refused. Never a token or credential.
  */
-export async function audited<T extends { accessToken: string; clientId?: string; id?: string }>(
+export async function audited<T extends { accessToken?: string | undefined; clientId?: string; id?: string }>(
   ctx: { audit: (entry: AuditEntry) => void },
   operation: AuditEntry['operation'],
-  args: { clientId?: string; accessToken?: string; jobId?: string },
+  args: { clientId?: string; accessToken?: string; jobId?: string; webhookId?: string },
   run: () => Promise<T>,
 ): Promise<T> {
   const entry = {
     operation,
     clientId: args.clientId?.slice(0, MAX_AUDITED_LENGTH),
     ...(args.jobId !== undefined && { jobId: args.jobId.slice(0, MAX_AUDITED_LENGTH) }),
+    ...(args.webhookId !== undefined && { webhookId: args.webhookId.slice(0, MAX_AUDITED_LENGTH) }),
   };
   try {
     const result = await run();

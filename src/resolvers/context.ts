@@ -9,6 +9,7 @@ import type { StatusHub } from '../status/status-hub.js';
 import type { Watcher } from '../status/watcher.js';
 import type { ImportRegistry } from '../store/registry.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import type { ImportWebhooks } from '../webhooks/import-webhooks.js';
 import type { AuditEntry } from './audit.js';
 import type { CallerRateLimit } from './caller-rate-limit.js';
 
@@ -32,6 +33,8 @@ export interface ResolverContext {
   limits: GatewayLimits;
   /** Import jobs: a whole file through a resumable upload, staged once, executed in turn. */
   jobs: ImportJobs;
+  /** Webhook endpoints and their deliveries. */
+  webhooks: ImportWebhooks;
   /** The absolute URL of a job's upload, at the origin the caller reached (or `PUBLIC_URL`). */
   uploadUrlFor: (jobId: string) => string;
   /** Concurrent identical executeImport calls share one upstream Execute. */
@@ -73,6 +76,7 @@ export interface ResolverServices {
   watcher: Watcher;
   limits: GatewayLimits;
   jobs: ImportJobs;
+  webhooks: ImportWebhooks;
   /** The gateway's public base URL (`PUBLIC_URL`); unset: the origin each caller reached, from its `Host`. */
   publicUrl: URL | undefined;
   /** Where the upload endpoint is served. */
@@ -98,7 +102,7 @@ export interface Caller {
  * the execute single-flight included (it joins identical executeImports of any caller).
  */
 export function createResolverContexts(services: ResolverServices): (caller: Caller) => ResolverContext {
-  const { upstream, statusHub, registry, watcher, limits, jobs, auditLogger, callerRateLimit } = services;
+  const { upstream, statusHub, registry, watcher, limits, jobs, webhooks, auditLogger, callerRateLimit } = services;
   const executions = new SingleFlight<UpstreamImportState>();
   return ({ access, requestId, signal, host }) => {
     // A caller without a subject was refused: credentialFor throws before any call is counted.
@@ -116,6 +120,7 @@ export function createResolverContexts(services: ResolverServices): (caller: Cal
       watcher,
       limits,
       jobs,
+      webhooks,
       uploadUrlFor: (jobId) => `${(services.publicUrl?.href ?? `http://${host ?? 'localhost'}`).replace(/\/$/, '')}${services.uploadPath}/${jobId}`,
       executions,
       spendUpstreamCall: () => {

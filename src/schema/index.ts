@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import './imports.js';
 import './import-jobs.js';
+import './import-webhooks.js';
 
 /** Apollo Federation v2 `@link` of the subgraph (the version our composition and routers speak). */
 const FEDERATION_LINK_URL = 'https://specs.apollo.dev/federation/v2.6';

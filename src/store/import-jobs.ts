@@ -291,7 +291,15 @@ export class ImportJobStore {
     const ended = await this.#db.transaction().execute(async (db) => {
       const result = await db
         .updateTable('importJobs')
-        .set({ state: to, finishedAt: now, updatedAt: now, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, leaseOwner: null, leaseUntil: null })
+        .set({
+          state: to,
+          finishedAt: now,
+          updatedAt: now,
+          errorCode: error?.code ?? null,
+          errorMessage: error?.message ?? null,
+          leaseOwner: null,
+          leaseUntil: null,
+        })
         .where('id', '=', id)
         .where('state', 'in', from)
         .returning('importId')
@@ -318,7 +326,9 @@ export class ImportJobStore {
       .executeTakeFirstOrThrow();
     const importRow = await db.selectFrom('imports').selectAll().where('id', '=', job.importId).executeTakeFirstOrThrow();
     const data = {
-      ...(importRow.lastState === null ? { clientId: importRow.clientId, accessToken: importRow.accessToken } : importNotice(importRow, parseState(importRow.lastState))),
+      ...(importRow.lastState === null
+        ? { clientId: importRow.clientId, accessToken: importRow.accessToken }
+        : importNotice(importRow, parseState(importRow.lastState))),
       job: jobNotice(toRecord(job)),
     };
     return this.#outbox.write(db, { clientId: importRow.clientId, importId: importRow.id, type, data, at });
@@ -386,7 +396,9 @@ export class ImportJobStore {
           ...(status === 'FAILED' && { errorCode: 'IMPORT_FAILED', errorMessage: 'MyPreferences reported the import as failed.' }),
         })
         .where('state', '=', 'EXECUTING')
-        .where('importId', 'in', (eb) => eb.selectFrom('imports').select('imports.id').where('imports.clientId', '=', clientId).where('imports.accessToken', '=', accessToken))
+        .where('importId', 'in', (eb) =>
+          eb.selectFrom('imports').select('imports.id').where('imports.clientId', '=', clientId).where('imports.accessToken', '=', accessToken),
+        )
         .returning('id')
         .executeTakeFirst();
       if (row && status === 'FAILED') delivering = await this.#notify(db, row.id, 'IMPORT_JOB_FAILED', now);

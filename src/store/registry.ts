@@ -367,7 +367,9 @@ export class ImportRegistry {
 
   async #record(operation: 'observed' | 'changed', ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
     try {
-      const delivering = await this.#timed(operation, () => this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change)));
+      const delivering = await this.#timed(operation, () =>
+        this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change)),
+      );
       if (delivering) this.#outbox?.committed();
     } catch (error) {
       this.#logger.error(

@@ -6,7 +6,13 @@ import type { Database, EpochMs } from './schema.js';
 /** What a webhook tells (`ImportWebhookEvent`). */
 export type WebhookEventType = 'IMPORT_EXECUTED' | 'IMPORT_COMPLETED' | 'IMPORT_FAILED' | 'IMPORT_JOB_FAILED' | 'IMPORT_JOB_CANCELED';
 
-export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = ['IMPORT_EXECUTED', 'IMPORT_COMPLETED', 'IMPORT_FAILED', 'IMPORT_JOB_FAILED', 'IMPORT_JOB_CANCELED'];
+export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
+  'IMPORT_EXECUTED',
+  'IMPORT_COMPLETED',
+  'IMPORT_FAILED',
+  'IMPORT_JOB_FAILED',
+  'IMPORT_JOB_CANCELED',
+];
 
 /** An event to write: whose, about which import, what happened, and the `data` of its body. */
 export interface OutboxEvent {

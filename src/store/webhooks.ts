@@ -134,7 +134,7 @@ export class WebhookStore {
    * due, unclaimed or whose claim ran out. On PostgreSQL rows another replica is claiming are
    * skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one process per file.
    */
-  async claimDue(owner: string, limit: number, claimMs: number): Promise<ClaimedDelivery[]> {
+  async claimDue(owner: string, limit: number, claimMs: number, onlyId?: number): Promise<ClaimedDelivery[]> {
     const now = this.#now();
     const postgres = this.#store.engine === 'postgresql';
     const due = (db: Kysely<Database>) =>
@@ -144,19 +144,30 @@ export class WebhookStore {
         .where('state', 'in', ['PENDING', 'RETRYING'])
         .where('nextAttemptAt', '<=', now)
         .where((eb) => eb.or([eb('claimedUntil', 'is', null), eb('claimedUntil', '<', now)]))
+        .$if(onlyId !== undefined, (query) => query.where('id', '=', onlyId!))
         .orderBy('nextAttemptAt')
         .limit(limit)
         .$if(postgres, (query) => query.forUpdate().skipLocked());
     const claimed = await this.#db.transaction().execute(async (db) => {
       const ids = (await due(db).execute()).map((row) => Number(row.id));
       if (ids.length === 0) return [];
-      await db.updateTable('webhookDeliveries').set({ claimedBy: owner, claimedUntil: now + claimMs }).where('id', 'in', ids).execute();
+      await db
+        .updateTable('webhookDeliveries')
+        .set({ claimedBy: owner, claimedUntil: now + claimMs })
+        .where('id', 'in', ids)
+        .execute();
       return ids;
     });
     if (claimed.length === 0) return [];
     const rows = await this.#deliveryQuery()
       .innerJoin('importWebhooks', 'importWebhooks.id', 'webhookDeliveries.webhookId')
-      .select(['importWebhooks.url', 'importWebhooks.sealedSecret', 'webhookEvents.payload', 'webhookEvents.traceParent', 'webhookEvents.createdAt as eventCreatedAt'])
+      .select([
+        'importWebhooks.url',
+        'importWebhooks.sealedSecret',
+        'webhookEvents.payload',
+        'webhookEvents.traceParent',
+        'webhookEvents.createdAt as eventCreatedAt',
+      ])
       .where('webhookDeliveries.id', 'in', claimed)
       .where('webhookDeliveries.claimedBy', '=', owner)
       .execute();
@@ -213,7 +224,13 @@ export class WebhookStore {
             at: now,
             actor: null,
             kind: outcome.state === 'DELIVERED' ? 'WEBHOOK_DELIVERED' : 'WEBHOOK_FAILED',
-            detail: JSON.stringify({ webhookId: delivery.webhookId, event: delivery.type, webhookMessageId: delivery.messageId, attempts: delivery.attempts + 1, status: outcome.status }),
+            detail: JSON.stringify({
+              webhookId: delivery.webhookId,
+              event: delivery.type,
+              webhookMessageId: delivery.messageId,
+              attempts: delivery.attempts + 1,
+              status: outcome.status,
+            }),
           })
           .execute();
       }
@@ -242,7 +259,15 @@ export class WebhookStore {
         .executeTakeFirstOrThrow();
       const delivery = await db
         .insertInto('webhookDeliveries')
-        .values({ webhookId: webhook.id, eventId: Number(event.id), clientId: webhook.clientId, state: 'PENDING', attempts: 0, nextAttemptAt: now, createdAt: now })
+        .values({
+          webhookId: webhook.id,
+          eventId: Number(event.id),
+          clientId: webhook.clientId,
+          state: 'PENDING',
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       return Number(delivery.id);
