@@ -692,7 +692,8 @@ export const SETTINGS = {
     default: 10 * SECOND_MS,
     min: 100,
     max: 10 * SECOND_MS,
-    description: "how long one webhook delivery attempt may take, answer included; a replica's claim on a delivery lasts twice that and a second, so a replica that dies mid-attempt leaves it to another",
+    description:
+      "how long one webhook delivery attempt may take, answer included; a replica's claim on a delivery lasts twice that and a second, so a replica that dies mid-attempt leaves it to another",
   },
   WEBHOOK_SCAN_MS: {
     kind: 'integer',

@@ -82,7 +82,11 @@ describe('webhooks in a cluster', () => {
   it('a replica killed in the middle of a delivery leaves it to another, which delivers it', { timeout: 60_000 }, async () => {
     const { simulator, receiver, env, call, execute } = await setUp();
     const port = await freePort();
-    const replicaA = startTsProcess('src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, LOG_LEVEL: 'info' }, cleanup);
+    const replicaA = startTsProcess(
+      'src/server.ts',
+      { ...env, PORT: String(port), HOST: '127.0.0.1', MYPREFERENCES_BASE_URL: simulator.baseUrl, LOG_LEVEL: 'info' },
+      cleanup,
+    );
     await replicaA.waitForLog((line) => String(line['msg']).startsWith('bulk-import gateway listening'));
     const urlA = `http://127.0.0.1:${port}/graphql`;
     await call(urlA, CREATE, { clientId, url: receiver.url });

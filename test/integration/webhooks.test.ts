@@ -93,7 +93,15 @@ describe('webhooks', () => {
       // Exactly one: one event, one delivery, DELIVERED.
       const [listed] = await gql(gateway, LIST, { clientId });
       expect(listed.deliveries.edges.map((edge: any) => edge.node)).toEqual([
-        { id: expect.any(String), eventId: delivery!.headers['webhook-id'], event: 'IMPORT_COMPLETED', state: 'DELIVERED', attempts: 1, responseStatus: 204, nextAttemptAt: null },
+        {
+          id: expect.any(String),
+          eventId: delivery!.headers['webhook-id'],
+          event: 'IMPORT_COMPLETED',
+          state: 'DELIVERED',
+          attempts: 1,
+          responseStatus: 204,
+          nextAttemptAt: null,
+        },
       ]);
       const events = await gateway.gateway.store.db.selectFrom('webhookEvents').select('type').execute();
       expect(events.filter((event) => event.type === 'IMPORT_COMPLETED')).toHaveLength(1);
