@@ -193,7 +193,7 @@ export interface JobsConfig extends FromSettings<typeof JOBS> {}
 
 const WEBHOOKS = {
   secretKey: VARIABLE.WEBHOOK_SECRET_KEY,
-  maxPerClient: VARIABLE.WEBHOOK_MAX_PER_CLIENT,
+  maxEndpointsPerClient: VARIABLE.WEBHOOK_MAX_PER_CLIENT,
   maxInFlight: VARIABLE.WEBHOOK_MAX_IN_FLIGHT,
   firstRetryMs: VARIABLE.WEBHOOK_FIRST_RETRY_MS,
   giveUpAfterMs: VARIABLE.WEBHOOK_GIVE_UP_AFTER_MS,

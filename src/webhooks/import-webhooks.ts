@@ -82,8 +82,8 @@ export class ImportWebhooks {
     if (!seal) {
       throw new GatewayError('WEBHOOKS_UNAVAILABLE', 'This gateway has no WEBHOOK_SECRET_KEY to keep signing secrets with, so it cannot register webhooks.');
     }
-    if ((await this.store.count(clientId)) >= this.#options.config.maxPerClient) {
-      throw new GatewayError('BAD_USER_INPUT', `A clientId may register at most ${this.#options.config.maxPerClient} webhooks.`, {
+    if ((await this.store.count(clientId)) >= this.#options.config.maxEndpointsPerClient) {
+      throw new GatewayError('BAD_USER_INPUT', `A clientId may register at most ${this.#options.config.maxEndpointsPerClient} webhooks.`, {
         argument: 'clientId',
         reason: 'TOO_MANY_WEBHOOKS',
       });

@@ -155,6 +155,7 @@ describe('the configuration table', () => {
       'CREDENTIAL_FINGERPRINT_SECRET',
       'OTEL_EXPORTER_OTLP_HEADERS',
       'DATABASE_URL',
+      'WEBHOOK_SECRET_KEY',
       'REDIS_URL',
     ]);
   });
