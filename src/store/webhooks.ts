@@ -131,10 +131,12 @@ export class WebhookStore {
 
   /**
    * Claims up to `limit` due deliveries for `owner` until `now + claimMs`: PENDING or RETRYING,
-   * due, unclaimed or whose claim ran out. On PostgreSQL rows another replica is claiming are
+   * due, unclaimed or whose claim ran out; only the one `only.id`, or none of the clientIds
+   * `only.notOf` (those with as many in flight as they may: another tenant's turn). On PostgreSQL rows another replica is claiming are
    * skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one process per file.
    */
-  async claimDue(owner: string, limit: number, claimMs: number, onlyId?: number): Promise<ClaimedDelivery[]> {
+  async claimDue(owner: string, limit: number, claimMs: number, only: { id?: number; notOf?: readonly string[] } = {}): Promise<ClaimedDelivery[]> {
+    const { id: onlyId, notOf = [] } = only;
     const now = this.#now();
     const postgres = this.#store.engine === 'postgresql';
     const due = (db: Kysely<Database>) =>
@@ -145,6 +147,7 @@ export class WebhookStore {
         .where('nextAttemptAt', '<=', now)
         .where((eb) => eb.or([eb('claimedUntil', 'is', null), eb('claimedUntil', '<', now)]))
         .$if(onlyId !== undefined, (query) => query.where('id', '=', onlyId!))
+        .$if(notOf.length > 0, (query) => query.where('clientId', 'not in', notOf))
         .orderBy('nextAttemptAt')
         .limit(limit)
         .$if(postgres, (query) => query.forUpdate().skipLocked());

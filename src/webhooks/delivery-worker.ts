@@ -103,7 +103,9 @@ export class DeliveryWorker {
         this.#again = false;
         const room = this.#options.maxInFlight - this.#total;
         if (room <= 0) break;
-        const claimed = await this.#options.store.claimDue(this.#owner, room, this.#claimMs);
+        // Clients with their share in flight are left out of the claim, so the oldest deliveries of one busy tenant cannot fill it.
+        const full = [...this.#inFlight].filter(([, held]) => held >= this.#perClient).map(([clientId]) => clientId);
+        const claimed = await this.#options.store.claimDue(this.#owner, room, this.#claimMs, { notOf: full });
         for (const delivery of claimed) {
           if (!this.#admit(delivery.clientId)) {
             await this.#options.store.unclaim(delivery.id, this.#owner);
@@ -130,16 +132,20 @@ export class DeliveryWorker {
    * not take it meanwhile. Resolves once its outcome is recorded.
    */
   async attemptNow(deliveryId: number): Promise<void> {
-    const claimed = await this.#options.store.claimDue(this.#owner, 1, this.#claimMs, deliveryId);
+    const claimed = await this.#options.store.claimDue(this.#owner, 1, this.#claimMs, { id: deliveryId });
     const delivery = claimed[0];
     if (!delivery) return;
     await this.#attempt(delivery);
   }
 
+  /** One clientId's share of the attempts in flight: a quarter, at least one. */
+  get #perClient(): number {
+    return Math.max(1, Math.floor(this.#options.maxInFlight / 4));
+  }
+
   #admit(clientId: string): boolean {
-    const perClient = Math.max(1, Math.floor(this.#options.maxInFlight / 4));
     const held = this.#inFlight.get(clientId) ?? 0;
-    if (held >= perClient) return false;
+    if (held >= this.#perClient) return false;
     this.#inFlight.set(clientId, held + 1);
     this.#total++;
     return true;

@@ -20,6 +20,8 @@ export interface WebhookReceiver {
   hold: boolean;
   /** Resolves when `count` requests have arrived, answered or held. */
   arrivedCount(count: number): Promise<void>;
+  /** Requests arrived so far, answered or held. */
+  arrivals(): number;
 }
 
 /** An HTTP endpoint the test runs, recording every delivery (no sleeps: tests wait on `receivedCount`). */
@@ -63,6 +65,7 @@ export async function startWebhookReceiver(register: (dispose: () => unknown) =>
     received,
     answers,
     receivedCount: (count: number) => (received.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
+    arrivals: () => arrived,
     arrivedCount: (count: number) => (arrived >= count ? Promise.resolve() : new Promise<void>((resolve) => arrivals.push({ count, resolve }))),
   });
 }

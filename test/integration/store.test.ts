@@ -15,7 +15,17 @@ import { connectionsTo, createDatabase, noConnectionsTo, type TestDatabase } fro
 
 /** No upstream call is made here: the store is all these gateways touch. */
 const UPSTREAM = 'http://127.0.0.1:9/Profiles/';
-const TABLES = ['import_credentials', 'import_events', 'import_job_rejections', 'import_jobs', 'import_webhooks', 'imports', 'watches', 'webhook_deliveries', 'webhook_events'];
+const TABLES = [
+  'import_credentials',
+  'import_events',
+  'import_job_rejections',
+  'import_jobs',
+  'import_webhooks',
+  'imports',
+  'watches',
+  'webhook_deliveries',
+  'webhook_events',
+];
 const MIGRATIONS = ['0001-registry', '0002-import-jobs', '0003-webhooks'];
 
 /**

@@ -8,6 +8,7 @@ import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, startGateway, temporaryDataDir } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/graphql.js';
 import { captureLogs } from '../helpers/log-capture.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { createDatabase } from '../helpers/postgres.js';
 import { validRecord } from '../helpers/records.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -62,10 +63,10 @@ describe('webhooks', () => {
     return Object.values(response.data!)[0] as any;
   };
 
-  async function executedImport(gateway: RunningGateway) {
-    const { accessToken } = await gql(gateway, InitiateImportDocument, { clientId, input: { name: 'told by webhook' } });
-    await gql(gateway, StageImportDocument, { clientId, accessToken, records: [validRecord(1), validRecord(2)] });
-    await gql(gateway, ExecuteImportDocument, { clientId, accessToken });
+  async function executedImport(gateway: RunningGateway, credential = authorization, client = clientId) {
+    const { accessToken } = await gql(gateway, InitiateImportDocument, { clientId: client, input: { name: 'told by webhook' } }, credential);
+    await gql(gateway, StageImportDocument, { clientId: client, accessToken, records: [validRecord(1), validRecord(2)] }, credential);
+    await gql(gateway, ExecuteImportDocument, { clientId: client, accessToken }, credential);
     return accessToken as string;
   }
 
@@ -131,6 +132,38 @@ describe('webhooks', () => {
     await eventually(async () => (await gql(gateway, LIST, { clientId }))[0].deliveries.edges[0]?.node.state === 'DELIVERED', 'the delivery to be DELIVERED');
     const [listed] = await gql(gateway, LIST, { clientId });
     expect(listed.deliveries.edges[0].node).toMatchObject({ state: 'DELIVERED', attempts: 3, responseStatus: 204 });
+    const metrics = await scrapeMetrics(gateway.origin);
+    expect(metrics.get('bulk_import_gateway_webhook_deliveries_total{outcome="retried"}')).toBe(2);
+    expect(metrics.get('bulk_import_gateway_webhook_deliveries_total{outcome="delivered"}')).toBe(1);
+    expect(metrics.get('bulk_import_gateway_webhook_delivery_duration_seconds_count')).toBe(3);
+  });
+
+  it('tells a cancelled import job, with the job in the body', async () => {
+    const { gateway, receiver } = await setUp();
+    const { signingSecret } = await gql(gateway, CREATE, { clientId, url: receiver.url, events: ['IMPORT_JOB_CANCELED', 'IMPORT_JOB_FAILED'] });
+    const job = await gql(gateway, 'mutation($c: ID!) { createImportJob(clientId: $c, input: { name: "cancelled" }) { id } }', { c: clientId });
+    await gql(gateway, 'mutation($id: ID!) { cancelImportJob(id: $id) { state } }', { id: job.id });
+    await receiver.receivedCount(1);
+    const body = new Webhook(signingSecret).verify(receiver.received[0]!.body, receiver.received[0]!.headers as Record<string, string>) as any;
+    expect(body).toMatchObject({ type: 'IMPORT_JOB_CANCELED', data: { clientId, job: { id: job.id, state: 'CANCELED' } } });
+  });
+
+  it("keeps one tenant's slow endpoint from holding up another's deliveries, and bounds endpoints per clientId", async () => {
+    const { gateway, receiver } = await setUp({ env: { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_MAX_IN_FLIGHT: '4', WEBHOOK_MAX_PER_CLIENT: '1' } });
+    const slow = await startWebhookReceiver(cleanup);
+    slow.hold = true;
+    await gql(gateway, CREATE, { clientId, url: slow.url });
+    const tooMany = await postGraphQL(gateway.url, CREATE, { clientId, url: receiver.url }, authorization);
+    expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOO_MANY_WEBHOOKS' });
+    const acme = OTHER.credentials[0]!.value;
+    await gql(gateway, CREATE, { clientId: 'acme', url: receiver.url }, acme);
+    // demo's endpoint holds every attempt: demo has a quarter of the room, one attempt at a time.
+    for (let i = 0; i < 4; i++) await executedImport(gateway);
+    await slow.arrivedCount(1);
+    await executedImport(gateway, acme, 'acme');
+    await receiver.receivedCount(1);
+    expect(JSON.parse(receiver.received[0]!.body).data.clientId).toBe('acme');
+    expect(slow.arrivals()).toBe(1);
   });
 
   it('refuses loopback, private, link-local and metadata URLs and plain http, unless allow-listed', async () => {
