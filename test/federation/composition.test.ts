@@ -84,6 +84,9 @@ describe('composition with a subgraph that extends BulkImport', () => {
       'watchImport',
       'createImportJob',
       'cancelImportJob',
+      'createImportWebhook',
+      'deleteImportWebhook',
+      'sendTestImportWebhook',
     ]);
   });
 
