@@ -1,14 +1,15 @@
 import type { Permission } from '../auth/caller.js';
 import { ForwardedCredential } from '../credentials/credential.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
-import { type BulkImport, toBulkImport } from '../domain/bulk-import.js';
+import type { BulkImport } from '../domain/bulk-import.js';
 import { badUserInput, GatewayError } from '../errors/gateway-error.js';
 import { FINAL_JOB_STATES, type ImportJobRecord, type RecordFormat, type RejectedLine } from '../store/import-jobs.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
+import { initiateRecorded } from './imports.js';
 import type { Page } from './registry.js';
 import { viewOfRecord } from './registry.js';
-import { clientIdArg, type InitiateImportInput, initiateRequestOf } from './validation.js';
+import type { InitiateImportInput } from './validation.js';
 
 /**
  * Import jobs (issue 27) as the API shows them: creating one (which initiates its import),
@@ -37,18 +38,9 @@ export function createImportJob(
   ctx: ResolverContext,
 ): Promise<ImportJobRecord> {
   return audited(ctx, 'createImportJob', args, async () => {
-    const clientId = clientIdArg(args.clientId);
-    const request = initiateRequestOf(args.input);
-    const credential = ctx.access.credentialFor(clientId, 'write');
-    await ctx.registry.ensureAvailable();
-    ctx.spendUpstreamCall();
-    const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
-    const view = toBulkImport(clientId, String(state.AccessToken), state);
-    const passthrough = credential instanceof ForwardedCredential;
-    const recorder = { actor: passthrough ? null : (ctx.access.subject ?? null), fingerprint: passthrough ? credential.id : null };
-    await ctx.registry.changed(view, view, recorder, { kind: 'INITIATED', name: view.name, settings: { ...args.input } });
+    const { view, recorder } = await initiateRecorded(args, ctx);
     return ctx.jobs.create({
-      clientId,
+      clientId: view.clientId,
       accessToken: view.accessToken,
       format: args.format ?? 'NDJSON',
       execute: args.execute ?? true,

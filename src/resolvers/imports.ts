@@ -62,17 +62,28 @@ function recorderOf(ctx: ResolverContext, credential: UpstreamCredential): Recor
 }
 
 export function initiateImport(args: { clientId: string; input: InitiateImportInput }, ctx: ResolverContext): Promise<BulkImport> {
-  return audited(ctx, 'initiateImport', args, async () => {
-    const clientId = clientIdArg(args.clientId);
-    const request = initiateRequestOf(args.input);
-    const credential = ctx.access.credentialFor(clientId, 'write');
-    await ctx.registry.ensureAvailable();
-    ctx.spendUpstreamCall();
-    const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
-    const view = toBulkImport(clientId, String(state.AccessToken), state);
-    await ctx.registry.changed(view, view, recorderOf(ctx, credential), { kind: 'INITIATED', name: view.name, settings: { ...args.input } });
-    return view;
-  });
+  return audited(ctx, 'initiateImport', args, async () => (await initiateRecorded(args, ctx)).view);
+}
+
+/**
+ * Initiates an import and records it (INITIATED): arguments checked, write permission, the store
+ * asked first, one upstream call. Shared by initiateImport and createImportJob (whose job is
+ * recorded by whom the import was).
+ */
+export async function initiateRecorded(
+  args: { clientId: string; input: InitiateImportInput },
+  ctx: ResolverContext,
+): Promise<{ view: BulkImport; recorder: Recorder }> {
+  const clientId = clientIdArg(args.clientId);
+  const request = initiateRequestOf(args.input);
+  const credential = ctx.access.credentialFor(clientId, 'write');
+  await ctx.registry.ensureAvailable();
+  ctx.spendUpstreamCall();
+  const state = await ctx.upstream.initiate(credential, clientId, request, { requestId: ctx.requestId });
+  const view = toBulkImport(clientId, String(state.AccessToken), state);
+  const recorder = recorderOf(ctx, credential);
+  await ctx.registry.changed(view, view, recorder, { kind: 'INITIATED', name: view.name, settings: { ...args.input } });
+  return { view, recorder };
 }
 
 export function stageImport(args: ImportArgs & { records: readonly Record<string, unknown>[] }, ctx: ResolverContext): Promise<BulkImport> {
