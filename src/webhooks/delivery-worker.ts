@@ -164,7 +164,9 @@ export class DeliveryWorker {
       const caused = trace.getSpanContext(propagation.extract(context.active(), { traceparent: delivery.traceParent }));
       if (caused) links.push({ context: caused });
     }
+    // A root of its own: an attempt outlives what caused it (a retry may come a day on); the link leads there.
     const span = tracer.startSpan('webhook deliver', {
+      root: true,
       kind: SpanKind.CLIENT,
       links,
       attributes: { 'webhook.event': delivery.type, 'webhook.attempt': delivery.attempts + 1 },

@@ -8,6 +8,7 @@ import { queryText } from '../helpers/graphql.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startTsProcess } from '../helpers/process.js';
 import { record } from '../helpers/subscriptions.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { wsClient } from '../helpers/ws-client.js';
 
 /**
@@ -232,5 +233,26 @@ describe('tracing over OTLP/HTTP', { timeout: 60_000 }, () => {
     expect(upstream.requests.length).toBeGreaterThan(0);
     for (const request of upstream.requests) expect(request.headers['traceparent']).toBeUndefined();
     expect(gateway.stdout()).not.toContain('tracing on');
+  });
+  it('links a webhook delivery to the trace of the change that caused its event', async () => {
+    const otlp = await receiver();
+    const hooks = await startWebhookReceiver(cleanup);
+    const { post, url } = await start({ ...tracingEnv(otlp), WEBHOOK_ALLOWED_HOSTS: hooks.host, WEBHOOK_SCAN_MS: '50' });
+    const created = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: AUTHORIZATION },
+      body: JSON.stringify({
+        query: 'mutation($c: ID!, $u: String!) { createImportWebhook(clientId: $c, url: $u, events: [IMPORT_EXECUTED]) { webhook { id } } }',
+        variables: { c: ref.clientId, u: hooks.url },
+      }),
+    });
+    expect(((await created.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const executor = callerSpan();
+    expect((await post(ExecuteImportDocument, executor.traceparent)).status).toBe(200);
+    await hooks.receivedCount(1);
+    const delivery = await otlp.waitFor((spans) => spans.find((span) => span.name === 'webhook deliver'));
+    expect(delivery.links.map((link) => link.traceId)).toContain(executor.traceId);
+    expect(delivery).toMatchObject({ kind: 3, attributes: { 'webhook.event': 'IMPORT_EXECUTED', 'http.response.status_code': 204 } });
+    expect(delivery.traceId).not.toBe(executor.traceId);
   });
 });
