@@ -15,7 +15,7 @@ const TIERS: readonly (readonly string[])[] = [
   ['schema'],
   ['resolvers'],
   ['cluster'],
-  // jobs and webhooks (issues 27, 28) beside the engine, the store (issue 26) below it: placed before their first file.
+  // jobs and webhooks (issues 27, 28) beside the engine, the store (issue 26) below them.
   ['status', 'jobs', 'webhooks', 'upstream', 'auth'],
   ['store'],
   ['domain'],
