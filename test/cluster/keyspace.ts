@@ -81,6 +81,18 @@ export async function watchKeyspace(url: string, register: (dispose: () => unkno
     commands,
     events,
     until,
-    expired: (keys) => until(() => keys.every((key) => expiredKeys.has(key))),
+    expired: async (keys) => {
+      // Redis expires a key when its active cycle samples it or when a command touches it; on a
+      // busy machine the cycle can lag, so the keys are touched (EXISTS) until each one's
+      // 'expired' event has come. The wait is on the event, the touch only brings it about.
+      const touch = setInterval(() => {
+        for (const key of keys) if (!expiredKeys.has(key)) void commands.exists(key).catch(() => {});
+      }, 50);
+      try {
+        await until(() => keys.every((key) => expiredKeys.has(key)));
+      } finally {
+        clearInterval(touch);
+      }
+    },
   };
 }
