@@ -83,7 +83,7 @@ export async function reconcileStage(
 }
 
 /** An answer refusing the call: the upstream did nothing (4xx), or our own refusal before sending. */
-function isRefusal(error: unknown): error is GatewayError {
+export function isRefusal(error: unknown): error is GatewayError {
   if (!(error instanceof GatewayError)) return false;
   const status = error.details.upstreamStatus;
   if (typeof status === 'number') return status >= 400 && status < 500;

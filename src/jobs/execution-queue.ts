@@ -1,12 +1,11 @@
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import { toBulkImport } from '../domain/bulk-import.js';
-import { GatewayError } from '../errors/gateway-error.js';
 import { systemTimers, type Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamImportState } from '../mypreferences-contract.js';
 import type { ImportJobRecord, ImportJobStore } from '../store/import-jobs.js';
 import type { ImportRegistry, NewWatch } from '../store/registry.js';
-import type { JobUpstream } from './exactly-once-stage.js';
+import { isRefusal, type JobUpstream } from './exactly-once-stage.js';
 
 /** Watches an executed import until it ends (the status engine's watcher). */
 export interface JobWatch {
@@ -137,8 +136,8 @@ export class ExecutionQueue {
       const current = await upstream.status(credential, job).catch(() => undefined);
       if (current && EXECUTED.has(toBulkImport(job.clientId, job.accessToken, current).status)) {
         state = current;
-      } else if (error instanceof GatewayError && typeof error.details.upstreamStatus === 'number' && error.details.upstreamStatus < 500) {
-        if (await store.fail(job.id, { code: String(error.extensions['code']), message: error.message })) this.#options.changed(job);
+      } else if (isRefusal(error)) {
+        if (await store.fail(job.id, { code: error.code, message: error.message })) this.#options.changed(job);
         this.forget(job.id);
         await this.promote(job.clientId);
         return;

@@ -2,12 +2,12 @@ import type { Permission } from '../auth/caller.js';
 import { ForwardedCredential } from '../credentials/credential.js';
 import type { UpstreamCredential } from '../credentials/upstream-credential.js';
 import type { BulkImport } from '../domain/bulk-import.js';
-import { badUserInput, GatewayError } from '../errors/gateway-error.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import { FINAL_JOB_STATES, type ImportJobRecord, type RecordFormat, type RejectedLine } from '../store/import-jobs.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
 import { initiateRecorded } from './imports.js';
-import type { Page } from './registry.js';
+import { decodeCursor, type Page, pageOf, pageSizeArg } from './pages.js';
 import { viewOfRecord } from './registry.js';
 import type { InitiateImportInput } from './validation.js';
 
@@ -88,17 +88,16 @@ export async function rejectedLines(
   args: { first?: number | null; after?: string | null },
   ctx: ResolverContext,
 ): Promise<Page<RejectedLine>> {
-  const size = args.first ?? 100;
-  if (!Number.isInteger(size) || size < 1 || size > 1000) throw badUserInput('first must be 1 to 1000.', 'first');
-  let afterLine: number | undefined;
-  if (args.after !== null && args.after !== undefined) {
-    const match = /^line:([1-9]\d{0,15})$/.exec(Buffer.from(args.after, 'base64url').toString());
-    if (!match) throw badUserInput('after is not a cursor of this connection.', 'after');
-    afterLine = Number(match[1]);
-  }
+  const size = pageSizeArg(args.first, 100, 1000);
+  const afterLine = decodeCursor('line', args.after);
   const rows = await ctx.jobs.store.rejections(job.id, { first: size + 1, afterLine });
-  const edges = rows.slice(0, size).map((node) => ({ cursor: Buffer.from(`line:${node.line}`).toString('base64url'), node }));
-  return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+  return pageOf(
+    rows,
+    size,
+    'line',
+    (row) => row.line,
+    (row) => row,
+  );
 }
 
 /**

@@ -5,7 +5,7 @@ import type { WebhookEventType } from '../store/webhook-outbox.js';
 import type { DeliveryRecord, WebhookRecord } from '../store/webhooks.js';
 import { audited } from './audit.js';
 import type { ResolverContext } from './context.js';
-import type { Page } from './registry.js';
+import { decodeCursor, type Page, pageOf, pageSizeArg } from './pages.js';
 import { clientIdArg } from './validation.js';
 
 /**
@@ -75,15 +75,14 @@ export async function deliveries(
   args: { first?: number | null; after?: string | null },
   ctx: ResolverContext,
 ): Promise<Page<DeliveryRecord>> {
-  const size = args.first ?? 20;
-  if (!Number.isInteger(size) || size < 1 || size > 100) throw badUserInput('first must be 1 to 100.', 'first');
-  let beforeId: number | undefined;
-  if (args.after !== null && args.after !== undefined) {
-    const match = /^delivery:([1-9]\d{0,15})$/.exec(Buffer.from(args.after, 'base64url').toString());
-    if (!match) throw badUserInput('after is not a cursor of this connection.', 'after');
-    beforeId = Number(match[1]);
-  }
+  const size = pageSizeArg(args.first, 20);
+  const beforeId = decodeCursor('delivery', args.after);
   const rows = await ctx.webhooks.store.deliveries(webhook.id, { first: size + 1, beforeId });
-  const edges = rows.slice(0, size).map((node) => ({ cursor: Buffer.from(`delivery:${node.id}`).toString('base64url'), node }));
-  return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+  return pageOf(
+    rows,
+    size,
+    'delivery',
+    (row) => row.id,
+    (row) => row,
+  );
 }

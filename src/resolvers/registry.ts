@@ -2,6 +2,7 @@ import type { BulkImport, ImportStatus } from '../domain/bulk-import.js';
 import { badUserInput } from '../errors/gateway-error.js';
 import type { ImportEvent, ImportRecord } from '../store/registry.js';
 import type { ResolverContext } from './context.js';
+import { decodeCursor, type Page, pageOf, pageSizeArg } from './pages.js';
 import { clientIdArg } from './validation.js';
 
 /**
@@ -39,42 +40,6 @@ export const registryFields = {
   isFinal: async (view: BulkImport, ctx: ResolverContext) => view.isTerminal && ((await recordOf(view, ctx))?.isFinal ?? false),
 };
 
-/** Most items one page of a registry connection may hold. */
-const MAX_PAGE_SIZE = 100;
-
-export interface Page<T> {
-  edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
-/** `first` as registry connections take it: 1 to {@link MAX_PAGE_SIZE}. */
-function pageSizeArg(first: number | null | undefined, fallback: number): number {
-  const size = first ?? fallback;
-  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw badUserInput(`first must be 1 to ${MAX_PAGE_SIZE}.`, 'first');
-  return size;
-}
-
-/**
- * Cursors are opaque: a row id, kind-tagged (an event's cursor is not an import's) and encoded.
- * Ids are never reused and only grow, so a cursor stays exact while rows are added.
- */
-function encodeCursor(kind: 'import' | 'event', id: number): string {
-  return Buffer.from(`${kind}:${id}`).toString('base64url');
-}
-
-function decodeCursor(kind: 'import' | 'event', after: string | null | undefined): number | undefined {
-  if (after === null || after === undefined) return undefined;
-  const match = new RegExp(`^${kind}:([1-9]\\d{0,15})$`).exec(Buffer.from(after, 'base64url').toString());
-  if (!match) throw badUserInput('after is not a cursor of this connection.', 'after');
-  return Number(match[1]);
-}
-
-/** Builds a page from up to `size + 1` rows (the extra one only says that more follow). */
-function pageOf<R extends { id: number }, T>(rows: R[], size: number, kind: 'import' | 'event', node: (row: R) => T): Page<T> {
-  const edges = rows.slice(0, size).map((row) => ({ cursor: encodeCursor(kind, row.id), node: node(row) }));
-  return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
-}
-
 export interface ImportEventView {
   at: Date;
   actor: string | null;
@@ -89,7 +54,13 @@ export async function history(view: BulkImport, args: { first?: number | null; a
   const record = await recordOf(view, ctx);
   if (!record) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
   const rows = await ctx.registry.history(record.id, { first: size + 1, afterId });
-  return pageOf(rows, size, 'event', (row) => ({ at: new Date(row.at), actor: row.actor, kind: row.kind, detail: row.detail }));
+  return pageOf(
+    rows,
+    size,
+    'event',
+    (row) => row.id,
+    (row) => ({ at: new Date(row.at), actor: row.actor, kind: row.kind, detail: row.detail }),
+  );
 }
 
 /** A view built from `record` itself (a page of `imports`, a stored final state): its fields need no second lookup. */
@@ -143,5 +114,5 @@ export async function imports(
     limit: size + 1,
     beforeId,
   });
-  return { ...pageOf(records, size, 'import', viewOfRecord), totalCount };
+  return { ...pageOf(records, size, 'import', (record) => record.id, viewOfRecord), totalCount };
 }

@@ -1,5 +1,5 @@
 import * as jobs from '../resolvers/import-jobs.js';
-import type { Page } from '../resolvers/registry.js';
+import type { Page } from '../resolvers/pages.js';
 import type { ImportJobRecord, RejectedLine } from '../store/import-jobs.js';
 import { builder } from './builder.js';
 import { BulkImportRef, InitiateImportInputRef, PageInfoRef } from './imports.js';

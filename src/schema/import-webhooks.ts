@@ -1,5 +1,5 @@
 import * as hooks from '../resolvers/import-webhooks.js';
-import type { Page } from '../resolvers/registry.js';
+import type { Page } from '../resolvers/pages.js';
 import { WEBHOOK_EVENT_TYPES } from '../store/webhook-outbox.js';
 import type { DeliveryRecord, WebhookRecord } from '../store/webhooks.js';
 import { builder } from './builder.js';

@@ -1,7 +1,8 @@
 import type { BulkImport, FailedRecord, FailedRecordPage, ImportSettings } from '../domain/bulk-import.js';
 import { importStatusEvents, importStatusPayload } from '../resolvers/import-status.js';
 import * as resolvers from '../resolvers/imports.js';
-import { history, type ImportEventView, imports, type Page, registryFields } from '../resolvers/registry.js';
+import type { Page } from '../resolvers/pages.js';
+import { history, type ImportEventView, imports, registryFields } from '../resolvers/registry.js';
 import { builder } from './builder.js';
 
 /** The bulk-import domain: its types and its query and mutation fields. Resolvers live in `src/resolvers/`. */

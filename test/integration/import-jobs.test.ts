@@ -192,6 +192,13 @@ describe('import jobs', () => {
       { line: 150, reason: 'not a JSON object (a record is one object per line)' },
       { line: 200, reason: 'empty line' },
     ]);
+    // Paged: two lines, then the rest after the cursor.
+    const firstPage = (await gql(gateway, ImportJobDocument, { id: job['id'], firstRejected: 2 }))['rejectedLines'];
+    expect(firstPage.edges.map((edge: any) => edge.node.line)).toEqual([7, 150]);
+    expect(firstPage.pageInfo.hasNextPage).toBe(true);
+    const rest = (await gql(gateway, ImportJobDocument, { id: job['id'], firstRejected: 2, afterRejected: firstPage.pageInfo.endCursor }))['rejectedLines'];
+    expect(rest.edges.map((edge: any) => edge.node.line)).toEqual([200]);
+    expect(rest.pageInfo.hasNextPage).toBe(false);
     const receipts = simulator.recordReceipts(clientId, Number(done['import'].accessToken))!;
     expect(receipts.received).toBe(297);
     // execute: false: staged, not executed.
