@@ -65,6 +65,8 @@ export interface RunResult {
     /** Latency of every single delivery (receipt − T0), ms: what a typical subscriber sees. */
     deliveryP50Ms: number | null;
     deliveryP99Ms: number | null;
+    /** One import only: each post-Execute state's latency to its last subscriber and its first-to-last spread, ms, in order. */
+    perState: Array<{ state: string; latencyMs: number; spreadMs: number }>;
   };
   push: {
     /** `next` messages of post-Execute states. */
@@ -160,13 +162,13 @@ export function computeRun(raw: RawRun): RunResult {
   }
 
   // Merge every worker's receipts per (import, state).
-  const byState = new Map<string, { token: string; receipts: number[] }>();
+  const byState = new Map<string, { token: string; state: string; receipts: number[] }>();
   for (const report of raw.workers) {
     for (const { token, state, receipts } of report.states) {
       const key = `${token}|${state}`;
       let entry = byState.get(key);
       if (!entry) {
-        entry = { token, receipts: [] };
+        entry = { token, state, receipts: [] };
         byState.set(key, entry);
       }
       for (const at of receipts) entry.receipts.push(at);
@@ -177,9 +179,11 @@ export function computeRun(raw: RawRun): RunResult {
   const stateLatencies: number[] = [];
   const deliveries: number[] = [];
   const spans: Array<[number, number]> = [];
+  /** With one import: each state's figures, in the order they came, to see which state a p99 is. */
+  const perState: Array<{ state: string; latencyMs: number; spreadMs: number; firstAt: number }> = [];
   let messages = 0;
   let missingT0 = 0;
-  for (const { token, receipts } of byState.values()) {
+  for (const { token, state, receipts } of byState.values()) {
     let first = Infinity;
     let last = -Infinity;
     for (const at of receipts) {
@@ -197,6 +201,7 @@ export function computeRun(raw: RawRun): RunResult {
     }
     const t0 = times[index]!;
     stateLatencies.push(last - t0);
+    if (raw.scenario.imports === 1) perState.push({ state, latencyMs: last - t0, spreadMs: last - first, firstAt: first });
     for (const at of receipts) deliveries.push(at - t0);
   }
   if (missingT0 > 0) notes.push(`${missingT0} states without a Status request before their first receipt`);
@@ -245,6 +250,7 @@ export function computeRun(raw: RawRun): RunResult {
       maxMs: stateLatencies.length ? stateLatencies[stateLatencies.length - 1]! : null,
       deliveryP50Ms: percentile(deliveries, 50),
       deliveryP99Ms: percentile(deliveries, 99),
+      perState: perState.sort((a, b) => a.firstAt - b.firstAt).map(({ state, latencyMs, spreadMs }) => ({ state, latencyMs, spreadMs })),
     },
     push: {
       messages,

@@ -194,9 +194,6 @@ export function structuralChecks(scenarios: readonly Scenario[], outcomes: reado
   return checks;
 }
 
-/** The multiplexed 1 × 10,000 push rate of the run before issue 13 (docs/performance.md, 2026-11-29). */
-const MULTIPLEXED_BASELINE_MSGS_PER_S = 266_328;
-
 export interface TargetCheck {
   target: string;
   /** WARN: reported, but neither a target missed nor a reason for a non-zero exit. */
@@ -212,40 +209,7 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
   const verdict = (pass: boolean): 'PASS' | 'FAIL' => (pass ? 'PASS' : 'FAIL');
   const skip = (target: string, why: string) => checks.push({ target, status: 'SKIP', measured: why });
 
-  // Browser-shaped 1 × 10,000 against the floor, measured in the same run.
-  {
-    const oursRun = find('ours', TARGET_SCENARIOS.browserTenThousand);
-    const floorRun = find('floor', TARGET_SCENARIOS.browserTenThousand);
-    const ratio = relativeFigures(oursRun, floorRun);
-    const browser = '1 × 10,000, one connection each';
-    if (!isResult(oursRun) || !isResult(floorRun) || !ratio) {
-      skip(`${browser}: ratios to the floor`, 'scenario not run for both');
-    } else {
-      const p99 = oursRun.latency.p99Ms;
-      checks.push({
-        target: `${browser}: p99 change → last subscriber ≤ 1.3 × floor and ≤ 200 ms`,
-        status: verdict(ratio.p99 !== null && ratio.p99 <= 1.3 && p99 !== null && p99 <= 200),
-        measured: `${fmt(p99, 1)} ms vs ${fmt(floorRun.latency.p99Ms, 1)} ms (${fmtRatio(ratio.p99)})`,
-      });
-      checks.push({
-        target: `${browser}: msgs/s during fan-out ≥ 0.75 × floor`,
-        status: verdict(ratio.push !== null && ratio.push >= 0.75),
-        measured: `${fmt(oursRun.push.messagesPerSecond)} vs ${fmt(floorRun.push.messagesPerSecond)} msgs/s (${fmtRatio(ratio.push)})`,
-      });
-      const kb = oursRun.memory.rssPerSubscriberKB;
-      checks.push({
-        target: `${browser}: idle RSS per subscriber ≤ 1.2 × floor and ≤ 8 KB`,
-        status: verdict(ratio.rssPerSubscriber !== null && ratio.rssPerSubscriber <= 1.2 && kb !== null && kb <= 8),
-        measured: `${fmt(kb, 2)} KB vs ${fmt(floorRun.memory.rssPerSubscriberKB, 2)} KB (${fmtRatio(ratio.rssPerSubscriber)})`,
-      });
-      const storm = oursRun.allSubscribedMs;
-      checks.push({
-        target: 'reconnect storm (10,000 connecting at once): all have their first event ≤ 1.3 × floor and ≤ 5 s',
-        status: verdict(ratio.allSubscribed !== null && ratio.allSubscribed <= 1.3 && storm !== null && storm <= 5_000),
-        measured: `${fmt(storm === null ? null : storm / 1000, 2)} s vs ${fmt(floorRun.allSubscribedMs === null ? null : floorRun.allSubscribedMs / 1000, 2)} s (${fmtRatio(ratio.allSubscribed)})`,
-      });
-    }
-  }
+  // Ours against the floor (the browser shape, and multiplexed msgs/s): bench/floor-targets.ts.
   {
     const target = '1,000 × 10, one connection each: Status requests per import per interval 1.0 (±10%)';
     const run = find('ours', TARGET_SCENARIOS.browserManyImports);
@@ -265,15 +229,6 @@ export function checkTargets(outcomes: readonly Outcome[]): TargetCheck[] {
         status: verdict(ours.every((r) => r.eventLoop.lagP99Ms !== null && r.eventLoop.lagP99Ms <= 50)),
         measured: `worst ${fmt(worst.eventLoop.lagP99Ms, 1)} ms (${worst.scenarioId})`,
       });
-    }
-  }
-  {
-    const target = `multiplexed 1 × 10,000: msgs/s no regression from ${fmt(MULTIPLEXED_BASELINE_MSGS_PER_S)} (within 10%)`;
-    const run = find('ours', TARGET_SCENARIOS.tenThousand);
-    if (!isResult(run)) skip(target, 'scenario not run');
-    else {
-      const rate = run.push.messagesPerSecond;
-      checks.push({ target, status: verdict(rate !== null && rate >= 0.9 * MULTIPLEXED_BASELINE_MSGS_PER_S), measured: `${fmt(rate)} msgs/s` });
     }
   }
 

@@ -37,6 +37,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildContenders } from './build.js';
+import { compareWithFloor, floorTable } from './floor-targets.js';
 import { INGEST_CONTENDERS, type IngestOutcome, runIngest } from './ingest.js';
 import { ingestLabel, ingestStructuralChecks, ingestTable, ingestTargets } from './ingest-report.js';
 import { computeRun } from './measure.js';
@@ -170,8 +171,14 @@ async function main(): Promise<number> {
     ...(fanOut ? structuralChecks(settings.scenarios, outcomes) : []),
     ...(ingest ? ingestStructuralChecks(ingestContenders, ingest.outcomes) : []),
   ];
-  const checks = [...(fanOut ? checkTargets(outcomes) : []), ...(ingest ? ingestTargets(ingest.outcomes) : [])];
-  const tables = [table, ingestMarkdown].filter(Boolean).join('\n\n');
+  const againstFloor = fanOut ? compareWithFloor(outcomes) : [];
+  const floorChecks = againstFloor.map(({ figure, ours, floor, ratio, target, status }) => ({
+    target: `${figure}: ours ÷ floor ${target}`,
+    status,
+    measured: `${ours} vs ${floor} (${ratio})`,
+  }));
+  const checks = [...floorChecks, ...(fanOut ? checkTargets(outcomes) : []), ...(ingest ? ingestTargets(ingest.outcomes) : [])];
+  const tables = [table, fanOut ? floorTable(againstFloor) : '', ingestMarkdown].filter(Boolean).join('\n\n');
   process.stdout.write(
     `\n${tables}\n\nStructural checks:\n${targetLines(structural)}\n\nTargets:\n${targetLines(checks)}\n\nBench took ${(durationMs / 1000).toFixed(0)} s.\n`,
   );

@@ -12,7 +12,7 @@ import type { UpstreamClient } from './upstream/client.js';
 export interface MetricSources {
   statusHub: StatusHub;
   /** Subscribers on every transport, the executions they share, and what reached them. */
-  subscriptions: () => { subscribers: number; executions: number; pushed: number; coalesced: number };
+  subscriptions: () => { subscribers: number; executions: number; pushed: number; coalesced: number; serialised: number };
   upstream: UpstreamClient;
   webSocketConnections: () => number;
   cluster: ClusterCoordinator | undefined;
@@ -131,6 +131,11 @@ export class GatewayMetrics {
     counter('status_changes_total', 'Distinct import state changes fanned out to subscribers.', () => hub().changes);
     counter('events_pushed_total', 'importStatus events handed to subscribers.', () => sources.subscriptions().pushed);
     counter('events_coalesced_total', 'States a slow subscriber skipped because a newer one replaced them.', () => sources.subscriptions().coalesced);
+    counter(
+      'events_serialised_total',
+      'importStatus states turned into JSON text: once per state of a shared execution, whatever its subscriber count.',
+      () => sources.subscriptions().serialised,
+    );
     gauge('polls_per_change', 'Status polls per delivered state change (lower is frugaler).', () => {
       const { upstreamCalls, changes } = hub();
       return changes === 0 ? 0 : upstreamCalls / changes;

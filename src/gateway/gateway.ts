@@ -23,6 +23,7 @@ import { WebhookStore } from '../store/webhooks.js';
 import { createGraphiQL } from '../transport/graphiql/graphiql.js';
 import { OriginPolicy } from '../transport/origin-policy.js';
 import { createAccessLog } from '../transport/plugins/access-log.js';
+import { resultMasking } from '../transport/result-text.js';
 import { SharedSubscriptions } from '../transport/shared-subscriptions.js';
 import { attachWebSocketTransport } from '../transport/websocket.js';
 import { createGatewayYoga, type GatewayYoga, GRAPHQL_PATH } from '../transport/yoga.js';
@@ -69,6 +70,8 @@ export interface SubscriptionStats {
   pushed: number;
   /** States a slow subscriber skipped because a newer one replaced them (latest wins). */
   coalesced: number;
+  /** States turned into JSON text: once per state of an execution, however many subscribers it has. */
+  serialised: number;
 }
 
 export interface Gateway {
@@ -190,6 +193,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const sharedSubscriptions = new SharedSubscriptions({
     onError: (error) => logger.error({ err: error }, 'shared subscription stream failed'),
+    mask: resultMasking(logger.child({ component: 'graphql' })),
   });
   const limits = { maxRecordsPerStage: config.maxRecordsPerStage };
   const resolverContextFor = createResolverContexts({
@@ -244,8 +248,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   /** Every subscriber, on any transport, is a member of a shared execution: counted there, once. */
   const subscriptionStats = (): SubscriptionStats => {
-    const { groups, subscribers, pushed, coalesced } = sharedSubscriptions.stats();
-    return { subscribers, executions: groups, pushed, coalesced };
+    const { groups, subscribers, pushed, coalesced, serialised } = sharedSubscriptions.stats();
+    return { subscribers, executions: groups, pushed, coalesced, serialised };
   };
   metrics.watch({
     statusHub,

@@ -8,6 +8,12 @@ export interface LatestValueBroadcastOptions {
    */
   onLastListenerLeft?: () => void;
   /**
+   * Called once after `end()`, when every listener has been handed the last value and ended:
+   * the counts are final from then on.
+   * @default nothing is called
+   */
+  onEnded?: () => void;
+  /**
    * How long one slice of a fan-out may hold the event loop, the listeners' own work included. A
    * value for many listeners goes out in slices, one per turn (`setImmediate`), so a fan-out to
    * 10,000 subscribers never holds the loop for its whole length: health checks, other imports'
@@ -32,6 +38,19 @@ export interface LatestValueBroadcastOptions {
 const MIN_SLICE_SIZE = 32;
 
 /**
+ * What a broadcast hands its values to. {@link LatestValueListener} (a stream a consumer reads)
+ * is one; a listener may as well deliver each value itself, as it comes.
+ */
+export interface BroadcastListener<T> {
+  /** Takes one value, synchronously: whatever it does with it must not make the fan-out wait. */
+  push(value: T): void;
+  /** No more values: it finishes what it holds, then tells the broadcast it has left. */
+  end(): void;
+  /** Values it replaced before they reached its consumer (latest wins). */
+  readonly coalesced: number;
+}
+
+/**
  * One producer, many latest-value listeners: each published value goes to every listener, a
  * listener that joins late gets the last value at once, and `end()` lets every listener read
  * what it has, then completes it.
@@ -41,13 +60,14 @@ const MIN_SLICE_SIZE = 32;
  * shared subscription executions) reports the same numbers the same way.
  */
 export class LatestValueBroadcast<T> {
-  readonly #listeners = new Set<LatestValueListener<T>>();
+  readonly #listeners = new Set<BroadcastListener<T>>();
   readonly #onLastListenerLeft: () => void;
+  readonly #onEnded: () => void;
   readonly #sliceBudgetMs: number;
   readonly #firstSliceSize: number;
   readonly #clock: () => number;
   /** A fan-out under way: the listeners it reaches, how far it has come, and the turn that goes on. */
-  #fanOut: { listeners: LatestValueListener<T>[]; reached: number; next: NodeJS.Immediate } | undefined;
+  #fanOut: { listeners: BroadcastListener<T>[]; reached: number; next: NodeJS.Immediate } | undefined;
   #last: { value: T } | undefined;
   #ended = false;
   #published = 0;
@@ -57,6 +77,7 @@ export class LatestValueBroadcast<T> {
 
   constructor(options: LatestValueBroadcastOptions = {}) {
     this.#onLastListenerLeft = options.onLastListenerLeft ?? (() => undefined);
+    this.#onEnded = options.onEnded ?? (() => undefined);
     this.#sliceBudgetMs = options.sliceBudgetMs ?? 10;
     this.#firstSliceSize = options.firstSliceSize ?? 256;
     this.#clock = options.clock ?? (() => performance.now());
@@ -90,10 +111,23 @@ export class LatestValueBroadcast<T> {
    * when its consumer returned or read the end.
    */
   listen(onDetach?: () => void, withLast = true): LatestValueListener<T> {
-    const listener = new LatestValueListener<T>((left) => {
-      this.#leave(left);
-      onDetach?.();
-    });
+    return this.attach(
+      (detached) =>
+        new LatestValueListener<T>(() => {
+          detached();
+          onDetach?.();
+        }),
+      withLast,
+    );
+  }
+
+  /**
+   * Attaches the listener `create` makes, handed the last value (if any) at once unless `withLast`
+   * is false. The listener calls `detached` once, when it leaves; the last one leaving before the
+   * end tells the producer (`onLastListenerLeft`).
+   */
+  attach<L extends BroadcastListener<T>>(create: (detached: () => void) => L, withLast = true): L {
+    const listener: L = create(() => this.#leave(listener));
     if (this.#last && (withLast || this.#ended)) {
       listener.push(this.#last.value);
       this.#pushed++;
@@ -121,30 +155,42 @@ export class LatestValueBroadcast<T> {
    * Hands the last value to `size` of `listeners` from `reached` on, now; the rest go at the next
    * turn, in a slice sized to fill the budget at the pace of this one. Its listeners' work (their
    * consumers run as microtasks) ends before the next turn starts, so the gap measures that too.
+   * A fan-out that completes after `end()` starts the ending.
    */
-  #handOver(listeners: LatestValueListener<T>[], reached: number, size: number): void {
-    const startedAt = this.#clock();
-    const end = Math.min(listeners.length, reached + size);
-    this.#pushTo(listeners, reached, end);
-    if (end === listeners.length) return;
-    const next = setImmediate(() => {
-      this.#fanOut = undefined;
-      const perListenerMs = (this.#clock() - startedAt) / size;
-      const nextSize = perListenerMs > 0 ? Math.floor(this.#sliceBudgetMs / perListenerMs) : listeners.length;
-      this.#handOver(listeners, end, Math.max(MIN_SLICE_SIZE, nextSize));
-    });
-    this.#fanOut = { listeners, reached: end, next };
-  }
-
-  /** Hands the last value to `listeners[from, to)` still attached (one that left since the fan-out began gets nothing). */
-  #pushTo(listeners: LatestValueListener<T>[], from: number, to: number): void {
+  #handOver(listeners: BroadcastListener<T>[], reached: number, size: number): void {
     const value = this.#last!.value;
-    for (let i = from; i < to; i++) {
-      const listener = listeners[i]!;
-      if (!this.#listeners.has(listener)) continue;
+    const handOne = (listener: BroadcastListener<T>) => {
       listener.push(value);
       this.#pushed++;
+    };
+    this.#inSlices(listeners, reached, size, handOne, () => {
+      if (this.#ended) this.#endAll();
+    });
+  }
+
+  /**
+   * Applies `action` to `listeners[reached…]` still attached (one that left since gets nothing),
+   * `size` of them now and the rest in slices over the next turns (the fan-out under way, which a
+   * newer value cancels), then calls `done`.
+   */
+  #inSlices(listeners: BroadcastListener<T>[], reached: number, size: number, action: (listener: BroadcastListener<T>) => void, done: () => void): void {
+    const startedAt = this.#clock();
+    const end = Math.min(listeners.length, reached + size);
+    for (let i = reached; i < end; i++) {
+      const listener = listeners[i]!;
+      if (this.#listeners.has(listener)) action(listener);
     }
+    if (end === listeners.length) {
+      this.#fanOut = undefined;
+      done();
+      return;
+    }
+    const next = setImmediate(() => {
+      const perListenerMs = (this.#clock() - startedAt) / size;
+      const nextSize = perListenerMs > 0 ? Math.floor(this.#sliceBudgetMs / perListenerMs) : listeners.length;
+      this.#inSlices(listeners, end, Math.max(MIN_SLICE_SIZE, nextSize), action, done);
+    });
+    this.#fanOut = { listeners, reached: end, next };
   }
 
   #cancelFanOut(): void {
@@ -153,26 +199,32 @@ export class LatestValueBroadcast<T> {
     this.#fanOut = undefined;
   }
 
-  /** No more values: each listener reads its unread one, if any, then completes. Idempotent. */
+  /**
+   * No more values: each listener is handed the last value if a fan-out under way has not reached
+   * it yet, then ended (a stream's consumer reads its unread value, then completes). The ending
+   * waits for that fan-out and goes in slices too: what the fan-out's slices wrote leaves before
+   * thousands of completions run, and they do not hold the loop at once. Idempotent.
+   */
   end(): void {
     if (this.#ended) return;
-    // The last value reaches everyone a fan-out under way has not reached yet, before they complete.
-    const fanOut = this.#fanOut;
-    this.#cancelFanOut();
-    if (fanOut) this.#pushTo(fanOut.listeners, fanOut.reached, fanOut.listeners.length);
     this.#ended = true;
-    const listeners = [...this.#listeners];
-    this.#listeners.clear();
-    for (const listener of listeners) {
-      this.#coalescedByGone += listener.coalesced;
-      listener.end();
-    }
+    if (!this.#fanOut) this.#endAll();
   }
 
-  #leave(listener: LatestValueListener<T>): void {
-    // Listeners ended by end() were removed already: their leaving is no news.
+  /** Ends every listener still attached, the first slice now; then `onEnded`. Publishing is over: nothing cancels it. */
+  #endAll(): void {
+    const endOne = (listener: BroadcastListener<T>) => {
+      this.#listeners.delete(listener);
+      this.#coalescedByGone += listener.coalesced;
+      listener.end();
+    };
+    this.#inSlices([...this.#listeners], 0, this.#firstSliceSize, endOne, this.#onEnded);
+  }
+
+  #leave(listener: BroadcastListener<T>): void {
+    // Listeners the ending reached were removed already: their leaving is no news.
     if (!this.#listeners.delete(listener)) return;
     this.#coalescedByGone += listener.coalesced;
-    if (this.#listeners.size === 0) this.#onLastListenerLeft();
+    if (this.#listeners.size === 0 && !this.#ended) this.#onLastListenerLeft();
   }
 }

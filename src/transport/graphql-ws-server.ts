@@ -7,6 +7,7 @@ import type { Timers } from '../lib/timers.js';
 import type { Logger } from '../logger.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../telemetry/request-id.js';
 import { closeWithin } from './close-handshake.js';
+import { WebSocketFrames } from './websocket-frames.js';
 import { WriteBatching } from './write-batching.js';
 
 /**
@@ -16,6 +17,8 @@ import { WriteBatching } from './write-batching.js';
  */
 export interface SocketExtra {
   socket: WebSocket;
+  /** What the connection sends: graphql-ws's messages, and its operations' results, written straight to it. */
+  frames: WebSocketFrames;
   /** The upgrade request's `Authorization` header. */
   upgradeAuthorization: string | undefined;
   /** The upgrade's `Host`: the origin the client reached, for the absolute URLs an operation hands out. */
@@ -53,7 +56,9 @@ const OVERLOADED_CLOSE = { code: 1013, reason: 'Gateway overloaded: try again sh
  *   its `maxPayload`, see `websocket.ts`.)
  *
  * Keep-alive pings terminate peers that stop answering; writes of one turn go out together
- * (`WriteBatching`).
+ * (`WriteBatching`). A subscription's results do not pass through graphql-ws: they are written
+ * to the socket by the shared execution (`ctx.extra.frames`, `WebSocketFrames`), while graphql-ws
+ * keeps the protocol around them (subscribe, complete, errors, close codes).
  */
 export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown> | undefined, SocketExtra>,
@@ -80,16 +85,11 @@ export function serveGraphQLWs(
       close(CloseCode.InternalServerError, 'Internal server error');
     });
     const keepAlive = keepAliveTimer(socket, keepAliveMs);
-    const tcp = rawSocket(socket);
+    const frames = new WebSocketFrames(socket, rawSocket(socket), batching);
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            if (tcp) batching.beforeWrite(tcp);
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+        send: (data) => frames.send(data),
         close,
         onMessage: (handle) =>
           socket.on('message', (data) => {
@@ -105,6 +105,7 @@ export function serveGraphQLWs(
       },
       {
         socket,
+        frames,
         upgradeAuthorization: request.headers.authorization,
         upgradeHost: request.headers.host,
         requestId: requestIdOf(request),

@@ -2,6 +2,7 @@ import type { ExecutionArgs } from 'graphql';
 import type { Access } from '../auth/access.js';
 import type { ResolverContext } from '../resolvers/context.js';
 import type { TraceCarrier } from '../telemetry/spans.js';
+import type { PayloadSink } from './pushed-subscriber.js';
 
 /** Which transport carries an operation (SSE is `http`). */
 export type TransportName = 'http' | 'websocket';
@@ -19,6 +20,8 @@ export interface TransportContext {
   traceCarrier?: TraceCarrier;
   /** The WebSocket upgrade's `Host` (an HTTP request has its own). */
   host?: string;
+  /** Where a WebSocket operation's subscription results are written (its frames on the connection). */
+  pushTo?: PayloadSink;
 }
 
 /**
@@ -33,6 +36,8 @@ export interface OperationContext extends ResolverContext {
    * Read only when tracing is on. @default none
    */
   traceCarrier?: TraceCarrier;
+  /** Where a subscription's results are written as they come, rather than read from its stream (WebSocket). @default none */
+  pushTo?: PayloadSink;
 }
 
 /** An operation's execution arguments, with its context typed (as the plugins' hooks receive them). */

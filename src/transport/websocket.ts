@@ -94,7 +94,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
       },
       execute: (args) => executeEnveloped(args) as never,
       subscribe: (args) => subscribeEnveloped(args) as never,
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws runs onSubscribe only after onConnect succeeded, so the Access is there.
         const access = accessOf.get(ctx)!;
         const traceCarrier = firstTraceCarrier(payload.extensions, ctx.connectionParams, ctx.extra.upgradeTrace);
@@ -104,6 +104,7 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
           requestId: ctx.extra.requestId,
           ...(traceCarrier && { traceCarrier }),
           ...(ctx.extra.upgradeHost && { host: ctx.extra.upgradeHost }),
+          pushTo: ctx.extra.frames.sinkFor(id),
         };
         // graphql-ws has already registered this operation, so the count includes it. Refused
         // before its document is read: the line has no name, and the operation costs nothing.

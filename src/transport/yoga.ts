@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GraphQLError } from 'graphql';
-import { createYoga, maskError, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { Authenticate } from '../auth/access.js';
 import type { LimitsConfig } from '../config/config.js';
@@ -14,7 +13,7 @@ import type { OriginPolicy } from './origin-policy.js';
 import { abuseLimitPlugins } from './plugins/abuse-limits.js';
 import type { AccessLog } from './plugins/access-log.js';
 import { useCallerRateLimit } from './plugins/caller-rate-limit.js';
-import { codeRequestError, useCodedRequestErrors } from './plugins/coded-request-errors.js';
+import { maskOrCode, useCodedRequestErrors } from './plugins/coded-request-errors.js';
 import { useOperationLimits } from './plugins/operation-limits.js';
 import { useOperationMetrics } from './plugins/operation-metrics.js';
 import { useOperationTracing } from './plugins/operation-tracing.js';
@@ -59,7 +58,7 @@ export type GatewayYoga = YogaServerInstance<Partial<TransportContext>, Operatio
 export function createGatewayYoga(options: YogaOptions): GatewayYoga {
   const { limits, logger, authenticate } = options;
   const { accessLog } = options;
-  const unexpectedErrors = useUnexpectedErrorLog(logger, codeRequestErrors);
+  const unexpectedErrors = useUnexpectedErrorLog(logger, maskOrCode);
   return createYoga<Partial<TransportContext>, OperationContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -92,7 +91,7 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
     // The same limit as the admission check and the WebSocket's (yoga's own default is lower).
     maxRequestBodySize: options.abuseLimits.maxRequestBytes,
     // Never attach original errors or stacks, whatever NODE_ENV says; every error carries a code.
-    maskedErrors: { isDev: false, maskError: codeRequestErrors },
+    maskedErrors: { isDev: false, maskError: maskOrCode },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -122,14 +121,8 @@ export function createGatewayYoga(options: YogaOptions): GatewayYoga {
         }),
         transport: initial.transport ?? 'http',
         ...(traceCarrier && { traceCarrier }),
+        ...(initial.pushTo && { pushTo: initial.pushTo }),
       };
     },
   });
 }
-
-/**
- * yoga's masking, except for request errors some plugins raise without a code (CSRF refusals,
- * documents rejected by the abuse limits at parse time), which are coded instead.
- */
-const codeRequestErrors: typeof maskError = (error, message) =>
-  error instanceof GraphQLError && error.originalError === undefined ? codeRequestError(error) : maskError(error, message, false);

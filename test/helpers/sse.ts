@@ -5,6 +5,8 @@ export interface SseSubscription {
   contentType: string | null;
   /** Every `next` event's payload, in order. */
   results: FormattedExecutionResult<Record<string, any>, unknown>[];
+  /** The same payloads as the text the server wrote (each event's `data`). */
+  texts: string[];
   /** True once a `complete` event arrived. */
   readonly completed: boolean;
   /** Resolves when the server ends the stream. */
@@ -32,6 +34,7 @@ export async function sseSubscribe(
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }), signal: abort.signal });
 
   const results: SseSubscription['results'] = [];
+  const texts: string[] = [];
   let completed = false;
   let ended = false;
   const waiters: Array<{ count: number; resolve: () => void; reject: (error: Error) => void }> = [];
@@ -51,7 +54,10 @@ export async function sseSubscribe(
       if (line.startsWith('event:')) event = line.slice(6).trim();
       else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
     }
-    if (event === 'next') results.push(JSON.parse(data.join('\n')) as SseSubscription['results'][number]);
+    if (event === 'next') {
+      texts.push(data.join('\n'));
+      results.push(JSON.parse(texts.at(-1)!) as SseSubscription['results'][number]);
+    }
     if (event === 'complete') completed = true;
     settle();
   };
@@ -77,6 +83,7 @@ export async function sseSubscribe(
   return {
     contentType: response.headers.get('content-type'),
     results,
+    texts,
     get completed() {
       return completed;
     },

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { ExecuteImportDocument, ImportStatusDocument, InitiateImportDocument, StageImportDocument } from '../../operations/generated.js';
 import { DEMO_ACCOUNT, startSimulator } from '../../src/simulator/index.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startGateway } from '../helpers/gateway.js';
 import { postGraphQL, queryText } from '../helpers/graphql.js';
-import { startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
+import { READ, startIdentityProvider, writeAccountsFile } from '../helpers/identity-provider.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { validRecord } from '../helpers/records.js';
 import { type SseSubscription, sseSubscribe } from '../helpers/sse.js';
@@ -101,4 +102,92 @@ describe('shared subscription executions', () => {
     await lasting.done;
     expect(lasting.results.at(-1)!.data!['importStatus']).toMatchObject({ status: 'COMPLETED', processed: 1 });
   });
+
+  it('serialises each state once per grant: subscribers of one grant, over WebSocket and SSE, get byte-identical payloads; another grant gets its own', async () => {
+    const simulator = await startSimulator({ queueDelayMs: 100, recordsPerSecond: 40 });
+    cleanup(() => simulator.stop());
+    const idp = await startIdentityProvider(cleanup);
+    const env = { ...idp.env(writeAccountsFile(simulator, cleanup)), POLL_INTERVAL_MS: '50', IDLE_POLL_INTERVAL_MS: '60000' };
+    const gateway = await startGateway(simulator.baseUrl, env, cleanup);
+    const importer = bearer(await idp.mint());
+    const initiated = await postGraphQL(gateway.url, InitiateImportDocument, { clientId, input: { name: 'serialised once' } }, importer);
+    const ref = { clientId, accessToken: initiated.data!['initiateImport'].accessToken as string };
+    await postGraphQL(gateway.url, StageImportDocument, { ...ref, records: Array.from({ length: 8 }, (_, i) => validRecord(i)) }, importer);
+
+    // Grant A (read and write on demo): different people, so different tokens, with the same grants.
+    const grantA = await Promise.all(Array.from({ length: 6 }, (_, i) => idp.mint({ claims: { sub: `person-a${i}` } })));
+    // Grant B: read only. Its subscribers may see the same import, but never a frame built for A.
+    const grantB = await Promise.all(Array.from({ length: 2 }, (_, i) => idp.mint({ claims: { sub: `person-b${i}`, scope: READ } })));
+    const query = queryText(ImportStatusDocument);
+    const aOverWebSocket = await Promise.all(grantA.slice(0, 4).map((token) => rawSubscription(gateway.wsUrl, bearer(token), query, ref, cleanup)));
+    const aOverSse = await Promise.all(grantA.slice(4).map((token) => sseSubscribe(gateway.url, query, ref, bearer(token), cleanup)));
+    const bOverWebSocket = await Promise.all(grantB.map((token) => rawSubscription(gateway.wsUrl, bearer(token), query, ref, cleanup)));
+    await Promise.all([...aOverWebSocket, ...aOverSse, ...bOverWebSocket].map((subscriber) => subscriber.received(1)));
+    expect(gateway.gateway.subscriptionStats()).toMatchObject({ executions: 2, subscribers: 8 });
+
+    await postGraphQL(gateway.url, ExecuteImportDocument, ref, importer);
+    await Promise.all([...aOverWebSocket, ...aOverSse, ...bOverWebSocket].map((subscriber) => subscriber.done));
+
+    const a = aOverWebSocket[0]!.payloads;
+    expect(JSON.parse(a.at(-1)!).data.importStatus).toMatchObject({ status: 'COMPLETED', processed: 8 });
+    expect(a.length).toBeGreaterThan(2);
+    for (const subscriber of aOverWebSocket) expect(subscriber.payloads).toEqual(a);
+    // SSE writes the very text the WebSocket frames carry.
+    for (const subscriber of aOverSse) expect(subscriber.texts).toEqual(a);
+    const b = bOverWebSocket[0]!.payloads;
+    expect(JSON.parse(b.at(-1)!).data.importStatus).toMatchObject({ status: 'COMPLETED', processed: 8 });
+    for (const subscriber of bOverWebSocket) expect(subscriber.payloads).toEqual(b);
+
+    // One serialisation per state per grant: 6 subscribers of A and 2 of B cost A's states plus B's.
+    const stats = gateway.gateway.subscriptionStats();
+    expect(stats.serialised).toBe(a.length + b.length);
+    expect(stats.pushed).toBe(6 * a.length + 2 * b.length);
+    const metrics = await scrapeMetrics(gateway.origin);
+    expect(metrics.get('bulk_import_gateway_events_serialised_total')).toBe(a.length + b.length);
+  });
 });
+
+interface RawSubscription {
+  /** The payload of every `next` frame, as the text the server wrote. */
+  payloads: string[];
+  received(count: number): Promise<void>;
+  /** Resolves at the server's `complete`. */
+  done: Promise<void>;
+}
+
+/** One graphql-ws subscription on a connection of its own, keeping each frame's text as it came. */
+async function rawSubscription(
+  url: string,
+  authorization: string,
+  query: string,
+  variables: Record<string, unknown>,
+  register: (dispose: () => unknown) => void,
+): Promise<RawSubscription> {
+  const socket = new WebSocket(url, 'graphql-transport-ws');
+  register(() => socket.terminate());
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const payloads: string[] = [];
+  const waiters = new Set<{ count: number; resolve: () => void }>();
+  let completed!: () => void;
+  const done = new Promise<void>((resolve) => (completed = resolve));
+  socket.on('message', (data) => {
+    const text = String(data);
+    const message = JSON.parse(text) as { type: string };
+    if (message.type === 'connection_ack') socket.send(JSON.stringify({ id: 'status', type: 'subscribe', payload: { query, variables } }));
+    if (message.type === 'complete') completed();
+    if (message.type !== 'next') return;
+    // The payload is the frame's last member: its text runs from after `"payload":` to the closing brace.
+    payloads.push(text.slice(text.indexOf('"payload":') + '"payload":'.length, -1));
+    for (const waiter of waiters) {
+      if (payloads.length < waiter.count) continue;
+      waiters.delete(waiter);
+      waiter.resolve();
+    }
+  });
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+  return {
+    payloads,
+    done,
+    received: (count) => new Promise<void>((resolve) => (payloads.length >= count ? resolve() : waiters.add({ count, resolve }))),
+  };
+}

@@ -153,5 +153,42 @@ describe('LatestValueBroadcast', () => {
         expect((await listener.next()).done).toBe(true);
       }
     });
+
+    it('ends its listeners only once the fan-out under way has reached them all, in slices of their own, then says it has ended', async () => {
+      let endedAt: number | undefined;
+      let turn = 0;
+      const events: Array<{ kind: 'push' | 'end'; turn: number }> = [];
+      const broadcast = new LatestValueBroadcast<number>({
+        firstSliceSize: 100,
+        sliceBudgetMs: 10,
+        clock: clockTaking(10),
+        onEnded: () => (endedAt = events.length),
+      });
+      // Listeners that deliver values themselves (as a WebSocket operation's frames are written).
+      for (let i = 0; i < 250; i++) {
+        broadcast.attach((detached) => ({
+          coalesced: 0,
+          push: () => events.push({ kind: 'push', turn }),
+          end: () => {
+            events.push({ kind: 'end', turn });
+            detached();
+          },
+        }));
+      }
+      broadcast.publish(1);
+      broadcast.end();
+      for (; endedAt === undefined && turn < 20; turn++) await nextTurn();
+
+      const pushes = events.filter((event) => event.kind === 'push');
+      const ends = events.filter((event) => event.kind === 'end');
+      expect([pushes.length, ends.length]).toEqual([250, 250]);
+      // Every listener has the last value before any is ended, and the ending waited for the fan-out's turns.
+      expect(events.findIndex((event) => event.kind === 'end')).toBe(250);
+      expect(ends[0]!.turn).toBeGreaterThan(0);
+      // The ending is sliced too, and onEnded comes after the last listener ended.
+      expect(new Set(ends.map((event) => event.turn)).size).toBeGreaterThan(1);
+      expect(endedAt).toBe(500);
+      expect(broadcast.size).toBe(0);
+    });
   });
 });

@@ -11,7 +11,7 @@ import {
   typeFromAST,
   type VariableDefinitionNode,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { maskError, type Plugin } from 'graphql-yoga';
 import { GatewayError } from '../../errors/gateway-error.js';
 
 /**
@@ -36,6 +36,13 @@ export function useCodedRequestErrors(): Plugin {
     onSubscribe: () => ({ onSubscribeResult: addCodes }),
   };
 }
+
+/**
+ * yoga's masking, except for request errors some plugins raise without a code (CSRF refusals,
+ * documents rejected by the abuse limits at parse time), which are coded instead.
+ */
+export const maskOrCode: typeof maskError = (error, message) =>
+  error instanceof GraphQLError && error.originalError === undefined ? codeRequestError(error) : maskError(error, message, false);
 
 /** A result that failed before execution started: errors and no `data` at all. */
 function isRequestErrorResult(result: unknown): result is ExecutionResult & { errors: readonly GraphQLError[] } {
@@ -128,7 +135,7 @@ function expectedType(schema: GraphQLSchema, definition: VariableDefinitionNode,
  * transports code theirs here: yoga's mask over HTTP, the WebSocket adapter what its parse and
  * validate throw.
  */
-export function codeRequestError(error: GraphQLError, fallback = 'BAD_REQUEST'): GraphQLError {
+function codeRequestError(error: GraphQLError, fallback = 'BAD_REQUEST'): GraphQLError {
   if (error.extensions['code'] === undefined) {
     const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
     (error.extensions as Record<string, unknown>)['code'] = status === 403 ? 'FORBIDDEN' : fallback;

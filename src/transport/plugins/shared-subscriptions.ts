@@ -16,10 +16,13 @@ import type { SharedSubscriptions } from '../shared-subscriptions.js';
  * key is authorised by the field's own subscribe, and a later one with the same key would get
  * the same answer, so it joins the running execution directly.
  *
- * Only the subscribe step is shared. The hooks around it run per subscriber: the limits before
- * it (a refused one never reaches here), and after it the masking and the token expiry, which
- * wrap each subscriber's own stream; backpressure and latest-wins live in each subscriber's
- * latest-value listener.
+ * Only the subscribe step is shared. The hooks before it run per subscriber (the limits, the
+ * rate limit, the token's expiry: a refused one never reaches here). Each result is masked and
+ * serialised once, by the execution (`SharedSubscriptions`' `serialise`). A WebSocket operation
+ * (its context has `pushTo`) has that text written to its connection as it comes; an SSE one
+ * reads the results from its own stream, through the hooks that wrap it (masking, the token
+ * expiry) and yoga's processor, which uses the shared text. Latest-wins lives in each
+ * subscriber's connection or listener.
  */
 export function useSharedSubscriptions(
   shared: SharedSubscriptions,
@@ -41,11 +44,10 @@ export function useSharedSubscriptions(
       const key = shareKey(args, documentText(args.document));
       const context = args.contextValue;
       setSubscribeFn((ownArgs) =>
-        shared.subscribe(
-          key,
-          () => subscribeFn(ownArgs) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
-          () => onSubscriberLeft(context),
-        ),
+        shared.subscribe(key, () => subscribeFn(ownArgs) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>, {
+          onLeave: () => onSubscriberLeft(context),
+          ...(context.pushTo && { pushTo: context.pushTo }),
+        }),
       );
     },
   };
