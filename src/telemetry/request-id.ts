@@ -19,9 +19,18 @@ const WELL_FORMED = /^[A-Za-z0-9._:+=@/-]{1,128}$/;
 export function assignRequestId(request: IncomingMessage): string {
   const sent = request.headers[REQUEST_ID_HEADER];
   const value = Array.isArray(sent) ? sent[0] : sent;
-  const id = value !== undefined && WELL_FORMED.test(value) ? value : randomUUID();
+  const id = value !== undefined && WELL_FORMED.test(value) ? value : newRequestId();
   request.headers[REQUEST_ID_HEADER] = id;
   return id;
+}
+
+/**
+ * A new UUID as one flat string. `randomUUID()` builds its text by concatenation, which V8 keeps
+ * as a rope of some 16 pieces (about 500 bytes instead of 56) for as long as the id lives, and a
+ * WebSocket connection keeps its request id for its whole life.
+ */
+function newRequestId(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
 
 /** The id {@link assignRequestId} gave `request`. */

@@ -15,6 +15,8 @@ export interface PayloadSink {
   drop(): void;
   /** Payloads replaced while held (latest wins). */
   readonly coalesced: number;
+  /** Told which subscriber writes here, once, as it is made: the transport hands it to its protocol. */
+  attach(subscriber: AsyncIterableIterator<never>): void;
 }
 
 /** A result whose payload text is made once and shared (`SharedResult`). */
@@ -49,6 +51,7 @@ export class PushedSubscriber implements AsyncIterableIterator<never>, Broadcast
   constructor(sink: PayloadSink, onDetach: () => void) {
     this.#sink = sink;
     this.#onDetach = onDetach;
+    sink.attach(this);
   }
 
   get coalesced(): number {

@@ -44,7 +44,7 @@ export class WebSocketFrames {
   }
 
   /** Where operation `id`'s results are written. */
-  sinkFor(id: string): PayloadSink {
+  sinkFor(id: string): OperationFrames {
     return new OperationFrames(this, id);
   }
 
@@ -93,12 +93,13 @@ export class WebSocketFrames {
 }
 
 /** One operation's {@link PayloadSink} on its connection. */
-class OperationFrames implements PayloadSink {
+export class OperationFrames implements PayloadSink {
   readonly #connection: WebSocketFrames;
   /** The frame up to its payload; graphql-ws's field order. */
   readonly #head: string;
   #held: string | undefined;
   #coalesced = 0;
+  #subscriber: AsyncIterableIterator<never> | undefined;
 
   constructor(connection: WebSocketFrames, id: string) {
     this.#connection = connection;
@@ -107,6 +108,15 @@ class OperationFrames implements PayloadSink {
 
   get coalesced(): number {
     return this.#coalesced;
+  }
+
+  /** The subscriber writing here, once the operation has joined a shared execution. */
+  get subscriber(): AsyncIterableIterator<never> | undefined {
+    return this.#subscriber;
+  }
+
+  attach(subscriber: AsyncIterableIterator<never>): void {
+    this.#subscriber = subscriber;
   }
 
   frame(payload: string): string {

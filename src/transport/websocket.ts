@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { isAsyncIterable } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { type Access, type Authenticate, RESTRICTED_MAX_BODY_BYTES } from '../auth/access.js';
 import { authorizationFromWebSocket } from '../credentials/extract.js';
@@ -11,9 +12,10 @@ import { firstTraceCarrier } from '../telemetry/spans.js';
 import { envelopOperation, executeEnveloped, subscribeEnveloped } from './enveloped-operation.js';
 import { closeGradually } from './gradual-close.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
-import type { TransportContext } from './operation-context.js';
+import type { OperationContext, TransportContext } from './operation-context.js';
 import type { AccessLog } from './plugins/access-log.js';
 import { closeAtExpiry, raiseMaxPayload } from './websocket-connection.js';
+import type { OperationFrames } from './websocket-frames.js';
 import type { GatewayYoga } from './yoga.js';
 
 export interface WebSocketOptions {
@@ -93,7 +95,14 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         return true;
       },
       execute: (args) => executeEnveloped(args) as never,
-      subscribe: (args) => subscribeEnveloped(args) as never,
+      subscribe: async (args) => {
+        const outcome = await subscribeEnveloped(args);
+        // A subscriber whose results are written to its socket reads nothing from its stream:
+        // graphql-ws gets the subscriber itself, not the wrappers envelop put around the stream
+        // for each subscriber (masking, error hooks) with nothing ever to pass through them.
+        const frames = (args.contextValue as OperationContext).pushTo as OperationFrames | undefined;
+        return (isAsyncIterable(outcome) && frames?.subscriber) || (outcome as never);
+      },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws runs onSubscribe only after onConnect succeeded, so the Access is there.
         const access = accessOf.get(ctx)!;
