@@ -34,5 +34,6 @@ EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node is PID 1: it handles SIGTERM itself and drains (the README's graceful drain). No npm
-# wrapper, which would stand between the signal and the process.
-CMD ["node", "dist/server.js"]
+# wrapper, which would stand between the signal and the process. The V8 flags are `npm start`'s
+# (docs/performance.md, "Issue 29": a young generation capped at 8 MB semi-spaces).
+CMD ["node", "--max-semi-space-size=8", "dist/server.js"]

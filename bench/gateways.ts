@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { COMPILED_ENTRIES } from './build.js';
+import { COMPILED_ENTRIES, productionNodeFlags } from './build.js';
 import { listeningPort } from './proc.js';
 import { type NodeProcess, startNode, startProgram } from './processes.js';
 import type { BenchSettings, GatewayName } from './scenarios.js';
@@ -112,7 +112,7 @@ async function startOurs(
 ): Promise<OursProcess> {
   const [port, metricsPort] = await freePorts(2);
   const proc = startNode(name, COMPILED_ENTRIES.ours, {
-    ...(nodeFlags && { nodeFlags }),
+    nodeFlags: [...productionNodeFlags(), ...(nodeFlags ?? [])],
     env: {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
