@@ -13,7 +13,7 @@ type SubscribeOutcome = AsyncIterable<Result> | Result;
  * do), so an SSE subscriber writes the same text a WebSocket subscriber's frame carries.
  */
 export interface SharedResult extends Result {
-  /** The payload's JSON text (the argument, yoga's copy of the result, is the same result). */
+  /** The payload's JSON text. (yoga passes the result again, or its copy without yoga's internal extensions: the text is the same.) */
   stringify(): string;
 }
 

@@ -100,8 +100,12 @@ export function attachWebSocketTransport(options: WebSocketOptions): WebSocketTr
         // A subscriber whose results are written to its socket reads nothing from its stream:
         // graphql-ws gets the subscriber itself, not the wrappers envelop put around the stream
         // for each subscriber (masking, error hooks) with nothing ever to pass through them.
-        const frames = (args.contextValue as OperationContext).pushTo as OperationFrames | undefined;
-        return (isAsyncIterable(outcome) && frames?.subscriber) || (outcome as never);
+        const subscriber = ((args.contextValue as OperationContext).pushTo as OperationFrames | undefined)?.subscriber;
+        if (!subscriber) return outcome as never;
+        if (isAsyncIterable(outcome)) return subscriber;
+        // A hook turned the stream into a result: the subscriber leaves its execution.
+        void subscriber.return?.();
+        return outcome as never;
       },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws runs onSubscribe only after onConnect succeeded, so the Access is there.
