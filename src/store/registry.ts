@@ -5,6 +5,7 @@ import type { ImportRef } from '../domain/import-ref.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../logger.js';
 import { ATTR, tracer } from '../telemetry/spans.js';
+import { GroupCommit } from './group-commit.js';
 import type { Database, EpochMs, ImportRow } from './schema.js';
 import type { Store, StoreObserver, StoreOperation } from './store.js';
 import type { OutboxEvent, WebhookOutbox } from './webhook-outbox.js';
@@ -107,6 +108,8 @@ export class ImportRegistry {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #observe: StoreObserver | undefined;
+  /** Records of one turn, committed together. */
+  readonly #commits: GroupCommit<Database>;
   readonly #outbox: WebhookOutbox | undefined;
   #tracked: { at: number; answer: Promise<TrackedImports> } | undefined;
 
@@ -116,6 +119,10 @@ export class ImportRegistry {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#observe = options.observe;
+    this.#commits = new GroupCommit(
+      () => this.#store.db,
+      (_writes, seconds) => this.#observe?.('commit', seconds),
+    );
   }
 
   /**
@@ -367,8 +374,9 @@ export class ImportRegistry {
 
   async #record(operation: 'observed' | 'changed', ref: ImportRef, state: BulkImport, recorder: Recorder, change: ImportChange | undefined): Promise<void> {
     try {
+      // With the other records of this turn, in one transaction (`GroupCommit`).
       const delivering = await this.#timed(operation, () =>
-        this.#store.db.transaction().execute((transaction) => this.#write(transaction, ref, state, recorder, change)),
+        this.#commits.run(`${ref.clientId}\u0000${ref.accessToken}`, (transaction) => this.#write(transaction, ref, state, recorder, change)),
       );
       if (delivering) this.#outbox?.committed();
     } catch (error) {

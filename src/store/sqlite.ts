@@ -73,19 +73,37 @@ class TransactionalSqliteAdapter extends SqliteAdapter {
   }
 }
 
-/** `node:sqlite`'s database as the better-sqlite3 shape Kysely's SQLite driver takes. */
+/**
+ * How many prepared statements are kept for reuse. Kysely asks for a statement per query, and
+ * the same few shapes come again and again (every poll's state is recorded); a list whose length
+ * varies makes a new text each time, hence the bound.
+ */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * `node:sqlite`'s database as the better-sqlite3 shape Kysely's SQLite driver takes, each SQL
+ * text prepared once: compiling it again cost more than running it.
+ */
 function kyselyDatabase(database: DatabaseSync): SqliteDatabase {
+  const prepared = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
     prepare(sql: string): SqliteStatement {
+      const cached = prepared.get(sql);
+      if (cached) return cached;
       const statement: StatementSync = database.prepare(sql);
-      return {
+      const adapted: SqliteStatement = {
         // A statement that yields rows (a select, or a write with `returning`) has columns.
         reader: statement.columns().length > 0,
+        // all and run finish before they return, so one statement serves every caller in turn.
         all: (parameters) => statement.all(...parameters.map(bindable)),
         run: (parameters) => statement.run(...parameters.map(bindable)),
-        iterate: (parameters) => statement.iterate(...parameters.map(bindable)),
+        // An iteration is left open between reads: it gets a statement of its own.
+        iterate: (parameters) => database.prepare(sql).iterate(...parameters.map(bindable)),
       };
+      if (prepared.size >= STATEMENT_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
+      prepared.set(sql, adapted);
+      return adapted;
     },
   };
 }

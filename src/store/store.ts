@@ -27,7 +27,8 @@ export type StoreDetails = { engine: StoreEngine; schema: string; reachable: boo
 );
 
 /** The store's operations, as metrics and spans name them: the registry's calls and retention's purge (a bounded set). */
-export type StoreOperation = 'available' | 'observed' | 'changed' | 'find' | 'list' | 'finalRecord' | 'history' | 'tracked' | 'purge';
+/** What the store's latency histogram is labelled with: a registry operation, or `commit`, one transaction of recorded states (`GroupCommit`). */
+export type StoreOperation = 'available' | 'observed' | 'changed' | 'commit' | 'find' | 'list' | 'finalRecord' | 'history' | 'tracked' | 'purge';
 
 /** Told how long each store operation took (`/metrics`'s store latency histogram). */
 export type StoreObserver = (operation: StoreOperation, seconds: number) => void;
