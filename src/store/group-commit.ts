@@ -53,13 +53,16 @@ export class GroupCommit<DB> {
     try {
       results = await this.#timed(ordered.length, (transaction) => sequentially(ordered, transaction));
     } catch (error) {
-      if (ordered.length === 1) return ordered[0]!.reject(error);
+      if (ordered.length === 1) {
+        ordered[0]!.reject(error);
+        return;
+      }
       for (const pending of ordered) {
         this.#timed(1, (transaction) => pending.write(transaction)).then(pending.resolve, pending.reject);
       }
       return;
     }
-    ordered.forEach((pending, i) => pending.resolve(results[i]));
+    for (const [i, pending] of ordered.entries()) pending.resolve(results[i]);
   }
 
   async #timed<T>(writes: number, work: (transaction: Transaction<DB>) => Promise<T>): Promise<T> {
