@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type BulkImport, toBulkImport } from '../../src/domain/bulk-import.js';
 import { ImportRegistry } from '../../src/store/registry.js';
@@ -6,9 +5,9 @@ import type { StoreOperation } from '../../src/store/store.js';
 import { parseImportState } from '../../src/upstream/parse.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { importState } from '../helpers/fake-upstream.js';
-import { startGateway, temporaryDataDir } from '../helpers/gateway.js';
+import { startGateway } from '../helpers/gateway.js';
 import { captureLogs } from '../helpers/log-capture.js';
-import { createDatabase } from '../helpers/postgres.js';
+import { storeEngineEnvs } from '../helpers/store-engines.js';
 
 /** No upstream call is made here: the store is all these gateways touch. */
 const UPSTREAM = 'http://127.0.0.1:9/Profiles/';
@@ -23,14 +22,7 @@ const processing = (accessToken: string, processed: number): BulkImport =>
  */
 describe('the registry commits the records of one turn together', () => {
   const cleanup = useCleanup();
-  const envFor = {
-    sqlite: async () => {
-      const dataDir = temporaryDataDir();
-      cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
-      return { DATA_DIR: dataDir };
-    },
-    postgresql: async () => ({ DATABASE_URL: (await createDatabase(cleanup)).url }),
-  };
+  const envFor = storeEngineEnvs(cleanup);
 
   describe.each(['sqlite', 'postgresql'] as const)('on %s', (engine) => {
     async function registryOnStore() {

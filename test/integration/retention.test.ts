@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
@@ -6,9 +5,10 @@ import { ImportRegistry } from '../../src/store/registry.js';
 import { RetentionPurge } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/store.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startGateway, temporaryDataDir } from '../helpers/gateway.js';
+import { startGateway } from '../helpers/gateway.js';
 import { type ManualTimers, manualTimers } from '../helpers/manual-timers.js';
 import { createDatabase } from '../helpers/postgres.js';
+import { storeEngineEnvs } from '../helpers/store-engines.js';
 
 /** No upstream call is made here: the store is all these gateways touch. */
 const UPSTREAM = 'http://127.0.0.1:9/Profiles/';
@@ -64,14 +64,7 @@ async function contents(store: Store) {
  */
 describe('retention (IMPORT_HISTORY_DAYS)', () => {
   const cleanup = useCleanup();
-  const envFor = {
-    sqlite: async () => {
-      const dataDir = temporaryDataDir();
-      cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
-      return { DATA_DIR: dataDir };
-    },
-    postgresql: async () => ({ DATABASE_URL: (await createDatabase(cleanup)).url }),
-  };
+  const envFor = storeEngineEnvs(cleanup);
 
   describe.each(['sqlite', 'postgresql'] as const)('on %s', (engine) => {
     it('purges imports older than the retention in the background, keeps the recent ones, and stops at the drain', async () => {
