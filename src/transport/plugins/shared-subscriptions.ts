@@ -17,8 +17,8 @@ import type { SharedSubscriptions } from '../shared-subscriptions.js';
  * the same answer, so it joins the running execution directly.
  *
  * Only the subscribe step is shared. The hooks before it run per subscriber (the limits, the
- * rate limit, the token's expiry: a refused one never reaches here). Each result is masked and
- * serialised once, by the execution (`SharedSubscriptions`' `serialise`). A WebSocket operation
+ * rate limit, the token's expiry: a refused one never reaches here). Each result is masked once
+ * (`SharedSubscriptions`' `mask`) and serialised once, by the execution. A WebSocket operation
  * (its context has `pushTo`) has that text written to its connection as it comes; an SSE one
  * reads the results from its own stream, through the hooks that wrap it (masking, the token
  * expiry) and yoga's processor, which uses the shared text. Latest-wins lives in each
