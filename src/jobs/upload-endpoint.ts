@@ -237,7 +237,10 @@ class LeaseLocker implements Locker {
         for (let holder = held.get(id); holder; holder = held.get(id)) {
           holder.requestRelease();
           const timeout = Math.max(0, deadline - Date.now());
-          const waited = await Promise.race([holder.released.then(() => true), abortedOrAfter(signal, timeout)]);
+          const giveUp = abortedOrAfter(signal, timeout);
+          const waited = await Promise.race([holder.released.then(() => true), giveUp.reached]);
+          // Released in time: the timer and the abort listener go now, not when the lease would have run out.
+          giveUp.cancel();
           if (!waited) throw { status_code: 423, body: 'locked' };
         }
         if (!(await jobs.store.takeLease(id, jobs.owner, jobs.leaseMs))) throw { status_code: 423, body: 'locked' };
@@ -264,15 +267,17 @@ class LeaseLocker implements Locker {
   }
 }
 
-/** Resolves false when `signal` aborts or `ms` pass, whichever is first. */
-function abortedOrAfter(signal: AbortSignal, ms: number): Promise<false> {
-  return new Promise((resolve) => {
+/** `reached` resolves false when `signal` aborts or `ms` pass, whichever is first; `cancel` lets both go. */
+function abortedOrAfter(signal: AbortSignal, ms: number): { reached: Promise<false>; cancel: () => void } {
+  let done!: () => void;
+  const reached = new Promise<false>((resolve) => {
     const timer = setTimeout(() => done(), ms);
-    const done = () => {
+    done = () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
       resolve(false);
     };
     signal.addEventListener('abort', done, { once: true });
   });
+  return { reached, cancel: () => done() };
 }
